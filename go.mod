@@ -1,0 +1,5 @@
+module github.com/okru-run/okru-run
+
+go 1.26.0
+
+require github.com/agext/levenshtein v1.2.1

@@ -1,0 +1,137 @@
+package okru
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// Params are the parameters of one call. Values are turned into the exact
+// strings that are sent and signed:
+//
+//   - string, []byte: as is
+//   - bool: "true" or "false"
+//   - integers and floats: decimal, floats without exponent where possible
+//   - json.Number, fmt.Stringer: their text
+//   - a slice or array of the above: its elements joined with commas
+//   - json.RawMessage: its compact JSON text
+//   - any other map or struct: its compact JSON encoding (attachments)
+//   - nil: the parameter is left out
+//
+// Zero, false and empty values are sent, never dropped.
+type Params map[string]any
+
+// EncodeValue returns the wire string of one parameter value, by the rules
+// of Params. ok is false for nil, which means "not sent".
+func EncodeValue(v any) (s string, ok bool, err error) {
+	switch x := v.(type) {
+	case nil:
+		return "", false, nil
+	case string:
+		return x, true, nil
+	case []byte:
+		return string(x), true, nil
+	case bool:
+		return strconv.FormatBool(x), true, nil
+	case int:
+		return strconv.Itoa(x), true, nil
+	case int64:
+		return strconv.FormatInt(x, 10), true, nil
+	case uint64:
+		return strconv.FormatUint(x, 10), true, nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true, nil
+	case json.Number:
+		return x.String(), true, nil
+	case json.RawMessage:
+		return compactJSON(x)
+	case fmt.Stringer:
+		return x.String(), true, nil
+	case []string:
+		return strings.Join(x, ","), true, nil
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(rv.Int(), 10), true, nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(rv.Uint(), 10), true, nil
+	case reflect.Float32:
+		return strconv.FormatFloat(rv.Float(), 'f', -1, 32), true, nil
+	case reflect.String:
+		return rv.String(), true, nil
+	case reflect.Bool:
+		return strconv.FormatBool(rv.Bool()), true, nil
+	case reflect.Slice, reflect.Array:
+		parts := make([]string, rv.Len())
+		for i := range parts {
+			s, ok, err := EncodeValue(rv.Index(i).Interface())
+			if err != nil {
+				return "", false, err
+			}
+			if !ok {
+				return "", false, fmt.Errorf("element %d of a list is nil", i)
+			}
+			if isComposite(rv.Index(i)) {
+				// A list of objects is JSON, not a comma list.
+				b, err := json.Marshal(v)
+				if err != nil {
+					return "", false, err
+				}
+				return string(b), true, nil
+			}
+			parts[i] = s
+		}
+		return strings.Join(parts, ","), true, nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return "", false, nil
+		}
+		return EncodeValue(rv.Elem().Interface())
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", false, err
+	}
+	return string(b), true, nil
+}
+
+func isComposite(v reflect.Value) bool {
+	for v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return false
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Map, reflect.Struct:
+		return true
+	}
+	return false
+}
+
+func compactJSON(raw json.RawMessage) (string, bool, error) {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return "", false, err
+	}
+	return b.String(), true, nil
+}
+
+// encode turns params into wire strings.
+func (p Params) encode() (map[string]string, error) {
+	out := make(map[string]string, len(p)+6)
+	for k, v := range p {
+		s, ok, err := EncodeValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %s: %w", k, err)
+		}
+		if ok {
+			out[k] = s
+		}
+	}
+	return out, nil
+}
