@@ -4,27 +4,63 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
-// Options configure an API. The zero value is useful: POST to fb.do with
-// http.DefaultClient.
+// Options configure an API. The zero value is useful: POST to fb.do over a
+// shared, tuned HTTP client, up to 4 attempts with backoff for transient
+// failures, and pacing at DefaultRate calls per second.
 type Options struct {
-	HTTPClient *http.Client // nil means http.DefaultClient
-	UseGET     bool         // send parameters in the query string (tokens then appear in URLs)
-	PathStyle  bool         // call /api/<group>/<method> instead of fb.do?method=
+	// HTTPClient sends the requests. nil means a client shared by all APIs
+	// whose transport keeps up to 64 idle connections per host, so parallel
+	// calls reuse connections instead of opening new ones.
+	HTTPClient *http.Client
+
+	// UseGET sends the parameters in the query string. Prefer POST (the
+	// default): tokens in URLs end up in proxy and server logs.
+	UseGET bool
+
+	// PathStyle calls /api/<group>/<method> instead of fb.do?method=.
+	PathStyle bool
+
+	// Retry says how often and how patiently a failed call is repeated.
+	Retry RetryPolicy
+
+	// Rate is the most calls per second the API sends, and Burst how many
+	// may go at once after a pause. Zero means DefaultRate and DefaultBurst;
+	// Unlimited (or any negative Rate) turns pacing off. When the server
+	// answers a throttle code the API halves its rate, down to MinRate, and
+	// climbs back to Rate as calls succeed.
+	Rate  float64
+	Burst int
+
+	// MinRate is the floor of the adaptive rate. Zero means Rate/10.
+	MinRate float64
+
+	// Logger receives a line for every retry and token refresh. nil is
+	// silent. Lines never hold secrets.
+	Logger *slog.Logger
 }
 
-// API calls ok.ru methods for one Session.
+// API calls ok.ru methods for one Session. It is safe for concurrent use
+// and should be shared: its pacing only sees the calls that go through it.
 type API struct {
-	s    *Session
-	opts Options
-	hc   *http.Client
+	s      *Session
+	opts   Options
+	hc     *http.Client
+	retry  RetryPolicy
+	pacer  *pacer // nil when pacing is off
+	logger *slog.Logger
 }
 
 // New returns an API calling with s. opts may be nil.
@@ -35,70 +71,378 @@ func New(s *Session, opts *Options) *API {
 	}
 	a.hc = a.opts.HTTPClient
 	if a.hc == nil {
-		a.hc = http.DefaultClient
+		a.hc = defaultClient()
 	}
+	a.retry = a.opts.Retry.withDefaults()
+	a.pacer = newPacer(a.opts.Rate, a.opts.Burst, a.opts.MinRate)
+	a.logger = a.opts.Logger
 	return a
 }
 
 // Session returns the session the API calls with.
 func (a *API) Session() *Session { return a.s }
 
+// Rate returns the current pace in calls per second, which drops after
+// throttle answers and recovers as calls succeed. It is Unlimited when
+// pacing is off.
+func (a *API) Rate() float64 {
+	if a.pacer == nil {
+		return Unlimited
+	}
+	return a.pacer.current()
+}
+
+// defaultClient is shared by every API created without an HTTPClient, so
+// that all of them draw from one pool of connections.
+var defaultClient = sync.OnceValue(func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	t.ResponseHeaderTimeout = 2 * time.Minute
+	return &http.Client{Transport: t}
+})
+
 // CallOption changes one call.
 type CallOption func(*callConfig)
 
-type callConfig struct{}
+type callConfig struct {
+	get        bool
+	path       bool
+	allowRetry bool
+	retry      RetryPolicy
+	onRetry    func(RetryInfo)
+}
+
+// UseGET sends this call with GET (true) or POST (false), whatever the
+// API's Options say.
+func UseGET(get bool) CallOption { return func(c *callConfig) { c.get = get } }
+
+// UsePathStyle sends this call to /api/<group>/<method> (true) or to
+// fb.do?method= (false), whatever the API's Options say.
+func UsePathStyle(path bool) CallOption { return func(c *callConfig) { c.path = path } }
+
+// AllowRetry lets a call that changes something be repeated after an
+// answer or a failure that came after its request may have reached the
+// server. Use it for writes that are idempotent; by default only read-only
+// methods (IsReadOnly) are repeated then.
+func AllowRetry() CallOption { return func(c *callConfig) { c.allowRetry = true } }
+
+// WithRetry replaces the API's retry policy for this call; zero fields
+// take the defaults.
+func WithRetry(p RetryPolicy) CallOption {
+	return func(c *callConfig) { c.retry = p.withDefaults() }
+}
+
+// OnRetry calls f before each retry of this call is waited for, with the
+// failed attempt and the wait; f must not block.
+func OnRetry(f func(RetryInfo)) CallOption { return func(c *callConfig) { c.onRetry = f } }
+
+func (a *API) config(opts []CallOption) callConfig {
+	cfg := callConfig{get: a.opts.UseGET, path: a.opts.PathStyle, retry: a.retry}
+	if len(opts) > 0 {
+		// Apply to a copy on the heap so that cfg itself does not escape
+		// on the common path without options.
+		c := new(callConfig)
+		*c = cfg
+		for _, o := range opts {
+			o(c)
+		}
+		cfg = *c
+	}
+	return cfg
+}
 
 // Call calls method with params and returns the raw JSON result, which may
 // be an object, an array, a string, a number or a boolean.
+//
+// Before sending, it checks the catalog's session rule: a method that
+// needs a user session fails with ErrSessionRequired on a session without
+// an access token, one that forbids it fails with ErrSessionProhibited on a
+// user session (call those with an AppSession). Methods missing from the
+// catalog are sent as they are.
+//
+// Failures are *Error (the server's answer), *TransportError or
+// *DecodeError. Transient codes, throttle codes and network failures are
+// retried with backoff as the RetryPolicy says, but only when repeating is
+// safe: the request never reached the server, the method is read-only, or
+// the call was made with AllowRetry. An expired session (102) on a session
+// with a refresher is refreshed once and the call repeated once.
 func (a *API) Call(ctx context.Context, method string, params Params, opts ...CallOption) (json.RawMessage, error) {
+	cfg := a.config(opts)
+	asApp, err := a.checkSessionRule(method)
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w", method, err)
+	}
 	wire, err := params.encode()
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %w", method, err)
 	}
 	wire["format"] = "json"
-	endpoint := a.s.apiURL + "fb.do"
-	if a.opts.PathStyle {
-		endpoint = a.s.apiURL + "api/" + strings.Replace(method, ".", "/", 1)
-	} else {
+	if !cfg.path {
 		wire["method"] = method
 	}
-	asApp := false
-	if m, ok := LookupMethod(method); ok && m.Session == SessionProhibited {
-		asApp = true
+	refreshed := false
+	for attempt := 1; ; attempt++ {
+		if err := a.pacer.wait(ctx); err != nil {
+			return nil, &TransportError{Method: method, Err: err}
+		}
+		epoch := a.pacer.epochNow()
+		gen, err := a.s.sign(wire, asApp)
+		if err != nil {
+			return nil, fmt.Errorf("call %s: %w", method, err)
+		}
+		result, err := a.send(ctx, method, wire, &cfg)
+		if err == nil {
+			a.pacer.success()
+			return result, nil
+		}
+
+		var apiErr *Error
+		isAPIErr := errors.As(err, &apiErr)
+		if isAPIErr && apiErr.Code == CodeParamSessionExpired && !refreshed && a.s.CanRefresh() {
+			// The server refused the expired token before running the
+			// call, so repeating it is safe even for a write.
+			refreshed = true
+			if rerr := a.s.refreshAfter(ctx, gen); rerr != nil {
+				return nil, fmt.Errorf("%w (refreshing the token failed: %w)", err, a.redactErr(rerr, wire))
+			}
+			a.log(ctx, slog.LevelInfo, "okru: token refreshed", method, attempt, 0, err)
+			attempt-- // the refresh does not use up an attempt
+			continue
+		}
+		throttled := isThrottle(err)
+		if throttled {
+			a.pacer.slowDown(epoch)
+		}
+		if ctx.Err() != nil || !cfg.retryable(method, err) {
+			return nil, err
+		}
+		if attempt >= cfg.retry.MaxAttempts {
+			if cfg.retry.MaxAttempts > 1 {
+				return nil, fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
+			}
+			return nil, err
+		}
+		wait := cfg.retry.backoff(attempt)
+		if cfg.onRetry != nil {
+			cfg.onRetry(RetryInfo{Method: method, Attempt: attempt, Err: err, Wait: wait})
+		}
+		a.log(ctx, slog.LevelWarn, "okru: retrying call", method, attempt, wait, err)
+		if werr := sleep(ctx, wait); werr != nil {
+			return nil, fmt.Errorf("%w (retry stopped: %w)", err, werr)
+		}
 	}
-	if err := a.s.sign(wire, asApp); err != nil {
-		return nil, fmt.Errorf("call %s: %w", method, err)
+}
+
+// checkSessionRule applies the catalog's session rule of method to the
+// session before anything is sent. asApp tells the call to go without the
+// user's token, signed with the app secret key.
+func (a *API) checkSessionRule(method string) (asApp bool, err error) {
+	app := a.s.circuit == CircuitApp
+	m, ok := LookupMethod(method)
+	if !ok {
+		return app, nil
 	}
-	form := url.Values{}
-	for k, v := range wire {
-		form.Set(k, v)
+	switch m.Session {
+	case SessionRequired:
+		if app || !a.s.HasUser() {
+			return false, ErrSessionRequired
+		}
+	case SessionProhibited:
+		if !app {
+			return false, ErrSessionProhibited
+		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	return app, nil
+}
+
+// send makes one attempt: it encodes wire, posts it and reads the answer.
+func (a *API) send(ctx context.Context, method string, wire map[string]string, cfg *callConfig) (json.RawMessage, error) {
+	endpoint := a.s.apiURL + "fb.do"
+	if cfg.path {
+		group, verb, _ := strings.Cut(method, ".")
+		endpoint = a.s.apiURL + "api/" + url.PathEscape(group) + "/" + url.PathEscape(verb)
+	}
+	form := encodeForm(wire)
+	var req *http.Request
+	var err error
+	if cfg.get {
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"?"+form, nil)
+	} else {
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form))
+		if err == nil {
+			req.Header["Content-Type"] = formContentType
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("call %s: %w", method, err)
+		return nil, fmt.Errorf("call %s: %w", method, a.redactErr(err, wire))
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := a.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("call %s: transport failed", method)
+		return nil, a.transportError(method, err, wire)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := readBody(resp)
 	if err != nil {
-		return nil, fmt.Errorf("call %s: read answer: %w", method, err)
+		return nil, &TransportError{Method: method, Sent: true, Err: a.redactErr(err, wire)}
 	}
-	if code := resp.Header.Get("Invocation-Error"); code != "" || bytes.Contains(body, []byte(`"error_code"`)) {
-		var env struct {
-			Code int             `json:"error_code"`
-			Msg  string          `json:"error_msg"`
-			Data json.RawMessage `json:"error_data"`
+	return a.decode(method, resp, body, wire)
+}
+
+var formContentType = []string{"application/x-www-form-urlencoded"}
+
+// encodeForm writes wire as an application/x-www-form-urlencoded string.
+// Unlike url.Values.Encode it neither copies nor sorts: the order of
+// parameters does not matter to ok.ru, whose signature sorts them itself.
+func encodeForm(wire map[string]string) string {
+	n := 0
+	for k, v := range wire {
+		n += len(k) + len(v) + 2
+	}
+	var b strings.Builder
+	b.Grow(n + n/4)
+	for k, v := range wire {
+		if b.Len() > 0 {
+			b.WriteByte('&')
 		}
-		if json.Unmarshal(body, &env) == nil && env.Code != 0 {
-			return nil, &Error{Method: method, Code: Code(env.Code), Msg: env.Msg, Data: env.Data}
+		b.WriteString(url.QueryEscape(k))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	}
+	return b.String()
+}
+
+// readBody reads the whole body and closes it, so the connection can be
+// reused.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	if resp.ContentLength >= 0 && resp.ContentLength < 64<<20 {
+		body := make([]byte, resp.ContentLength)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			return nil, err
 		}
-		if n, err := strconv.Atoi(code); err == nil {
-			return nil, &Error{Method: method, Code: Code(n)}
+		return body, nil
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// decode turns one HTTP answer into a result or an error.
+func (a *API) decode(method string, resp *http.Response, body []byte, wire map[string]string) (json.RawMessage, error) {
+	if e := a.apiError(method, resp, body, wire); e != nil {
+		return nil, e
+	}
+	ct := resp.Header.Get("Content-Type")
+	if resp.StatusCode != http.StatusOK || !isJSONType(ct) || !json.Valid(body) {
+		e := &DecodeError{Method: method, Status: resp.StatusCode, ContentType: ct,
+			Excerpt: excerpt(a.redact(string(body), wire))}
+		if resp.StatusCode == http.StatusOK && isJSONType(ct) {
+			e.Err = errors.New("the body is not valid JSON")
 		}
+		return nil, e
 	}
 	return json.RawMessage(body), nil
+}
+
+// apiError reads ok.ru's error answer: an Invocation-Error header, a body
+// {"error_code": ..., "error_msg": ..., "error_data": ...}, or both. The
+// header alone is enough, for proxies that replace the body.
+func (a *API) apiError(method string, resp *http.Response, body []byte, wire map[string]string) *Error {
+	header := resp.Header.Get("Invocation-Error")
+	if header == "" && !bytes.Contains(body, []byte(`"error_code"`)) {
+		return nil
+	}
+	var env struct {
+		Code *int            `json:"error_code"`
+		Msg  string          `json:"error_msg"`
+		Data json.RawMessage `json:"error_data"`
+	}
+	e := &Error{Method: method}
+	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '{' &&
+		json.Unmarshal(trimmed, &env) == nil && env.Code != nil {
+		e.Code = Code(*env.Code)
+		e.Msg = a.redact(env.Msg, wire)
+		if len(env.Data) > 0 && string(env.Data) != "null" {
+			e.Data = json.RawMessage(a.redact(string(env.Data), wire))
+		}
+	} else if n, err := strconv.Atoi(strings.TrimSpace(header)); err == nil {
+		e.Code = Code(n)
+	} else {
+		return nil
+	}
+	if e.Code == CodeMethod {
+		e.DidYouMean = Suggest(method)
+	}
+	return e
+}
+
+// isJSONType reports whether a Content-Type names JSON; ok.ru sends
+// exactly "application/json;charset=utf-8", others add a space.
+func isJSONType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
+}
+
+// transportError wraps a failure of http.Client.Do, with every secret
+// removed from the URL that *url.Error carries.
+func (a *API) transportError(method string, err error, wire map[string]string) *TransportError {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = &url.Error{Op: ue.Op, URL: a.redact(ue.URL, wire), Err: ue.Err}
+	}
+	return &TransportError{Method: method, Sent: !neverSent(err), Err: err}
+}
+
+// neverSent reports whether err shows that the request never left this
+// machine: the name did not resolve or the connection was refused.
+func neverSent(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+// redact removes the session's secrets and this request's token and
+// signature from text.
+func (a *API) redact(text string, wire map[string]string) string {
+	return Redact(text, append(a.s.secrets(), wire["access_token"], wire["sig"])...)
+}
+
+// redactErr returns err with its text redacted, keeping it unwrappable
+// when the text had nothing to hide.
+func (a *API) redactErr(err error, wire map[string]string) error {
+	text := err.Error()
+	if clean := a.redact(text, wire); clean != text {
+		return errors.New(clean)
+	}
+	return err
+}
+
+func (a *API) log(ctx context.Context, level slog.Level, msg, method string, attempt int, wait time.Duration, err error) {
+	if a.logger == nil || !a.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("method", method), slog.Int("attempt", attempt)}
+	if wait > 0 {
+		attrs = append(attrs, slog.Duration("wait", wait))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", Redact(err.Error(), a.s.secrets()...)))
+	}
+	a.logger.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// CallInto calls method and decodes its result into out, which may point
+// to a struct, map, slice, string, number or bool, as json.Unmarshal does.
+// A result that does not fit out is a *DecodeError.
+func (a *API) CallInto(ctx context.Context, method string, params Params, out any, opts ...CallOption) error {
+	raw, err := a.Call(ctx, method, params, opts...)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return &DecodeError{Method: method, Status: http.StatusOK, Err: err,
+			Excerpt: excerpt(Redact(string(raw), a.s.secrets()...))}
+	}
+	return nil
 }

@@ -77,7 +77,7 @@ func EncodeValue(v any) (s string, ok bool, err error) {
 			}
 			if isComposite(rv.Index(i)) {
 				// A list of objects is JSON, not a comma list.
-				b, err := json.Marshal(v)
+				b, err := marshalJSON(v)
 				if err != nil {
 					return "", false, err
 				}
@@ -92,7 +92,7 @@ func EncodeValue(v any) (s string, ok bool, err error) {
 		}
 		return EncodeValue(rv.Elem().Interface())
 	}
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return "", false, err
 	}
@@ -111,6 +111,19 @@ func isComposite(v reflect.Value) bool {
 		return true
 	}
 	return false
+}
+
+// marshalJSON encodes an attachment compactly and without json.Marshal's
+// HTML escaping: ok.ru shows the text as given, and "&" is easier to read
+// and to sign by hand than "\u0026".
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func compactJSON(raw json.RawMessage) (string, bool, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +76,10 @@ func (t Token) String() string {
 // Format makes every verb, %#v and %+v included, print String.
 func (t Token) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.String()) }
 
+// LogValue makes log/slog print String, whatever the handler: a JSON
+// handler would otherwise marshal the exported secret fields.
+func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
+
 func presence(s string) string {
 	if s == "" {
 		return "(none)"
@@ -83,8 +88,9 @@ func presence(s string) string {
 }
 
 // ErrNoCircuit is returned when a session has neither an app secret key with
-// an access token nor a session secret key, so no request can be signed.
-var ErrNoCircuit = errors.New("okru: cannot sign: set app_secret_key and access_token (server-server circuit) or session_secret_key (client-server circuit)")
+// an access token nor a session secret key with an access token, so no user
+// request can be signed.
+var ErrNoCircuit = errors.New("okru: cannot sign: set app_secret_key and access_token (server-server circuit) or session_secret_key and access_token (client-server circuit)")
 
 // Session holds an app's and a user's credentials and signs requests with
 // them. It is safe for concurrent use; the token inside may be replaced by a
@@ -102,14 +108,21 @@ type Session struct {
 
 	mu    sync.RWMutex
 	token Token
+	gen   uint64 // counts token replacements, so a refresh is done once
 
 	// refresh, when set, gets a new token after the old one expired (error
-	// 102); onRefresh lets the owner save it.
+	// 102); onRefresh lets the owner save it. Both are guarded by mu.
 	refresh   RefreshFunc
 	onRefresh func(Token)
+
+	// refreshing holds one slot: the goroutine that refreshes the token.
+	// A channel rather than a mutex, so that waiting for it honours ctx.
+	refreshing chan struct{}
 }
 
-// RefreshFunc obtains a new token for a session whose token expired.
+// RefreshFunc obtains a new token for a session whose token expired. It
+// reads what it needs (the refresh token, the app id) from s; it must not
+// call SetToken itself.
 type RefreshFunc func(ctx context.Context, s *Session) (Token, error)
 
 // SessionOption sets an optional part of a Session.
@@ -124,9 +137,10 @@ func WithConnectURL(u string) SessionOption { return func(s *Session) { s.connec
 // WithAppID sets the application id, needed by OAuth logins and refreshes.
 func WithAppID(id string) SessionOption { return func(s *Session) { s.appID = id } }
 
-// WithRefreshToken lets the session renew its access token with the refresh
-// grant when a call answers 102 (session expired). onRefresh, if not nil,
-// receives every new token so the caller can store it.
+// WithRefreshToken stores the refresh token the session renews its access
+// token with, once a RefreshFunc is installed (SetRefresher), when a call
+// answers 102 (session expired). onRefresh, if not nil, receives every new
+// token so the caller can store it.
 func WithRefreshToken(refreshToken string, onRefresh func(Token)) SessionOption {
 	return func(s *Session) {
 		s.token.RefreshToken = refreshToken
@@ -143,7 +157,7 @@ func withSlash(u string) string {
 
 func newSession(appKey, appSecretKey string, c Circuit, tok Token, opts []SessionOption) *Session {
 	s := &Session{appKey: appKey, appSecretKey: appSecretKey, circuit: c, token: tok,
-		apiURL: DefaultAPIURL, connectURL: DefaultConnectURL}
+		apiURL: DefaultAPIURL, connectURL: DefaultConnectURL, refreshing: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -152,8 +166,9 @@ func newSession(appKey, appSecretKey string, c Circuit, tok Token, opts []Sessio
 
 // TokenSession returns a session that infers its circuit as aiookru does:
 // server-server when appSecretKey and accessToken are set, else
-// client-server when sessionSecretKey (and accessToken) are set. It fails
-// with ErrNoCircuit when neither holds.
+// client-server when sessionSecretKey and accessToken are set. It fails
+// with ErrNoCircuit when neither holds. The circuit is inferred again at
+// every call, so a refreshed token keeps working.
 func TokenSession(appKey, appSecretKey, accessToken, sessionSecretKey string, opts ...SessionOption) (*Session, error) {
 	s := newSession(appKey, appSecretKey, CircuitAuto,
 		Token{AccessToken: accessToken, SessionSecretKey: sessionSecretKey}, opts)
@@ -212,11 +227,68 @@ func (s *Session) HasUser() bool {
 // CircuitAuto.
 func (s *Session) Circuit() (Circuit, error) { return s.userCircuit() }
 
-// SetToken replaces the session's token, for example after a refresh.
+// SetToken replaces the session's token, for example after a login.
 func (s *Session) SetToken(t Token) {
 	s.mu.Lock()
 	s.token = t
+	s.gen++
 	s.mu.Unlock()
+}
+
+// SetRefresher installs f to renew the token when a call answers
+// PARAM_SESSION_EXPIRED (102): the API then calls f once, stores the new
+// token, passes it to the onRefresh function of WithRefreshToken and
+// repeats the call once. A nil f turns refreshing off.
+func (s *Session) SetRefresher(f RefreshFunc) {
+	s.mu.Lock()
+	s.refresh = f
+	s.mu.Unlock()
+}
+
+// CanRefresh reports whether a RefreshFunc is installed.
+func (s *Session) CanRefresh() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.refresh != nil
+}
+
+// refreshAfter renews the token that was current at generation gen. When
+// several calls see the same token expire at once, the first one refreshes
+// and the others find a newer generation and just repeat their call.
+func (s *Session) refreshAfter(ctx context.Context, gen uint64) error {
+	select {
+	case s.refreshing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.refreshing }()
+
+	s.mu.RLock()
+	current, f, onRefresh, old := s.gen, s.refresh, s.onRefresh, s.token
+	s.mu.RUnlock()
+	if current != gen {
+		return nil
+	}
+	if f == nil {
+		return errors.New("no refresher is installed")
+	}
+	t, err := f(ctx, s)
+	if err != nil {
+		return err
+	}
+	if t.AccessToken == "" {
+		return errors.New("the refresher returned no access token")
+	}
+	// The refresh grant answers without a new refresh token: keep the old
+	// one so the next expiry can be refreshed too.
+	if t.RefreshToken == "" {
+		t.RefreshToken = old.RefreshToken
+	}
+	s.SetToken(t)
+	if onRefresh != nil {
+		onRefresh(t)
+	}
+	return nil
 }
 
 // String describes the session without its secrets.
@@ -228,59 +300,71 @@ func (s *Session) String() string {
 // Format makes every verb print String.
 func (s *Session) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 
+// LogValue makes log/slog print String, whatever the handler.
+func (s *Session) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
 func (s *Session) userCircuit() (Circuit, error) {
+	return s.circuitFor(s.Token())
+}
+
+func (s *Session) circuitFor(t Token) (Circuit, error) {
 	if s.circuit != CircuitAuto {
 		return s.circuit, nil
 	}
-	t := s.Token()
 	switch {
 	case s.appSecretKey != "" && t.AccessToken != "":
 		return CircuitServer, nil
-	case t.SessionSecretKey != "":
+	case t.SessionSecretKey != "" && t.AccessToken != "":
 		return CircuitClient, nil
 	}
 	return CircuitAuto, ErrNoCircuit
 }
 
+// snapshot returns the token and its generation under one lock.
+func (s *Session) snapshot() (Token, uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.token, s.gen
+}
+
 // sign adds application_key, the token (unless asApp) and sig to params,
-// whose values must already be the exact strings that will be sent.
+// whose values must already be the exact strings that will be sent. It
+// returns the generation of the token it signed with.
 // asApp signs as the application, for methods that prohibit a session.
-func (s *Session) sign(params map[string]string, asApp bool) error {
+func (s *Session) sign(params map[string]string, asApp bool) (uint64, error) {
+	t, gen := s.snapshot()
 	params["application_key"] = s.appKey
 	delete(params, "sig")
 	if asApp {
 		if s.appSecretKey == "" {
-			return errors.New("okru: this method is called without a user session and is signed with the app secret key, which the session lacks")
+			return gen, errors.New("okru: this method is called without a user session and is signed with the app secret key, which the session lacks")
 		}
 		delete(params, "access_token")
 		params["sig"] = Sign(params, s.appSecretKey)
-		return nil
+		return gen, nil
 	}
-	c, err := s.userCircuit()
+	c, err := s.circuitFor(t)
 	if err != nil {
-		return err
+		return gen, err
 	}
-	t := s.Token()
 	var secret string
 	switch c {
 	case CircuitServer:
 		if s.appSecretKey == "" || t.AccessToken == "" {
-			return errors.New("okru: server-server circuit needs app_secret_key and access_token")
+			return gen, errors.New("okru: server-server circuit needs app_secret_key and access_token")
 		}
 		secret = ServerSecret(t.AccessToken, s.appSecretKey)
 	case CircuitClient:
-		if t.SessionSecretKey == "" {
-			return errors.New("okru: client-server circuit needs session_secret_key")
+		if t.SessionSecretKey == "" || t.AccessToken == "" {
+			return gen, errors.New("okru: client-server circuit needs session_secret_key and access_token")
 		}
 		secret = t.SessionSecretKey
 	case CircuitApp:
 		return s.sign(params, true)
 	}
-	if t.AccessToken != "" {
-		params["access_token"] = t.AccessToken
-	}
+	params["access_token"] = t.AccessToken
 	params["sig"] = Sign(params, secret)
-	return nil
+	return gen, nil
 }
 
 // secrets returns every secret the session holds, for redaction.
