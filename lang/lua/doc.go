@@ -1,0 +1,90 @@
+// Package lua runs okru-run's Lua scripts: a sandboxed Lua 5.1 state
+// (gopher-lua) per run, the `okru` and `json` Lua modules, and the exact
+// conversion of values between JSON and Lua.
+//
+// It is for `script` steps of workflows and for `okru-run script.lua`: the
+// host (the engine) compiles a script, hands it an input and a Caller, and
+// gets its return value back as JSON. It is not an API client: every call
+// goes through the Caller, which owns HTTP, rate limits, retries and the
+// journal. It knows nothing of HCL.
+//
+// # What a script sees
+//
+//	okru.call(method, params [, session])      result, or raises an API error
+//	okru.pcall(method, params [, session])     result, nil  or  nil, err
+//	okru.paginate(method, params [, session])  iterator: for page in okru.paginate(...) do ... end
+//	okru.sessions()                            the session names, a list
+//	okru.session(name)                         {name=, call=, pcall=, paginate=} bound to name (s.call or s:call)
+//	json.encode(v), json.decode(s)             by the rules below
+//	json.null, json.object([t])                see below
+//	input, args, ...                           Options.Input; Options.Args as a list and as the chunk's ...
+//	log(...), print(...)                       tostring of each argument, joined by spaces, to Options.Log
+//	require("json"|"okru"|"string"|"table"|"math")
+//
+// params is nil or a table with string keys; its values convert like a
+// result does (a nested list becomes []any, which the okru client sends
+// comma-joined; a nested object becomes map[string]any, sent as JSON).
+// Without a session argument the Caller's default session is used; a
+// name not in okru.sessions() raises an error.
+//
+// An API error raised by okru.call (or returned by okru.pcall) is a userdata
+// with fields code (number), name ("PARAM_SESSION_EXPIRED"), class
+// ("auth"), message (ok.ru's error_msg as sent), method and data
+// (error_data); tostring gives the full text, e.g. "call friends.get:
+// PARAM_SESSION_EXPIRED (102): Session expired". When the call failed
+// before ok.ru answered (a transport error), code, name and class are nil
+// and message is the error text. Returned in a result it encodes as
+// {"code", "name", "class", "message", "method"}.
+//
+// # JSON to Lua (results, pages, input, json.decode)
+//
+//   - object → table with string keys, marked as an object (see json.object)
+//   - array → sequence 1..n; a null element becomes json.null, so the length is kept
+//   - null at the top or as an object member → nil (the member is absent)
+//   - string → string, bool → boolean
+//   - number → Lua number when float64 holds it to the digit and, if whole,
+//     it is at most 2^53 in magnitude; otherwise a string of its exact text.
+//     So ids like 12345678901234567890 or 9007199254740993 arrive as the
+//     strings "12345678901234567890" and "9007199254740993", never rounded.
+//
+// # Lua to JSON (the return value, params, json.encode)
+//
+//   - nil and json.null → null
+//   - boolean → bool; string → string (it must be valid UTF-8)
+//   - number → shortest exact form, whole numbers without a decimal point
+//     (1, not 1.0); NaN and ±inf are errors. Lua numbers are float64: write big
+//     ids as strings ("9007199254740993"); a string stays a string.
+//   - table with keys exactly 1..n → array
+//   - table with string keys → object (keys sorted in the output)
+//   - empty table → [] unless marked as an object: json.object(t) or a
+//     metatable with __json = "object"; tables decoded from JSON objects are
+//     marked, so {} survives a round trip
+//   - errors, each naming the path of the value ("result.users[3]: ..."):
+//     holes in an array (use json.null), string keys mixed with indexes,
+//     other keys (1.5, true, tables), functions, userdata, cycles, nesting
+//     deeper than 10000, and output beyond Options.MaxResultBytes
+//
+// # Sandbox
+//
+// Each run gets a fresh state with only the base, table, string and math
+// libraries. dofile, loadfile, load, loadstring, collectgarbage, getfenv,
+// setfenv, module and newproxy raise "not available" errors; io, os, debug,
+// package and coroutine are tables that raise on any use; require returns
+// only the built-in modules and never reads a file; print goes to the log
+// because stdout carries the tool's data; string.dump raises (gopher-lua has
+// no bytecode dump). The run's context (and Options.Timeout) stops the VM
+// between any two instructions and is passed to the Caller, so an endless
+// loop or a waiting call ends with "script stopped: timeout after 2s" or
+// "script stopped: interrupted", and a script cannot swallow the stop with
+// pcall. The call depth (about 1000), the value stack (256 Ki slots),
+// string.rep and every conversion are bounded. Memory is not metered as a
+// whole: a script that builds huge strings or tables by concatenation can
+// still use a lot of it before its timeout.
+//
+// # Errors
+//
+// Compile and Check return a *SyntaxError with line and column. Run
+// returns a *ScriptError whose text is "report.lua:12: message"; it wraps
+// the *okru.Error of an uncaught okru.call failure (errors.As works) and
+// the context's error of a stopped run (errors.Is(err, context.Canceled)).
+package lua
