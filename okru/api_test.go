@@ -3,9 +3,12 @@ package okru_test
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/okru-run/okru-run/okru"
@@ -388,5 +391,63 @@ func TestGeneratedWrapper(t *testing.T) {
 	}
 	if got := f.Requests()[0].Form.Get("method"); got != "friends.get" {
 		t.Errorf("method = %q", got)
+	}
+}
+
+// TestConnectionReuse: parallel calls over the default client share a
+// pool of kept-alive connections instead of dialling for every call.
+func TestConnectionReuse(t *testing.T) {
+	t.Parallel()
+	var conns atomic.Int32
+	countConns := func(srv *http.Server) {
+		srv.ConnState = func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				conns.Add(1)
+			}
+		}
+	}
+	f := newFakeServerWith(t, countConns, func(w http.ResponseWriter, _ *http.Request, _ fakeRequest) { writeResult(w, `{}`) })
+	api := newTestAPI(f, nil)
+	// A few more dials than callers happen when a call dials while another
+	// frees a connection; without reuse there would be one per call.
+	const workers, calls = 16, 20
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range calls {
+				if _, err := api.Call(t.Context(), "users.getInfo", nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if f.Count() != workers*calls {
+		t.Fatalf("server saw %d calls", f.Count())
+	}
+	if got := conns.Load(); got > 2*workers {
+		t.Errorf("%d connections for %d parallel callers: connections are not reused", got, workers)
+	}
+}
+
+// countingTransport counts the requests of a caller's own HTTP client.
+type countingTransport struct{ n atomic.Int32 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestHTTPClientOption(t *testing.T) {
+	t.Parallel()
+	f := newFakeServer(t, func(w http.ResponseWriter, _ *http.Request, _ fakeRequest) { writeResult(w, `{}`) })
+	ct := &countingTransport{}
+	api := newTestAPI(f, &okru.Options{HTTPClient: &http.Client{Transport: ct}})
+	if _, err := api.Call(t.Context(), "users.getInfo", nil); err != nil {
+		t.Fatal(err)
+	}
+	if ct.n.Load() != 1 {
+		t.Errorf("the given client sent %d requests, want 1", ct.n.Load())
 	}
 }

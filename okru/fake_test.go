@@ -46,8 +46,15 @@ type fakeServer struct {
 // newFakeServer serves answer for every request, after recording it.
 func newFakeServer(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, req fakeRequest)) *fakeServer {
 	t.Helper()
+	return newFakeServerWith(t, nil, answer)
+}
+
+// newFakeServerWith is newFakeServer with configure run on the
+// http.Server before it starts.
+func newFakeServerWith(t *testing.T, configure func(*http.Server), answer func(w http.ResponseWriter, r *http.Request, req fakeRequest)) *fakeServer {
+	t.Helper()
 	f := &fakeServer{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rawBody := ""
 		if r.Method == http.MethodPost {
 			b, err := io.ReadAll(r.Body)
@@ -72,6 +79,10 @@ func newFakeServer(t *testing.T, answer func(w http.ResponseWriter, r *http.Requ
 		f.mu.Unlock()
 		answer(w, r, req)
 	}))
+	if configure != nil {
+		configure(f.Config)
+	}
+	f.Start()
 	t.Cleanup(f.Close)
 	return f
 }
