@@ -1,0 +1,10 @@
+// Package engine plans and runs okru-run workflows. It builds the graph of a
+// lang.Config from its references and depends_on, checks what can be checked
+// before running (methods against the catalog, sessions, cycles), evaluates
+// expressions in dependency order, expands for_each and when from earlier
+// results, and calls the API through the small Caller interface, in
+// parallel up to a bound, reporting what happens through one Observer.
+//
+// The engine decides nothing about presentation: the CLI renders events and
+// plans (see the render sub-package), and it never sees HTTP: okru does.
+package engine

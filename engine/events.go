@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/lang"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// EventType says what happened.
+type EventType string
+
+// The events of a run, in the order they happen to a step.
+const (
+	// EventExpanded: a for_each step was expanded into Instances instances.
+	EventExpanded EventType = "expanded"
+	// EventStarted: an instance's call was sent.
+	EventStarted EventType = "started"
+	// EventRetried: an attempt failed with Err and the call is repeated
+	// after Wait (Attempt is the attempt that failed).
+	EventRetried EventType = "retried"
+	// EventFinished: an instance's call succeeded after Elapsed, in Pages
+	// pages when paginated.
+	EventFinished EventType = "finished"
+	// EventFailed: an instance failed; Err and Diags say why.
+	EventFailed EventType = "failed"
+	// EventSkipped: a step or an instance did not run; Reason says why.
+	EventSkipped EventType = "skipped"
+	// EventOutputs: the run is over; Outputs holds the outputs it could
+	// compute.
+	EventOutputs EventType = "outputs"
+)
+
+// Event is one thing that happened during a run.
+type Event struct {
+	Type      EventType
+	Step      lang.Address
+	Key       cty.Value // the instance key of a for_each step; cty.NilVal otherwise
+	Method    string
+	Instances int           // EventExpanded
+	Attempt   int           // EventRetried
+	Wait      time.Duration // EventRetried
+	Elapsed   time.Duration // EventFinished, EventFailed
+	Pages     int           // EventFinished of a paginated call
+	Err       error         // EventRetried, EventFailed; redacted
+	Diags     hcl.Diagnostics
+	Reason    string        // EventSkipped
+	Outputs   []OutputValue // EventOutputs
+}
+
+// HasKey reports whether the event is about one instance of a for_each step.
+func (e Event) HasKey() bool { return e.Key != cty.NilVal }
+
+// Observer receives the events of a run. The engine calls it from one
+// goroutine at a time, so an Observer need not lock; it must not block for
+// long, as calls wait for it.
+type Observer interface {
+	Observe(Event)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(Event)
+
+// Observe calls f(e).
+func (f ObserverFunc) Observe(e Event) { f(e) }
+
+// serialObserver makes concurrent emitters take turns.
+type serialObserver struct {
+	mu sync.Mutex
+	o  Observer
+}
+
+func (s *serialObserver) Observe(e Event) {
+	if s == nil || s.o == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.o.Observe(e)
+}
+
+// OutputValue is the value of one output.
+type OutputValue struct {
+	Name      string
+	Value     cty.Value // sensitive values carry lang's sensitive mark
+	Sensitive bool
+}

@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/lang"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Plan is what a run would do, worked out without calling the API: every
+// step in the order it would run, with the parameters known so far.
+// Values that wait for a result are unknown and carry the step they wait
+// for (see lang.KnownAfter); sensitive values stay marked.
+type Plan struct {
+	Steps   []PlannedStep
+	Outputs []OutputValue
+}
+
+// PlannedStep is one step of a plan.
+type PlannedStep struct {
+	Addr     lang.Address
+	Method   string
+	Session  string
+	Paginate bool
+	// ForEach is the for_each value, cty.NilVal without for_each; when it
+	// is unknown, Instances holds one placeholder with an unknown key.
+	ForEach   cty.Value
+	Instances []PlannedInstance
+	DependsOn []lang.Address
+}
+
+// PlannedInstance is one call of a planned step.
+type PlannedInstance struct {
+	Key    cty.Value // cty.NilVal without for_each; unknown for a placeholder
+	When   cty.Value // cty.True, cty.False (skipped) or unknown
+	Params cty.Value // an object; parts may be unknown or sensitive
+}
+
+// Calls counts the calls the plan knows of, and the steps whose number of
+// calls is not known yet.
+func (p *Plan) Calls() (known, pendingSteps int) {
+	for _, s := range p.Steps {
+		if s.ForEach != cty.NilVal && !s.ForEach.IsWhollyKnown() {
+			pendingSteps++
+			continue
+		}
+		for _, i := range s.Instances {
+			if i.When.IsKnown() && i.When.False() {
+				continue
+			}
+			known++
+		}
+	}
+	return known, pendingSteps
+}
+
+// Plan evaluates the workflow with every result unknown: no call is made.
+// It reports every error it can find without results (types, functions,
+// parameters), so a clean plan means a run can fail only on what the API
+// answers.
+func (w *Workflow) Plan(ctx context.Context, in Inputs) (*Plan, hcl.Diagnostics) {
+	e := newEvaluator(w, in, true)
+	p := &Plan{}
+	var diags hcl.Diagnostics
+	for _, n := range w.order {
+		if ctx.Err() != nil {
+			return p, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Interrupted", Detail: "Planning was interrupted."})
+		}
+		switch {
+		case n.local != nil:
+			v, d := e.evalLocal(n)
+			diags = append(diags, d...)
+			e.values[n.index] = v
+		case n.session != nil:
+			_, d := e.evalSession(n)
+			diags = append(diags, d...)
+		case n.step != nil:
+			ps, v, d := e.planStep(n)
+			diags = append(diags, d...)
+			e.values[n.index] = v
+			p.Steps = append(p.Steps, ps)
+		case n.output != nil:
+			o, d := e.evalOutput(n)
+			diags = append(diags, d...)
+			p.Outputs = append(p.Outputs, o)
+		}
+	}
+	return p, diags
+}
+
+// planStep plans one step and returns the unknown value call.NAME holds
+// until it runs.
+func (e *evaluator) planStep(n *node) (PlannedStep, cty.Value, hcl.Diagnostics) {
+	st := n.step
+	ps := PlannedStep{Addr: n.addr, Method: st.Call.Method, Paginate: st.Call.Paginate, ForEach: cty.NilVal}
+	if n.sess != nil {
+		ps.Session = n.sess.addr.Name
+	}
+	for _, r := range st.DependsOn {
+		ps.DependsOn = append(ps.DependsOn, r.Addr)
+	}
+	unknown := lang.UnknownAfter(cty.DynamicPseudoType, n.addr)
+	x, diags := e.expand(n)
+	if diags.HasErrors() {
+		return ps, cty.DynamicVal, diags
+	}
+	if st.ForEach != nil {
+		ps.ForEach = x.forEach
+	}
+	results := make([]cty.Value, len(x.instances))
+	for i, inst := range x.instances {
+		params, d := evalParams(inst)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			d = checkParamsValue(inst, params)
+			diags = append(diags, d...)
+		}
+		ps.Instances = append(ps.Instances, PlannedInstance{Key: inst.key, When: inst.when, Params: params})
+		results[i] = unknown
+		if inst.when.IsKnown() && inst.when.False() {
+			results[i] = cty.NullVal(cty.DynamicPseudoType)
+		}
+	}
+	if x.unknown {
+		return ps, unknown, diags
+	}
+	return ps, stepValue(x, results), diags
+}
+
+// checkParamsValue checks the parameters that are known while planning,
+// so that a value the API cannot take (a null inside a list) is reported
+// before anything runs.
+func checkParamsValue(inst *instance, params cty.Value) hcl.Diagnostics {
+	up, _ := params.Unmark()
+	if !up.IsKnown() || up.IsNull() {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for it := up.ElementIterator(); it.Next(); {
+		k, v := it.Element()
+		if !v.IsWhollyKnown() {
+			continue
+		}
+		if _, _, err := lang.WireValue(v); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid parameter",
+				Detail:  "Parameter " + k.AsString() + instanceSuffix(inst) + ": " + err.Error() + ".",
+				Subject: inst.node.step.Call.Params.Range().Ptr()})
+		}
+	}
+	return diags
+}

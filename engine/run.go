@@ -1,0 +1,549 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/lang"
+	"github.com/okru-run/okru-run/okru"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// DefaultParallelism is how many calls run at once unless Options say.
+const DefaultParallelism = 4
+
+// Options configure a run. The zero value runs 4 calls at a time, stops at
+// the first failure, reports to nobody and connects with Connect.
+type Options struct {
+	Parallelism     int       // calls in flight at once; 0 means DefaultParallelism
+	ContinueOnError bool      // keep running what does not depend on a failure
+	Observer        Observer  // receives every event; nil discards them
+	Connect         Connector // builds each session's client; nil means Connect
+}
+
+// Status is how a run ended.
+type Status int
+
+// The ends of a run. They map onto the CLI's exit codes.
+const (
+	StatusOK          Status = iota // everything ran
+	StatusFailed                    // a call or an evaluation failed
+	StatusInvalid                   // the configuration is invalid; nothing was called
+	StatusInterrupted               // the context was cancelled
+)
+
+// Result is the outcome of a run.
+type Result struct {
+	Status   Status
+	Outputs  []OutputValue // the outputs that could be computed, in declaration order
+	Calls    int           // instances that called the API (paged calls count once)
+	Failures int           // instances or evaluations that failed
+}
+
+// Run plans the workflow (returning StatusInvalid, having called nothing,
+// if the plan has errors), sets up every session, then runs the steps in
+// dependency order, up to Parallelism calls at a time, and evaluates the
+// outputs. The diagnostics hold every failure.
+func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, hcl.Diagnostics) {
+	_, diags := w.Plan(ctx, in)
+	if diags.HasErrors() {
+		return &Result{Status: StatusInvalid}, diags
+	}
+	r := newRunner(w, in, opts)
+	d := r.setup(ctx)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		r.emitOutputs()
+		return &Result{Status: StatusInvalid}, diags
+	}
+	r.loop(ctx)
+	diags = append(diags, r.diags...)
+	res := &Result{Outputs: r.emitOutputs(), Calls: r.calls, Failures: r.failures}
+	switch {
+	case ctx.Err() != nil:
+		res.Status = StatusInterrupted
+	case r.failures > 0:
+		res.Status = StatusFailed
+	}
+	return res, diags
+}
+
+// runner is the state of one run. Only the goroutine in loop touches it;
+// workers receive instances and send back results.
+type runner struct {
+	*evaluator
+	opts    Options
+	obs     *serialObserver
+	callers map[*node]Caller // by session node
+	secrets []string
+
+	done     []bool // by node index
+	pending  []int  // dependencies not yet done, by node index
+	ready    []*node
+	queue    []*instance
+	steps    map[*node]*stepRun
+	outputs  map[*node]OutputValue
+	stopped  bool
+	calls    int
+	failures int
+	diags    hcl.Diagnostics
+}
+
+// stepRun is a step whose instances are running.
+type stepRun struct {
+	x         *expansion
+	results   []cty.Value
+	remaining int
+	failed    int
+}
+
+type result struct {
+	inst   *instance
+	value  cty.Value
+	diags  hcl.Diagnostics
+	err    error
+	took   time.Duration
+	pages  int
+	called bool // the API was called (params evaluated)
+}
+
+func newRunner(w *Workflow, in Inputs, opts Options) *runner {
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = DefaultParallelism
+	}
+	if opts.Connect == nil {
+		opts.Connect = Connect
+	}
+	return &runner{
+		evaluator: newEvaluator(w, in, false),
+		opts:      opts,
+		obs:       &serialObserver{o: opts.Observer},
+		callers:   map[*node]Caller{},
+		done:      make([]bool, len(w.nodes)),
+		pending:   make([]int, len(w.nodes)),
+		steps:     map[*node]*stepRun{},
+		outputs:   map[*node]OutputValue{},
+	}
+}
+
+// setup evaluates, in order, every local and session that does not depend
+// on a step, and connects every session, so that a missing credential is
+// reported before the first call.
+func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	static := make([]bool, len(r.w.nodes))
+	for _, n := range r.w.order {
+		isStatic := n.step == nil && n.output == nil
+		for _, d := range n.deps {
+			isStatic = isStatic && static[d.index]
+		}
+		static[n.index] = isStatic
+		if !isStatic {
+			continue
+		}
+		switch {
+		case n.variable != nil:
+		case n.local != nil:
+			v, d := r.evalLocal(n)
+			diags = append(diags, d...)
+			r.values[n.index] = v
+		case n.session != nil:
+			cfg, d := r.evalSession(n)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			r.secrets = append(r.secrets, cfg.Secrets()...)
+			c, err := r.opts.Connect(ctx, cfg)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid session",
+					Detail:  fmt.Sprintf("session %q: %s.", n.addr.Name, okru.Redact(err.Error(), r.secrets...)),
+					Subject: n.rng.Ptr()})
+				continue
+			}
+			r.callers[n] = c
+		}
+		r.done[n.index] = true
+	}
+	return diags
+}
+
+// loop runs the graph: non-step nodes are evaluated here as soon as they
+// are ready; step instances are queued and handed to a fixed pool of
+// workers, so at most Parallelism calls are in flight and no goroutine is
+// started per call.
+func (r *runner) loop(ctx context.Context) {
+	for _, n := range r.w.nodes {
+		if r.done[n.index] {
+			continue
+		}
+		for _, d := range n.deps {
+			if !r.done[d.index] {
+				r.pending[n.index]++
+			}
+		}
+	}
+	for _, n := range r.w.order {
+		if !r.done[n.index] && r.pending[n.index] == 0 {
+			r.ready = append(r.ready, n)
+		}
+	}
+
+	work := make(chan *instance)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range r.opts.Parallelism {
+		wg.Go(func() {
+			for inst := range work {
+				results <- r.execute(ctx, inst)
+			}
+		})
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
+
+	inflight := 0
+	interrupted := ctx.Done()
+	for {
+		for len(r.ready) > 0 {
+			n := r.ready[0]
+			r.ready = r.ready[1:]
+			r.start(n)
+		}
+		if r.stopped {
+			r.queue = nil
+		}
+		if len(r.queue) == 0 && inflight == 0 {
+			return
+		}
+		var send chan *instance
+		var next *instance
+		if len(r.queue) > 0 {
+			send, next = work, r.queue[0]
+		}
+		select {
+		case send <- next:
+			r.queue[0] = nil
+			r.queue = r.queue[1:]
+			inflight++
+		case res := <-results:
+			inflight--
+			r.finishInstance(ctx, res)
+		case <-interrupted:
+			interrupted = nil
+			r.stopped = true
+		}
+	}
+}
+
+// start evaluates a ready node, or expands and queues a step.
+func (r *runner) start(n *node) {
+	switch {
+	case n.local != nil:
+		v, d := r.evalLocal(n)
+		if d.HasErrors() {
+			r.fail(n, d)
+			return
+		}
+		r.values[n.index] = v
+		r.complete(n)
+	case n.output != nil:
+		o, d := r.evalOutput(n)
+		if d.HasErrors() {
+			r.fail(n, d)
+			return
+		}
+		r.outputs[n] = o
+		r.complete(n)
+	case n.session != nil:
+		// Sessions that depend on steps are rejected by Compile.
+		r.complete(n)
+	case n.step != nil:
+		r.startStep(n)
+	default:
+		r.complete(n)
+	}
+}
+
+func (r *runner) startStep(n *node) {
+	if r.stopped {
+		r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: cty.NilVal, Method: n.step.Call.Method,
+			Reason: "not started: the run is stopping"})
+		return
+	}
+	x, d := r.expand(n)
+	if d.HasErrors() {
+		r.fail(n, d)
+		return
+	}
+	sr := &stepRun{x: x, results: make([]cty.Value, len(x.instances))}
+	r.steps[n] = sr
+	if n.step.ForEach != nil {
+		r.obs.Observe(Event{Type: EventExpanded, Step: n.addr, Key: cty.NilVal, Method: n.step.Call.Method, Instances: len(x.instances)})
+	}
+	for i, inst := range x.instances {
+		if inst.when.False() {
+			sr.results[i] = cty.NullVal(cty.DynamicPseudoType)
+			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Call.Method, Reason: "when is false"})
+			continue
+		}
+		sr.remaining++
+		r.queue = append(r.queue, inst)
+	}
+	if sr.remaining == 0 {
+		r.finishStep(n, sr)
+	}
+}
+
+// finishInstance records one instance's outcome. It is the one place an
+// instance is known to be over, so a journal can hook in here.
+func (r *runner) finishInstance(ctx context.Context, res result) {
+	inst := res.inst
+	n := inst.node
+	sr := r.steps[n]
+	sr.remaining--
+	if res.called {
+		r.calls++
+	}
+	if res.err != nil && ctx.Err() != nil && errors.Is(res.err, ctx.Err()) {
+		// Interrupted, not failed: the run reports the interruption.
+		sr.failed++
+		r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Call.Method,
+			Reason: "interrupted"})
+	} else if res.err != nil || res.diags.HasErrors() {
+		sr.failed++
+		r.failures++
+		r.diags = append(r.diags, res.diags...)
+		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Call.Method,
+			Elapsed: res.took, Err: res.err, Diags: res.diags})
+		if !r.opts.ContinueOnError {
+			r.stopped = true
+		}
+	} else {
+		sr.results[inst.index] = res.value
+		r.obs.Observe(Event{Type: EventFinished, Step: n.addr, Key: inst.key, Method: n.step.Call.Method,
+			Elapsed: res.took, Pages: res.pages})
+	}
+	if sr.remaining == 0 {
+		r.finishStep(n, sr)
+	}
+}
+
+func (r *runner) finishStep(n *node, sr *stepRun) {
+	if sr.failed > 0 {
+		r.skipUsers(n)
+		return
+	}
+	r.values[n.index] = stepValue(sr.x, sr.results)
+	r.complete(n)
+}
+
+// complete marks n done and readies what waited only for it.
+func (r *runner) complete(n *node) {
+	r.done[n.index] = true
+	for _, u := range n.users {
+		r.pending[u.index]--
+		if r.pending[u.index] == 0 {
+			r.ready = append(r.ready, u)
+		}
+	}
+}
+
+// fail records an evaluation failure of n.
+func (r *runner) fail(n *node, d hcl.Diagnostics) {
+	r.failures++
+	r.diags = append(r.diags, d...)
+	if n.step != nil {
+		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: cty.NilVal, Method: n.step.Call.Method,
+			Err: errors.New(diagText(d)), Diags: d})
+	}
+	if !r.opts.ContinueOnError {
+		r.stopped = true
+	}
+	r.skipUsers(n)
+}
+
+// skipUsers reports the steps that cannot run because n failed.
+func (r *runner) skipUsers(failed *node) {
+	seen := map[*node]bool{}
+	var walk func(n *node)
+	walk = func(n *node) {
+		for _, u := range n.users {
+			if seen[u] {
+				continue
+			}
+			seen[u] = true
+			if u.step != nil && !r.stopped {
+				r.obs.Observe(Event{Type: EventSkipped, Step: u.addr, Key: cty.NilVal, Method: u.step.Call.Method,
+					Reason: failed.addr.String() + " failed"})
+			}
+			walk(u)
+		}
+	}
+	walk(failed)
+}
+
+func diagText(d hcl.Diagnostics) string {
+	for _, x := range d {
+		if x.Severity == hcl.DiagError {
+			if x.Detail != "" {
+				return x.Summary + ": " + x.Detail
+			}
+			return x.Summary
+		}
+	}
+	return d.Error()
+}
+
+// emitOutputs sends the outputs event and returns the outputs computed.
+func (r *runner) emitOutputs() []OutputValue {
+	var outs []OutputValue
+	for _, n := range r.w.nodes {
+		if o, ok := r.outputs[n]; ok {
+			outs = append(outs, o)
+		}
+	}
+	r.obs.Observe(Event{Type: EventOutputs, Key: cty.NilVal, Outputs: outs})
+	return outs
+}
+
+// execute makes the call of one instance. It runs on a worker.
+func (r *runner) execute(ctx context.Context, inst *instance) result {
+	n := inst.node
+	st := n.step
+	call := st.Call
+	res := result{inst: inst}
+	params, diags := evalParams(inst)
+	if diags.HasErrors() {
+		res.diags = diags
+		return res
+	}
+	wire, err := lang.WireParams(params)
+	if err != nil {
+		res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid parameter",
+			Detail: InstanceName(n.addr, inst.key) + ": " + err.Error() + ".", Subject: call.Params.Range().Ptr()}}
+		return res
+	}
+	p := make(okru.Params, len(wire))
+	for k, v := range wire {
+		p[k] = v
+	}
+	opts := []okru.CallOption{okru.OnRetry(func(ri okru.RetryInfo) {
+		r.obs.Observe(Event{Type: EventRetried, Step: n.addr, Key: inst.key, Method: call.Method,
+			Attempt: ri.Attempt, Wait: ri.Wait, Err: r.redact(ri.Err)})
+	})}
+	if st.Retry != nil {
+		opts = append(opts, okru.WithRetry(okru.RetryPolicy{MaxAttempts: st.Retry.Attempts,
+			MinBackoff: st.Retry.Backoff, MaxBackoff: st.Retry.MaxBackoff}))
+	}
+	if st.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, st.Timeout)
+		defer cancel()
+	}
+	caller := r.callers[n.sess]
+	res.called = true
+	r.obs.Observe(Event{Type: EventStarted, Step: n.addr, Key: inst.key, Method: call.Method})
+	begin := time.Now()
+	if call.Paginate {
+		res.value, res.pages, err = pagedCall(ctx, caller, call.Method, p, opts)
+	} else {
+		var raw []byte
+		raw, err = caller.Call(ctx, call.Method, p, opts...)
+		if err == nil {
+			res.value, err = lang.ValueFromJSON(raw)
+			if err != nil {
+				err = fmt.Errorf("call %s: %w", call.Method, err)
+			}
+		}
+	}
+	res.took = time.Since(begin)
+	if err != nil {
+		res.err = r.redact(err)
+		if st.Timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+			res.err = fmt.Errorf("%w (timeout %s)", res.err, st.Timeout)
+		}
+		res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Call failed",
+			Detail: InstanceName(n.addr, inst.key) + ": " + res.err.Error() + ".", Subject: call.MethodRange.Ptr()}}
+	}
+	return res
+}
+
+// redact removes every credential of the run's sessions from an error.
+func (r *runner) redact(err error) error {
+	if err == nil {
+		return nil
+	}
+	return redactedError{msg: okru.Redact(err.Error(), r.secrets...), err: err}
+}
+
+// redactedError keeps the cause for errors.Is and errors.As but prints
+// without secrets.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
+
+// pagedCall follows the pages of a list method and merges them: see
+// mergePages.
+func pagedCall(ctx context.Context, c Caller, method string, p okru.Params, opts []okru.CallOption) (cty.Value, int, error) {
+	var pages []cty.Value
+	for raw, err := range c.Pages(ctx, method, p, opts...) {
+		if err != nil {
+			return cty.NilVal, len(pages), err
+		}
+		v, err := lang.ValueFromJSON(raw)
+		if err != nil {
+			return cty.NilVal, len(pages), fmt.Errorf("call %s: page %d: %w", method, len(pages)+1, err)
+		}
+		pages = append(pages, v)
+	}
+	return MergePages(pages), len(pages), nil
+}
+
+// MergePages merges the pages of a paginated call into one result: the
+// last page's attributes, except that every attribute holding a list in
+// any page holds the lists of all pages concatenated, in order. So for
+// group.getMembers, result.members is every member and result.has_more is
+// false. Pages that are not objects (rare) are returned as a tuple.
+func MergePages(pages []cty.Value) cty.Value {
+	if len(pages) == 0 {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	if len(pages) == 1 {
+		return pages[0]
+	}
+	for _, p := range pages {
+		if p.IsNull() || !p.Type().IsObjectType() {
+			return cty.TupleVal(pages)
+		}
+	}
+	attrs := map[string]cty.Value{}
+	lists := map[string][]cty.Value{}
+	for _, p := range pages {
+		for name, v := range p.AsValueMap() {
+			if !v.IsNull() && (v.Type().IsTupleType() || v.Type().IsListType()) {
+				lists[name] = append(lists[name], v.AsValueSlice()...)
+				continue
+			}
+			attrs[name] = v
+		}
+	}
+	for name, elems := range lists {
+		if len(elems) == 0 {
+			attrs[name] = cty.EmptyTupleVal
+			continue
+		}
+		attrs[name] = cty.TupleVal(elems)
+	}
+	return cty.ObjectVal(attrs)
+}

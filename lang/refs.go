@@ -1,0 +1,305 @@
+package lang
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// refRules says which references an expression may hold.
+type refRules struct {
+	where     string // "a session", for messages
+	steps     bool   // may refer to steps
+	locals    bool   // may refer to locals
+	each      bool   // may use each.key and each.value
+	onlyVar   string // when set, may refer only to this variable
+	forEachOf *Step  // the step whose for_each each refers to
+}
+
+// checkReferences resolves every reference of every expression against the
+// declarations, reporting unknown names with a suggestion.
+func (c *Config) checkReferences() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, v := range c.Variables {
+		rules := refRules{where: "a variable validation", onlyVar: v.Name}
+		for _, val := range v.Validations {
+			_, d := c.references(val.Condition, rules)
+			diags = append(diags, d...)
+			_, d = c.references(val.ErrorMessage, rules)
+			diags = append(diags, d...)
+		}
+	}
+	for _, l := range c.Locals {
+		var d hcl.Diagnostics
+		l.Refs, d = c.references(l.Expr, refRules{where: "a local value", steps: true, locals: true})
+		diags = append(diags, d...)
+	}
+	for _, s := range c.Sessions {
+		for _, a := range sortedAttrs(s.Attrs) {
+			refs, d := c.references(a.Expr, refRules{where: "a session", locals: true})
+			diags = append(diags, d...)
+			s.Refs = append(s.Refs, refs...)
+		}
+	}
+	for _, st := range c.Steps {
+		diags = append(diags, c.stepReferences(st)...)
+	}
+	for _, o := range c.Outputs {
+		if o.Value == nil {
+			continue
+		}
+		var d hcl.Diagnostics
+		o.Refs, d = c.references(o.Value, refRules{where: "an output", steps: true, locals: true})
+		diags = append(diags, d...)
+	}
+	return diags
+}
+
+func (c *Config) stepReferences(st *Step) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	add := func(e hcl.Expression, r refRules) {
+		if e == nil {
+			return
+		}
+		refs, d := c.references(e, r)
+		diags = append(diags, d...)
+		st.Refs = append(st.Refs, refs...)
+	}
+	base := refRules{where: "a step", steps: true, locals: true}
+	add(st.ForEach, base)
+	body := base
+	if st.ForEach != nil {
+		body.each, body.forEachOf = true, st
+	}
+	add(st.When, body)
+	if st.Call != nil {
+		add(st.Call.Params, body)
+	}
+	for _, r := range st.DependsOn {
+		if c.Step(r.Addr) == nil {
+			diags = append(diags, c.undeclared(r.Addr, r.Range))
+		}
+	}
+	return diags
+}
+
+// references returns the references of expr, checked against rules.
+func (c *Config) references(expr hcl.Expression, rules refRules) ([]Reference, hcl.Diagnostics) {
+	var refs []Reference
+	var diags hcl.Diagnostics
+	for _, tr := range expr.Variables() {
+		ref, d := c.reference(tr, rules)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			refs = append(refs, ref)
+		}
+	}
+	return refs, diags
+}
+
+func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Diagnostics) {
+	rng := tr.SourceRange()
+	root := tr.RootName()
+	errf := func(summary, format string, args ...any) (Reference, hcl.Diagnostics) {
+		return Reference{}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  summary,
+			Detail:   fmt.Sprintf(format, args...),
+			Subject:  rng.Ptr(),
+		}}
+	}
+	var kind Kind
+	switch root {
+	case "var":
+		kind = KindVariable
+	case "local":
+		kind = KindLocal
+	case "call":
+		kind = KindCall
+	case "each":
+		kind = KindEach
+	default:
+		return errf("Unknown reference", "%s%s", unknownRootDetail(root), c.rootSuggestion(root))
+	}
+	if len(tr) < 2 {
+		return errf("Invalid reference", "%q must be followed by a name, as in %s.NAME.", root, root)
+	}
+	attr, ok := tr[1].(hcl.TraverseAttr)
+	if !ok {
+		return errf("Invalid reference", "%q must be followed by a dot and a name, as in %s.NAME.", root, root)
+	}
+	addr := Address{kind, attr.Name}
+	ref := Reference{Addr: addr, Traversal: tr, Range: rng}
+	switch kind {
+	case KindVariable:
+		if rules.onlyVar != "" && attr.Name != rules.onlyVar {
+			return errf("Invalid reference", "A validation of var.%s may refer only to var.%s.", rules.onlyVar, rules.onlyVar)
+		}
+		if c.Variable(attr.Name) == nil {
+			return Reference{}, hcl.Diagnostics{c.undeclared(addr, rng)}
+		}
+	case KindLocal:
+		if !rules.locals {
+			return errf("Invalid reference", "local values cannot be used in %s.", rules.where)
+		}
+		if c.Local(attr.Name) == nil {
+			return Reference{}, hcl.Diagnostics{c.undeclared(addr, rng)}
+		}
+	case KindCall:
+		if !rules.steps {
+			return errf("Invalid reference", "%s cannot refer to call results: it is evaluated before any call is made.", capitalize(rules.where))
+		}
+		st := c.Step(addr)
+		if st == nil {
+			return Reference{}, hcl.Diagnostics{c.undeclared(addr, rng)}
+		}
+		if len(tr) > 2 {
+			next, isAttr := tr[2].(hcl.TraverseAttr)
+			switch {
+			case st.ForEach != nil && isAttr:
+				return errf("Invalid reference", "%s uses for_each, so it holds one result per instance: write %s[KEY].result for one instance or %s[*].result for all of them, in order.", addr, addr, addr)
+			case st.ForEach == nil && isAttr && next.Name != "result":
+				return errf("Unsupported attribute", "%s has no attribute %q; its value is %s.result.", addr, next.Name, addr)
+			case st.ForEach == nil && !isAttr:
+				return errf("Invalid reference", "%s has no for_each, so it cannot be indexed; its value is %s.result.", addr, addr)
+			}
+		}
+	case KindEach:
+		if !rules.each {
+			if rules.where == "a step" {
+				return errf("Invalid reference", "each is available only in the params and when of a step with for_each.")
+			}
+			return errf("Invalid reference", "each is available only in the params and when of a step with for_each, not in %s.", rules.where)
+		}
+		if attr.Name != "key" && attr.Name != "value" {
+			return errf("Invalid reference", "each has only each.key and each.value%s.", suggestion(attr.Name, []string{"key", "value"}, "each."))
+		}
+	}
+	return ref, nil
+}
+
+func unknownRootDetail(root string) string {
+	if root == "script" {
+		return "script steps are not part of this version of the language: the known roots are var, local, call and each."
+	}
+	return fmt.Sprintf("There is nothing called %q: references start with var., local., call. or each.", root)
+}
+
+// rootSuggestion helps with a forgotten prefix (members.result for
+// call.members.result) or a misspelt one (vars.x).
+func (c *Config) rootSuggestion(root string) string {
+	for _, k := range []Kind{KindCall, KindLocal, KindVariable} {
+		if _, ok := c.byKey[Address{k, root}]; ok {
+			return fmt.Sprintf(" Did you mean %s.%s?", k, root)
+		}
+	}
+	return suggestion(root, []string{"var", "local", "call", "each"}, "")
+}
+
+// undeclared builds the diagnostic for a reference to a name nobody
+// declared, with the closest declared name as a suggestion.
+func (c *Config) undeclared(addr Address, rng hcl.Range) *hcl.Diagnostic {
+	var names []string
+	for k := range c.byKey {
+		if k.Kind == addr.Kind {
+			names = append(names, k.Name)
+		}
+	}
+	slices.Sort(names)
+	detail := fmt.Sprintf("No %s %q is declared.", declNoun(addr.Kind), addr.Name)
+	if s := suggestion(addr.Name, names, string(addr.Kind)+"."); s != "" {
+		detail += s
+	} else if addr.Kind == KindVariable {
+		detail += fmt.Sprintf(" Declare it with a block: variable %q { type = string }.", addr.Name)
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Reference to undeclared " + declNoun(addr.Kind),
+		Detail:   detail,
+		Subject:  rng.Ptr(),
+	}
+}
+
+// suggestion returns " Did you mean PREFIXname?" for the candidate closest to
+// name, or "" when none is close.
+func suggestion(name string, candidates []string, prefix string) string {
+	best, bestDist := "", len(name)/2+2
+	for _, c := range candidates {
+		d := levenshtein.Distance(strings.ToLower(name), strings.ToLower(c), nil)
+		if d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %s%s?", prefix, best)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// stepAddress returns the step a two-part traversal such as call.login names.
+func stepAddress(tr hcl.Traversal) (Address, bool) {
+	if len(tr) != 2 || tr.RootName() != string(KindCall) {
+		return Address{}, false
+	}
+	attr, ok := tr[1].(hcl.TraverseAttr)
+	if !ok {
+		return Address{}, false
+	}
+	return Address{KindCall, attr.Name}, true
+}
+
+// traversalString renders a traversal as written, e.g. call.x.result[0].
+func traversalString(tr hcl.Traversal) string {
+	var b strings.Builder
+	for _, step := range tr {
+		switch s := step.(type) {
+		case hcl.TraverseRoot:
+			b.WriteString(s.Name)
+		case hcl.TraverseAttr:
+			b.WriteString("." + s.Name)
+		case hcl.TraverseIndex:
+			b.WriteString("[")
+			if s.Key.Type() == cty.String {
+				b.WriteString(QuoteString(s.Key.AsString()))
+			} else if s.Key.Type() == cty.Number {
+				b.WriteString(NumberText(s.Key.AsBigFloat()))
+			} else {
+				b.WriteString("...")
+			}
+			b.WriteString("]")
+		case hcl.TraverseSplat:
+			b.WriteString("[*]")
+		}
+	}
+	return b.String()
+}
+
+// sortedAttrs returns attributes in the order they were written.
+func sortedAttrs(attrs map[string]*hcl.Attribute) []*hcl.Attribute {
+	out := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b *hcl.Attribute) int {
+		if a.Range.Filename != b.Range.Filename {
+			return strings.Compare(a.Range.Filename, b.Range.Filename)
+		}
+		return a.Range.Start.Byte - b.Range.Start.Byte
+	})
+	return out
+}
+
+// SortedAttributes returns a block's attributes in the order they were
+// written.
+func SortedAttributes(attrs map[string]*hcl.Attribute) []*hcl.Attribute { return sortedAttrs(attrs) }

@@ -1,0 +1,469 @@
+package lang
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// ValueFromJSON converts an API result into a cty value: objects become
+// object values, arrays tuples, strings strings, true/false bools and null a
+// null of dynamic type. Numbers are parsed from their text into cty's
+// arbitrary-precision numbers, so an id such as 12345678901234567890 sent as
+// a JSON number keeps every digit.
+//
+// This is the only JSON-to-value conversion of the project: the engine uses
+// it for every call result.
+func ValueFromJSON(raw []byte) (cty.Value, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	v, err := decodeJSON(dec)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("decode result: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return cty.NilVal, errors.New("decode result: unexpected data after the JSON value")
+	}
+	return v, nil
+}
+
+func decodeJSON(dec *json.Decoder) (cty.Value, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return cty.NilVal, io.ErrUnexpectedEOF
+		}
+		return cty.NilVal, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			attrs := map[string]cty.Value{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return cty.NilVal, err
+				}
+				key, ok := kt.(string)
+				if !ok {
+					return cty.NilVal, fmt.Errorf("object key is %v, not a string", kt)
+				}
+				v, err := decodeJSON(dec)
+				if err != nil {
+					return cty.NilVal, err
+				}
+				attrs[key] = v
+			}
+			if _, err := dec.Token(); err != nil {
+				return cty.NilVal, err
+			}
+			return cty.ObjectVal(attrs), nil
+		case '[':
+			var elems []cty.Value
+			for dec.More() {
+				v, err := decodeJSON(dec)
+				if err != nil {
+					return cty.NilVal, err
+				}
+				elems = append(elems, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return cty.NilVal, err
+			}
+			return cty.TupleVal(elems), nil
+		}
+		return cty.NilVal, fmt.Errorf("unexpected %v", t)
+	case string:
+		return cty.StringVal(t), nil
+	case json.Number:
+		return cty.ParseNumberVal(string(t))
+	case bool:
+		return cty.BoolVal(t), nil
+	case nil:
+		return cty.NullVal(cty.DynamicPseudoType), nil
+	}
+	return cty.NilVal, fmt.Errorf("unexpected token %v", tok)
+}
+
+// WireParams converts the value of a call's params attribute, an object or
+// a map, into the strings sent (and signed) for each parameter. Null members
+// are left out, as okru.Params leaves out nil. See WireValue for the rules.
+func WireParams(v cty.Value) (map[string]string, error) {
+	v, _ = v.UnmarkDeep()
+	if v.IsNull() {
+		return map[string]string{}, nil
+	}
+	if !v.IsKnown() {
+		return nil, errors.New("params are not known yet")
+	}
+	ty := v.Type()
+	if !ty.IsObjectType() && !ty.IsMapType() {
+		return nil, fmt.Errorf("params must be an object, not %s", ty.FriendlyName())
+	}
+	out := make(map[string]string, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		k, ev := it.Element()
+		s, ok, err := WireValue(ev)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %s: %w", k.AsString(), err)
+		}
+		if ok {
+			out[k.AsString()] = s
+		}
+	}
+	return out, nil
+}
+
+// WireValue returns the string one parameter value is sent as, following
+// the rules of okru.Params: strings as they are; numbers in plain decimal
+// (integers without a decimal point or exponent, so big ids stay exact);
+// bools as true or false; lists, sets and tuples of primitive values joined
+// with commas; objects, maps and lists holding objects as compact JSON.
+// ok is false for null, which means the parameter is not sent. Unknown
+// values are an error: they exist only while planning.
+func WireValue(v cty.Value) (s string, ok bool, err error) {
+	v, _ = v.UnmarkDeep()
+	if !v.IsWhollyKnown() {
+		return "", false, errors.New("value is not known yet")
+	}
+	if v.IsNull() {
+		return "", false, nil
+	}
+	ty := v.Type()
+	switch {
+	case ty.IsPrimitiveType():
+		return primitiveText(v), true, nil
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
+		parts := make([]string, 0, v.LengthInt())
+		for it := v.ElementIterator(); it.Next(); {
+			_, ev := it.Element()
+			if !ev.Type().IsPrimitiveType() || ev.IsNull() {
+				if ev.IsNull() && ev.Type().IsPrimitiveType() {
+					return "", false, fmt.Errorf("element %d of the list is null", len(parts))
+				}
+				return string(appendJSON(nil, v, jsonWire)), true, nil
+			}
+			parts = append(parts, primitiveText(ev))
+		}
+		return strings.Join(parts, ","), true, nil
+	}
+	return string(appendJSON(nil, v, jsonWire)), true, nil
+}
+
+func primitiveText(v cty.Value) string {
+	switch v.Type() {
+	case cty.String:
+		return v.AsString()
+	case cty.Bool:
+		return strconv.FormatBool(v.True())
+	}
+	return NumberText(v.AsBigFloat())
+}
+
+// NumberText formats a number in plain decimal: integers exactly, without a
+// point or an exponent, other numbers with the fewest digits that identify
+// them.
+func NumberText(f *big.Float) string {
+	if f.IsInt() {
+		return f.Text('f', 0)
+	}
+	return f.Text('f', -1)
+}
+
+// jsonMode says how appendJSON renders what JSON cannot hold.
+type jsonMode int
+
+const (
+	jsonWire    jsonMode = iota // values are known and unmarked
+	jsonDisplay                 // sensitive and unknown values become placeholder strings
+)
+
+// appendJSON appends v as compact JSON with exact numbers.
+func appendJSON(b []byte, v cty.Value, mode jsonMode) []byte {
+	if mode == jsonDisplay {
+		if placeholder, ok := displayPlaceholder(v); ok {
+			return strconv.AppendQuote(b, placeholder)
+		}
+	}
+	v, _ = v.Unmark()
+	if v.IsNull() {
+		return append(b, "null"...)
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		enc, _ := json.Marshal(v.AsString())
+		return append(b, enc...)
+	case ty == cty.Number:
+		return append(b, NumberText(v.AsBigFloat())...)
+	case ty == cty.Bool:
+		return strconv.AppendBool(b, v.True())
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
+		b = append(b, '[')
+		first := true
+		for it := v.ElementIterator(); it.Next(); {
+			_, ev := it.Element()
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendJSON(b, ev, mode)
+		}
+		return append(b, ']')
+	case ty.IsMapType() || ty.IsObjectType():
+		b = append(b, '{')
+		first := true
+		for it := v.ElementIterator(); it.Next(); {
+			k, ev := it.Element()
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			enc, _ := json.Marshal(k.AsString())
+			b = append(b, enc...)
+			b = append(b, ':')
+			b = appendJSON(b, ev, mode)
+		}
+		return append(b, '}')
+	}
+	return append(b, "null"...)
+}
+
+// DisplayJSON renders v as JSON for people and machines reading plans and
+// outputs: sensitive values become "(sensitive)" and values not known yet
+// "(known after call.NAME)".
+func DisplayJSON(v cty.Value) json.RawMessage { return appendJSON(nil, v, jsonDisplay) }
+
+// sensitiveMark marks values that must never be shown: session credentials,
+// sensitive variables and everything computed from them.
+type sensitiveMark struct{}
+
+// knownAfterMark marks an unknown value during planning with the step whose
+// result it waits for, so the plan can say "(known after call.members)".
+type knownAfterMark struct{ addr Address }
+
+// Sensitive marks v as sensitive: it is then shown as "(sensitive)"
+// everywhere, and so is every value computed from it.
+func Sensitive(v cty.Value) cty.Value { return v.Mark(sensitiveMark{}) }
+
+// IsSensitive reports whether v or anything inside it is sensitive.
+func IsSensitive(v cty.Value) bool { return v.HasMarkDeep(sensitiveMark{}) }
+
+// UnknownAfter returns an unknown value of type ty that is known once the
+// step at addr has run.
+func UnknownAfter(ty cty.Type, addr Address) cty.Value {
+	return cty.UnknownVal(ty).Mark(knownAfterMark{addr})
+}
+
+// KnownAfter returns the steps an unknown value waits for, sorted.
+func KnownAfter(v cty.Value) []Address {
+	var out []Address
+	for m := range cty.ValueMarksOfTypeDeep[knownAfterMark](v) {
+		if !slices.Contains(out, m.addr) {
+			out = append(out, m.addr)
+		}
+	}
+	slices.SortFunc(out, func(a, b Address) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+// WithoutPlanMarks removes the marks planning adds, keeping sensitivity.
+func WithoutPlanMarks(v cty.Value) cty.Value {
+	if !v.ContainsMarked() {
+		return v
+	}
+	v, pvm := v.UnmarkDeepWithPaths()
+	var keep []cty.PathValueMarks
+	for _, p := range pvm {
+		if p.Marks.Has(sensitiveMark{}) {
+			keep = append(keep, cty.PathValueMarks{Path: p.Path, Marks: cty.NewValueMarks(sensitiveMark{})})
+		}
+	}
+	return v.MarkWithPaths(keep)
+}
+
+// displayPlaceholder returns what to show instead of v when v is sensitive
+// or not known yet.
+func displayPlaceholder(v cty.Value) (string, bool) {
+	if v.HasMark(sensitiveMark{}) {
+		return "(sensitive)", true
+	}
+	if v.IsKnown() {
+		return "", false
+	}
+	return knownAfterText(v), true
+}
+
+func knownAfterText(v cty.Value) string {
+	addrs := KnownAfter(v)
+	if len(addrs) == 0 {
+		return "(known after run)"
+	}
+	names := make([]string, len(addrs))
+	for i, a := range addrs {
+		names[i] = a.String()
+	}
+	return "(known after " + strings.Join(names, ", ") + ")"
+}
+
+// FormatValue renders v in HCL syntax for plans and human output, on
+// several lines for objects and long lists, indented by indent spaces after
+// the first line. Sensitive values show as (sensitive), unknown ones as
+// (known after call.NAME).
+func FormatValue(v cty.Value, indent int) string {
+	var b strings.Builder
+	writeValue(&b, v, indent)
+	return b.String()
+}
+
+func writeValue(b *strings.Builder, v cty.Value, indent int) {
+	if s, ok := displayPlaceholder(v); ok {
+		b.WriteString(s)
+		return
+	}
+	v, _ = v.Unmark()
+	if v.IsNull() {
+		b.WriteString("null")
+		return
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		b.WriteString(QuoteString(v.AsString()))
+	case ty.IsPrimitiveType():
+		b.WriteString(primitiveText(v))
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
+		writeList(b, v, indent)
+	default:
+		writeObject(b, v, indent)
+	}
+}
+
+func writeList(b *strings.Builder, v cty.Value, indent int) {
+	if v.LengthInt() == 0 {
+		b.WriteString("[]")
+		return
+	}
+	// Short lists of primitives stay on one line.
+	var line strings.Builder
+	short := true
+	line.WriteByte('[')
+	for it := v.ElementIterator(); it.Next() && short; {
+		_, ev := it.Element()
+		uv, _ := ev.Unmark()
+		if !uv.Type().IsPrimitiveType() && uv.IsKnown() && !uv.IsNull() && !ev.IsMarked() {
+			short = false
+			break
+		}
+		if line.Len() > 1 {
+			line.WriteString(", ")
+		}
+		writeValue(&line, ev, 0)
+		if line.Len() > 80 {
+			short = false
+		}
+	}
+	if short {
+		b.WriteString(line.String())
+		b.WriteByte(']')
+		return
+	}
+	pad := strings.Repeat(" ", indent+2)
+	b.WriteString("[\n")
+	for it := v.ElementIterator(); it.Next(); {
+		_, ev := it.Element()
+		b.WriteString(pad)
+		writeValue(b, ev, indent+2)
+		b.WriteString(",\n")
+	}
+	b.WriteString(strings.Repeat(" ", indent))
+	b.WriteByte(']')
+}
+
+func writeObject(b *strings.Builder, v cty.Value, indent int) {
+	if v.LengthInt() == 0 {
+		b.WriteString("{}")
+		return
+	}
+	width := 0
+	for it := v.ElementIterator(); it.Next(); {
+		k, _ := it.Element()
+		width = max(width, len(objectKey(k.AsString())))
+	}
+	pad := strings.Repeat(" ", indent+2)
+	b.WriteString("{\n")
+	for it := v.ElementIterator(); it.Next(); {
+		k, ev := it.Element()
+		key := objectKey(k.AsString())
+		b.WriteString(pad)
+		b.WriteString(key)
+		b.WriteString(strings.Repeat(" ", width-len(key)))
+		b.WriteString(" = ")
+		writeValue(b, ev, indent+2)
+		b.WriteByte('\n')
+	}
+	b.WriteString(strings.Repeat(" ", indent))
+	b.WriteByte('}')
+}
+
+// objectKey writes an attribute name bare when HCL allows it, else quoted.
+func objectKey(k string) string {
+	if isIdentifier(k) {
+		return k
+	}
+	return QuoteString(k)
+}
+
+func isIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+		case i > 0 && (r == '-' || r >= '0' && r <= '9'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// QuoteString quotes s as an HCL string literal.
+func QuoteString(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		case (c == '$' || c == '%') && i+1 < len(s) && s[i+1] == '{':
+			b.WriteByte(c)
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
