@@ -81,7 +81,7 @@ func (e *Error) Error() string {
 	if msg != "" {
 		s += ": " + msg
 	}
-	if len(e.DidYouMean) > 0 {
+	if len(e.DidYouMean) > 0 && !strings.Contains(msg, "did you mean") {
 		s += "; did you mean " + strings.Join(e.DidYouMean, " or ") + "?"
 	}
 	return s

@@ -25,7 +25,7 @@ const (
 const Unlimited = -1.0
 
 // pacer spaces calls with a token bucket whose rate adapts to the server:
-// halved on every throttle answer (down to a floor), raised by a twentieth
+// halved on every throttle answer (down to a floor), raised by a fiftieth
 // of the ceiling on every success (up to the configured rate). This is
 // additive increase, multiplicative decrease, as TCP does for the same
 // reason: find the pace the server accepts without a fixed number.
@@ -61,7 +61,7 @@ func newPacer(r float64, burst int, minRate float64) *pacer {
 		floor = r / 10
 	}
 	floor = min(floor, r)
-	return &pacer{lim: rate.NewLimiter(rate.Limit(r), burst), ceiling: r, floor: floor, step: r / 20, rate: r}
+	return &pacer{lim: rate.NewLimiter(rate.Limit(r), burst), ceiling: r, floor: floor, step: r / 50, rate: r}
 }
 
 var errBurstZero = errors.New("okru: the pacing burst is zero, so no call can ever be sent")
