@@ -32,9 +32,10 @@ type Faults struct {
 }
 
 // ErrorRule answers matching calls with Code. A rule fires either on the
-// Nth matching call (and the Times-1 following ones), or at random with
+// Nth matching call and the Times-1 following ones, or at random with
 // probability Rate, or, when neither is set, on every matching call; Times
-// caps how often it fires. The random choice is seeded from Config.Seed, so
+// caps how often it fires. When several rules fire on one call, the first
+// one added answers. The random choice is seeded from Config.Seed, so
 // a test run is repeatable.
 type ErrorRule struct {
 	Method string    `json:"method,omitempty"` // "" matches every method
@@ -250,7 +251,9 @@ func (r *ruleState) fires(rnd *rand.Rand) bool {
 	}
 	switch {
 	case r.Nth > 0:
-		return r.seen >= r.Nth
+		// A window of matching calls: Nth .. Nth+times-1, whether or not
+		// an earlier rule answered some of them.
+		return r.seen >= r.Nth && r.seen < r.Nth+times
 	case r.Rate > 0:
 		return rnd.Float64() < r.Rate
 	}

@@ -167,13 +167,19 @@ func idAt(rnd *rand.Rand, base uint64, i int) string {
 	return strconv.FormatUint(base+uint64(i)*idStride+rnd.Uint64N(idStride), 10)
 }
 
+// bigIDAt is idAt for ids above 2^53 that a float64 cannot hold: above 2^53
+// float64 holds only even integers, so these ids are odd.
+func bigIDAt(rnd *rand.Rand, base uint64, i int) string {
+	return strconv.FormatUint((base+uint64(i)*idStride+rnd.Uint64N(idStride-1))|1, 10)
+}
+
 func (g *graph) buildUsers(rnd *rand.Rand, n int) {
 	g.users = make([]user, n)
 	g.byUID = make(map[string]int32, n)
 	for i := range g.users {
 		u := &g.users[i]
 		if i%10 == 3 {
-			u.uid = idAt(rnd, bigIDBase, i)
+			u.uid = bigIDAt(rnd, bigIDBase, i)
 		} else {
 			u.uid = idAt(rnd, userIDBase, i)
 		}
@@ -243,7 +249,7 @@ func (g *graph) buildGroups(rnd *rand.Rand) {
 	for i := range g.groups {
 		gr := &g.groups[i]
 		if i%7 == 4 {
-			gr.gid = idAt(rnd, bigGroupIDBase, i)
+			gr.gid = bigIDAt(rnd, bigGroupIDBase, i)
 		} else {
 			gr.gid = idAt(rnd, groupIDBase, i)
 		}

@@ -222,3 +222,11 @@ func newTestServer(t testing.TB, cfg Config) *Server {
 	t.Cleanup(s.Close)
 	return s
 }
+
+func encodeForm(params map[string]string) string {
+	form := url.Values{}
+	for k, v := range params {
+		form.Set(k, v)
+	}
+	return form.Encode()
+}
