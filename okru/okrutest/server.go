@@ -52,7 +52,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-func (c Config) validate() error {
+// Validate reports what is wrong with the configuration, so that a command
+// can tell a bad flag (exit 2) from a failure to serve.
+func (c Config) Validate() error {
 	var errs []error
 	if c.Users != 0 && c.Users < MinUsers {
 		errs = append(errs, fmt.Errorf("users must be at least %d, got %d", MinUsers, c.Users))
@@ -170,7 +172,7 @@ func Start(cfg Config) (*Server, error) {
 
 // newServer builds everything but the listener.
 func newServer(cfg Config) (*Server, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sandbox config: %w", err)
 	}
 	if cfg.Users == 0 {
