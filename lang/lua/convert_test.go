@@ -164,7 +164,7 @@ func TestResultSizeBound(t *testing.T) {
 		want  string
 	}{
 		{"just over", `return {("x"):rep(30), ("y"):rep(30)}`, 64, `result: larger than the 64-byte limit (MaxResultBytes)`},
-		{"shared tables", `local t = {"x"} for i = 1, 100 do t = {t, t} end return t`, 0, `result: larger than the 16 MiB limit`},
+		{"shared tables", `local t = {"x"} for i = 1, 100 do t = {t, t} end return t`, 1 << 20, `result: larger than the 1 MiB limit`},
 		{"json.encode", `return json.encode({("x"):rep(40), ("y"):rep(40)})`, 64, `json.encode: value: larger than the 64-byte limit`},
 		{"string.rep", `return ("ab"):rep(1e12)`, 0, `string.rep: the result would be longer than the 16 MiB limit`},
 	}

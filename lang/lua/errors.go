@@ -175,6 +175,9 @@ func (r *runtime) scriptError(ctx context.Context, err error) error {
 	if se.Msg == "" {
 		se.Msg = r.describeErrorValue(aerr.Object)
 	}
+	if hint, ok := limitHints[se.Msg]; ok {
+		se.Msg += ": " + hint
+	}
 	if se.Line == 0 {
 		se.Line = r.tracebackLine(aerr.StackTrace)
 	}
@@ -182,6 +185,13 @@ func (r *runtime) scriptError(ctx context.Context, err error) error {
 		se.Msg, se.Err = stopMessage(ctx), ctx.Err()
 	}
 	return se
+}
+
+// limitHints explain gopher-lua's terse errors for the state's bounds.
+var limitHints = map[string]string{
+	"stack overflow":         fmt.Sprintf("calls nested more than %d deep (endless recursion?)", callStackSize),
+	"lua callstack overflow": fmt.Sprintf("calls nested more than %d deep (endless recursion?)", callStackSize),
+	"registry overflow":      fmt.Sprintf("more than %d values at once on the Lua stack (a huge unpack or argument list?)", registryMaxSize),
 }
 
 // splitPosition splits "report.lua:12: msg" as Lua writes runtime errors.

@@ -61,9 +61,7 @@ func (r *runtime) install() {
 	}
 	// gopher-lua's register dump writes to the process's stdout.
 	L.SetGlobal("_printregs", glua.LNil)
-	for name, why := range unavailableLibs {
-		L.SetGlobal(name, r.unavailableLib(name, why))
-	}
+	r.installUnavailableLibs()
 	// stdout carries the tool's data: print goes to the log like log().
 	L.SetGlobal("print", L.NewFunction(r.logFn))
 	L.SetGlobal("log", L.NewFunction(r.logFn))
@@ -113,15 +111,24 @@ func unavailable(name, why string) glua.LGFunction {
 	}
 }
 
-func (r *runtime) unavailableLib(name, why string) *glua.LTable {
+// installUnavailableLibs makes the placeholder tables of unavailableLibs. They
+// share one metatable whose handlers find the library by its table.
+func (r *runtime) installUnavailableLibs() {
+	L := r.L
+	names := make(map[*glua.LTable]string, len(unavailableLibs))
 	raise := func(L *glua.LState) int {
-		field := L.Get(2)
-		L.RaiseError("%s.%s: the %s library is not available in okru-run scripts: %s", name, field.String(), name, why)
+		name := names[L.CheckTable(1)]
+		L.RaiseError("%s.%s: the %s library is not available in okru-run scripts: %s",
+			name, L.Get(2).String(), name, unavailableLibs[name])
 		return 0
 	}
-	t := r.L.NewTable()
-	t.Metatable = r.L.SetFuncs(r.L.NewTable(), map[string]glua.LGFunction{"__index": raise, "__newindex": raise})
-	return t
+	mt := L.SetFuncs(L.NewTable(), map[string]glua.LGFunction{"__index": raise, "__newindex": raise})
+	for name := range unavailableLibs {
+		t := L.NewTable()
+		t.Metatable = mt
+		names[t] = name
+		L.SetGlobal(name, t)
+	}
 }
 
 // logFn is log(...) and print(...): the tostring of each argument, joined

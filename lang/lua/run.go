@@ -39,9 +39,13 @@ const DefaultMaxResultBytes = 16 << 20
 // Bounds of every Lua state, so that runaway recursion or unpack of a huge
 // range fails with a Lua error instead of exhausting memory.
 const (
-	callStackSize   = 1024      // nested Lua calls ("stack overflow" beyond)
-	registrySize    = 256 * 20  // initial value stack slots (gopher-lua's default)
+	callStackSize   = 1024       // nested Lua calls ("stack overflow" beyond)
+	registrySize    = 256 * 20   // initial value stack slots (gopher-lua's default)
 	registryMaxSize = 256 * 1024 // value stack slots at most (4 MiB)
+	// registryGrowStep is large because gopher-lua grows the value stack
+	// linearly, copying it each time: with its default of 32 slots, filling
+	// it up to registryMaxSize takes seconds.
+	registryGrowStep = 1 << 15
 )
 
 // Options configure one run. The zero value runs a script with no API
@@ -178,10 +182,14 @@ func newRuntime(name string, opts Options) (*runtime, error) {
 		log:    opts.Log,
 		limit:  opts.MaxResultBytes,
 		L: glua.NewState(glua.Options{
-			SkipOpenLibs:    true,
-			CallStackSize:   callStackSize,
-			RegistrySize:    registrySize,
-			RegistryMaxSize: registryMaxSize,
+			SkipOpenLibs: true,
+			// The call stack grows as needed up to callStackSize instead of
+			// being allocated whole: most scripts nest a few calls deep.
+			MinimizeStackMemory: true,
+			CallStackSize:       callStackSize,
+			RegistrySize:        registrySize,
+			RegistryMaxSize:     registryMaxSize,
+			RegistryGrowStep:    registryGrowStep,
 		}),
 	}
 	if r.limit <= 0 {

@@ -1,0 +1,207 @@
+package lua
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestSandboxEscapes tries each way out of the sandbox: every attempt must
+// fail with an error that says what is not available.
+func TestSandboxEscapes(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, src, want string }{
+		{"dofile", `dofile("/etc/passwd")`, `test.lua:1: dofile is not available in okru-run scripts: scripts cannot read files`},
+		{"loadfile", `loadfile("x.lua")`, `loadfile is not available in okru-run scripts: scripts cannot read files`},
+		{"load", `load(function() return "return 1" end)`, `load is not available in okru-run scripts: scripts cannot compile code at run time`},
+		{"loadstring", `loadstring("return 1")()`, `loadstring is not available in okru-run scripts`},
+		{"collectgarbage", `collectgarbage()`, `collectgarbage is not available in okru-run scripts`},
+		{"getfenv", `getfenv(1)`, `getfenv is not available in okru-run scripts`},
+		{"setfenv", `setfenv(1, {})`, `setfenv is not available in okru-run scripts`},
+		{"module", `module("x")`, `module is not available in okru-run scripts`},
+		{"newproxy", `newproxy(true)`, `newproxy is not available in okru-run scripts`},
+		{"io.open", `io.open("/etc/passwd")`, `io.open: the io library is not available in okru-run scripts`},
+		{"io.write", `io.write("x")`, `io.write: the io library is not available`},
+		{"os.execute", `os.execute("true")`, `os.execute: the os library is not available in okru-run scripts`},
+		{"os.getenv", `return os.getenv("HOME")`, `os.getenv: the os library is not available`},
+		{"os.exit", `os.exit(1)`, `os.exit: the os library is not available`},
+		{"debug.getinfo", `debug.getinfo(1)`, `debug.getinfo: the debug library is not available`},
+		{"debug.setmetatable", `debug.setmetatable(1, {})`, `debug.setmetatable: the debug library is not available`},
+		{"package.loadlib", `package.loadlib("libc.so.6", "system")`, `package.loadlib: the package library is not available`},
+		{"package.path", `package.path = "./?.lua"`, `package.path: the package library is not available`},
+		{"package.loaded", `return package.loaded.os`, `package.loaded: the package library is not available`},
+		{"coroutine", `coroutine.create(function() end)`, `coroutine.create: the coroutine library is not available`},
+		{"require os", `require("os")`, `require "os": no such module; okru-run scripts can require only json, math, okru, string, table`},
+		{"require io", `require("io")`, `require "io": no such module`},
+		{"require debug", `require "debug"`, `require "debug": no such module`},
+		{"string.dump", `string.dump(print)`, `GopherLua does not support the string.dump`},
+		{"_printregs", `_printregs()`, `test.lua:1:`},
+		{"channel", `channel.make()`, `test.lua:1:`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := runScript(t, tt.src, Options{})
+			wantError(t, err, tt.want)
+		})
+	}
+}
+
+// TestRequireFileOnDisk puts a module next to the script, in the working
+// directory: require must not load it, by any name.
+func TestRequireFileOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	mod := filepath.Join(dir, "helper.lua")
+	if err := os.WriteFile(mod, []byte(`return {pwned = true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, name := range []string{"helper", "./helper", "helper.lua", mod, dir + "/?.lua"} {
+		t.Run(name, func(t *testing.T) {
+			_, err := runScript(t, `return require(args[1])`, Options{Args: []string{name}})
+			wantError(t, err, `no such module`, `cannot load files`)
+		})
+	}
+}
+
+func TestRemovedFunctionsCannotBeRestored(t *testing.T) {
+	t.Parallel()
+	// The state is fresh per run: nothing a script changes survives, and the
+	// real functions are not reachable through the string metatable or _G.
+	got := mustRun(t, `
+		local found = {}
+		for _, t in ipairs({_G, getmetatable("").__index, string, table, math}) do
+			for k, v in pairs(t) do
+				if k == "loadstring" or k == "dofile" or k == "io" or k == "os" then
+					local ok = pcall(v == nil and error or v)
+					if ok then table.insert(found, k) end
+				end
+			end
+		end
+		rawset(_G, "marker", true)
+		return found`, Options{})
+	if got != `[]` {
+		t.Errorf("usable functions found: %s", got)
+	}
+	if got := mustRun(t, `return marker == nil`, Options{}); got != `true` {
+		t.Error("a global survived into the next run")
+	}
+}
+
+func TestStateBounds(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, src, want string }{
+		{"deep recursion", `local function f(n) return f(n + 1) + 1 end return f(1)`, `test.lua:1: lua callstack overflow: calls nested more than 1024 deep`},
+		{"unpack huge range", `return select("#", unpack({}, 1, 1e7))`, `test.lua:1: registry overflow: more than 262144 values`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := runScript(t, tt.src, Options{})
+			wantError(t, err, tt.want)
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, src string }{
+		{"endless loop", "local n = 0\nwhile true do n = n + 1 end"},
+		{"loop that catches errors", `while true do pcall(function() while true do end end) end`},
+		{"loop inside pcall", `pcall(function() while true do end end) while true do end`},
+		{"recursive pcall", `local function f() pcall(f) f() end f()`},
+		{"xpcall handler loops", `xpcall(function() error("x") end, function() while true do end end) while true do end`},
+		{"string work", `local s = "" while true do s = ("x"):rep(1000):upper() end`},
+		{"table.sort comparator", `local t = {} for i = 1, 100 do t[i] = i end table.sort(t, function(a, b) while true do end end)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := runScript(t, tt.src, Options{Timeout: 20 * time.Millisecond})
+			se := wantError(t, err, "script stopped: timeout after 20ms")
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("errors.Is(err, context.DeadlineExceeded) is false for %v", err)
+			}
+			if se.Line == 0 {
+				t.Errorf("no line in %v", err)
+			}
+		})
+	}
+}
+
+func TestContextDeadline(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	_, err := Run(ctx, "loop.lua", []byte("while true do end"), Options{})
+	wantError(t, err, "loop.lua:1: script stopped: deadline exceeded")
+}
+
+// TestCancelWhileCallInFlight cancels the run while the Caller is waiting:
+// the script must end with the context's error, and okru.pcall must not
+// hand the stop to the script as an ordinary error.
+func TestCancelWhileCallInFlight(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, src string }{
+		{"okru.call", `return okru.call("friends.get", {})`},
+		{"okru.pcall in a retry loop", `
+			while true do
+				local r, err = okru.pcall("friends.get", {})
+				if r then return r end
+			end`},
+		{"pcall around okru.call", `
+			local ok, err = pcall(okru.call, "friends.get", {})
+			return "swallowed"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fc := &fakeCaller{entered: make(chan struct{}, 1)}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			go func() {
+				<-fc.entered
+				cancel()
+			}()
+			out, err := Run(ctx, "call.lua", []byte(tt.src), Options{Caller: fc})
+			wantError(t, err, "script stopped: interrupted")
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("errors.Is(err, context.Canceled) is false for %v", err)
+			}
+			if out != nil {
+				t.Errorf("got a result %s", out)
+			}
+		})
+	}
+}
+
+func TestCancelWhilePaging(t *testing.T) {
+	t.Parallel()
+	fc := &fakeCaller{pages: map[string][]string{"group.getMembers": {`{"n":1}`, `{"n":2}`, `{"n":3}`}}}
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	logf := func(string) { cancel(errors.New("interrupted by SIGINT")) }
+	_, err := Run(ctx, "pages.lua", []byte(`
+		for page in okru.paginate("group.getMembers", {}) do
+			log("page", page.n)
+		end`), Options{Caller: fc, Log: logf})
+	wantError(t, err, "pages.lua:", "script stopped: interrupted by SIGINT")
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("errors.Is(err, context.Canceled) is false for %v", err)
+	}
+}
+
+func TestCanceledBeforeStart(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	fc := &fakeCaller{}
+	_, err := Run(ctx, "x.lua", []byte(`okru.call("friends.get", {})`), Options{Caller: fc})
+	se := wantError(t, err, "x.lua: script stopped: interrupted")
+	if se.Line != 0 || len(fc.recorded()) != 0 {
+		t.Errorf("line %d, calls %v", se.Line, fc.recorded())
+	}
+}
