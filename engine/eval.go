@@ -94,7 +94,16 @@ func (e *evaluator) evalLocal(n *node) (cty.Value, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
-	return v, diags
+	return e.knownAfter(n, v), diags
+}
+
+// knownAfter, while planning, marks the unknown parts of a node's value
+// with the steps the node waits for.
+func (e *evaluator) knownAfter(n *node, v cty.Value) cty.Value {
+	if !e.planning {
+		return v
+	}
+	return lang.WithKnownAfter(v, n.upstream)
 }
 
 // evalSession evaluates a session block. Missing credentials are not an
@@ -202,6 +211,7 @@ func (e *evaluator) expand(n *node) (*expansion, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	fe = e.knownAfter(n, fe)
 	x.forEach = fe
 	if lang.IsSensitive(fe) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Sensitive for_each",
@@ -217,9 +227,9 @@ func (e *evaluator) expand(n *node) (*expansion, hcl.Diagnostics) {
 		each := cty.ObjectVal(map[string]cty.Value{"key": cty.DynamicVal, "value": cty.DynamicVal}).WithMarks(marks)
 		child := ctx.NewChild()
 		child.Variables = map[string]cty.Value{"each": each}
-		inst := &instance{node: n, key: cty.DynamicVal, ctx: child, when: cty.UnknownVal(cty.Bool)}
+		inst := &instance{node: n, key: cty.DynamicVal, ctx: child}
 		x.instances = []*instance{inst}
-		return x, nil
+		return x, e.evalWhen(inst)
 	}
 	if ufe.IsNull() {
 		return nil, forEachTypeError(st, "null")
@@ -247,9 +257,12 @@ func (e *evaluator) expand(n *node) (*expansion, hcl.Diagnostics) {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown for_each", Detail: "for_each is not known.", Subject: st.ForEach.Range().Ptr()}}
 		}
 		x.unknown = true
-		inst := &instance{node: n, key: cty.DynamicVal, ctx: ctx, when: cty.UnknownVal(cty.Bool)}
+		each := cty.ObjectVal(map[string]cty.Value{"key": cty.DynamicVal, "value": cty.DynamicVal}).WithMarks(marks)
+		child := ctx.NewChild()
+		child.Variables = map[string]cty.Value{"each": each}
+		inst := &instance{node: n, key: cty.DynamicVal, ctx: child}
 		x.instances = []*instance{inst}
-		return x, nil
+		return x, e.evalWhen(inst)
 	}
 	x.instances = make([]*instance, 0, ufe.LengthInt())
 	for it := ufe.ElementIterator(); it.Next(); {
@@ -292,11 +305,11 @@ func (e *evaluator) evalWhen(inst *instance) hcl.Diagnostics {
 	if diags.HasErrors() {
 		return diags
 	}
-	v, _ = v.UnmarkDeep()
 	if !v.IsKnown() {
-		inst.when = cty.UnknownVal(cty.Bool)
+		inst.when = e.knownAfter(inst.node, cty.UnknownVal(cty.Bool).WithMarks(v.Marks()))
 		return nil
 	}
+	v, _ = v.UnmarkDeep()
 	b, err := convert.Convert(v, cty.Bool)
 	if err != nil || b.IsNull() {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid when",
@@ -397,7 +410,7 @@ func (e *evaluator) evalOutput(n *node) (OutputValue, hcl.Diagnostics) {
 	if o.Sensitive {
 		v = lang.Sensitive(v)
 	}
-	out.Value = v
+	out.Value = e.knownAfter(n, v)
 	return out, diags
 }
 

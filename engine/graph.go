@@ -30,6 +30,9 @@ type node struct {
 	output   *lang.Output
 
 	sess *node // the session node a step calls with
+	// upstream are the steps whose results the node's value waits for,
+	// directly or through locals.
+	upstream []lang.Address
 }
 
 // Workflow is a checked workflow, ready to plan, run or draw. It is
@@ -96,6 +99,7 @@ func Compile(cfg *lang.Config) (*Workflow, hcl.Diagnostics) {
 	diags = append(diags, cycles...)
 	if !cycles.HasErrors() {
 		w.order = w.topoOrder()
+		w.findUpstream()
 		diags = append(diags, w.checkSessionsStatic()...)
 	}
 	return w, diags
@@ -388,6 +392,26 @@ func (h *nodeHeap) Pop() any {
 	n := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return n
+}
+
+// findUpstream computes, in dependency order, the steps each node waits for.
+func (w *Workflow) findUpstream() {
+	for _, n := range w.order {
+		for _, d := range n.deps {
+			switch {
+			case d.step != nil:
+				if !slices.Contains(n.upstream, d.addr) {
+					n.upstream = append(n.upstream, d.addr)
+				}
+			case d.local != nil:
+				for _, a := range d.upstream {
+					if !slices.Contains(n.upstream, a) {
+						n.upstream = append(n.upstream, a)
+					}
+				}
+			}
+		}
+	}
 }
 
 // checkSessionsStatic rejects sessions that depend, through locals, on a

@@ -111,6 +111,7 @@ func (e *evaluator) planStep(n *node) (PlannedStep, cty.Value, hcl.Diagnostics) 
 	results := make([]cty.Value, len(x.instances))
 	for i, inst := range x.instances {
 		params, d := evalParams(inst)
+		params = e.knownAfter(n, params)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			d = checkParamsValue(inst, params)

@@ -467,3 +467,50 @@ func QuoteString(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
+
+// WithKnownAfter marks every unknown part of v that does not yet say what
+// it waits for as known after addrs. Some functions and for expressions
+// drop marks on unknown values; the engine calls this with the steps an
+// expression depends on, so a plan can still say what to wait for.
+func WithKnownAfter(v cty.Value, addrs []Address) cty.Value {
+	if len(addrs) == 0 || v.IsWhollyKnown() {
+		return v
+	}
+	uv, marks := v.Unmark()
+	if !uv.IsKnown() {
+		for m := range marks {
+			if _, ok := m.(knownAfterMark); ok {
+				return v
+			}
+		}
+		for _, a := range addrs {
+			v = v.Mark(knownAfterMark{a})
+		}
+		return v
+	}
+	if uv.IsNull() {
+		return v
+	}
+	ty := uv.Type()
+	switch {
+	case ty.IsListType() || ty.IsTupleType():
+		elems := uv.AsValueSlice()
+		for i, e := range elems {
+			elems[i] = WithKnownAfter(e, addrs)
+		}
+		if ty.IsListType() {
+			return cty.ListVal(elems).WithMarks(marks)
+		}
+		return cty.TupleVal(elems).WithMarks(marks)
+	case ty.IsMapType() || ty.IsObjectType():
+		attrs := uv.AsValueMap()
+		for k, e := range attrs {
+			attrs[k] = WithKnownAfter(e, addrs)
+		}
+		if ty.IsMapType() {
+			return cty.MapVal(attrs).WithMarks(marks)
+		}
+		return cty.ObjectVal(attrs).WithMarks(marks)
+	}
+	return v
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/okru-run/okru-run/engine/render"
+)
+
+func init() {
+	register("plan", "show what a run would call, without calling", cmdPlan)
+}
+
+func cmdPlan(ctx context.Context, env *cliEnv, args []string) int {
+	var f workflowFlags
+	fs := newFlagSet(env, "plan", "plan [flags] [FILE|DIR]")
+	f.register(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if !checkColorFlag(env, f.color) {
+		return exitInvalid
+	}
+	path, ok := workflowPath(env, "plan", pos)
+	if !ok {
+		return exitInvalid
+	}
+	color := useColor(env, f.color, env.stderr)
+	l, ok := load(env, path, color)
+	if !ok {
+		return exitInvalid
+	}
+	in, ok := l.inputs(env, &f)
+	if !ok {
+		return exitInvalid
+	}
+	secrets := l.wf.Secrets(in)
+	if f.sandbox {
+		// Planning calls nothing; the sandbox only lends its credentials to
+		// the redaction, as a run would.
+		srv, _, sb, err := startSandbox()
+		if err != nil {
+			fmt.Fprintf(env.stderr, "okru-run plan: %v\n", err)
+			return exitFailed
+		}
+		srv.Close()
+		secrets = append(secrets, sb...)
+	}
+	stdout := newRedactor(env.stdout, secrets)
+	stderr := newRedactor(env.stderr, secrets)
+	defer stdout.Flush()
+	defer stderr.Flush()
+	p, diags := l.wf.Plan(ctx, in)
+	render.Diagnostics(stderr, l.cfg.Files(), diags, color, 0)
+	if f.json {
+		j := render.NewJSON(stdout)
+		j.Diagnostics(diags)
+		if !diags.HasErrors() {
+			j.Plan(p)
+		}
+	} else if !diags.HasErrors() {
+		render.Plan(stdout, p)
+	}
+	if ctx.Err() != nil {
+		return exitInterrupted
+	}
+	if diags.HasErrors() {
+		return exitInvalid
+	}
+	return exitOK
+}

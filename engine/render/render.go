@@ -1,0 +1,428 @@
+// Package render shows what the engine does: events of a run as human text
+// (with colour and a live progress line only on a terminal) or as NDJSON,
+// plans, outputs and diagnostics. It is the CLI's presentation layer, kept
+// out of package main so it can be tested on its own; it holds no logic
+// about what a workflow means.
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/engine"
+	"github.com/okru-run/okru-run/lang"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// ANSI colours, used only when the output is a terminal.
+const (
+	red    = "\x1b[31m"
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	bold   = "\x1b[1m"
+	reset  = "\x1b[0m"
+)
+
+// Text renders events for people: one line per finished call without
+// for_each, a summary per for_each step (a live counter on a terminal),
+// every retry, failure and skip.
+type Text struct {
+	w     io.Writer
+	color bool
+	live  bool
+	steps map[string]*stepProgress
+	line  bool // a progress line is on screen, without its newline
+}
+
+type stepProgress struct {
+	method              string
+	total               int
+	ok, failed, skipped int
+	started             time.Time
+	lastDraw            time.Time
+}
+
+// NewText returns a Text renderer writing to w. color adds ANSI colours;
+// live draws a progress line for for_each steps, rewritten in place with a
+// carriage return, which only makes sense on a terminal.
+func NewText(w io.Writer, color, live bool) *Text {
+	return &Text{w: w, color: color, live: live, steps: map[string]*stepProgress{}}
+}
+
+func (t *Text) paint(code, s string) string {
+	if !t.color {
+		return s
+	}
+	return code + s + reset
+}
+
+// println ends a progress line before writing a full line.
+func (t *Text) println(s string) {
+	if t.line {
+		fmt.Fprint(t.w, "\n")
+		t.line = false
+	}
+	fmt.Fprintln(t.w, s)
+}
+
+// Observe renders one event.
+func (t *Text) Observe(e engine.Event) {
+	name := engine.InstanceName(e.Step, e.Key)
+	switch e.Type {
+	case engine.EventExpanded:
+		t.steps[e.Step.String()] = &stepProgress{method: e.Method, total: e.Instances, started: time.Now()}
+		t.println(fmt.Sprintf("%s: %s × %d", e.Step, e.Method, e.Instances))
+		if e.Instances == 0 {
+			t.println(fmt.Sprintf("%s: %s", e.Step, t.paint(green, "nothing to call")))
+		}
+	case engine.EventStarted:
+	case engine.EventRetried:
+		t.println(fmt.Sprintf("%s: %s %s (attempt %d failed, next in %s): %v",
+			name, e.Method, t.paint(yellow, "retrying"), e.Attempt, roundDuration(e.Wait), e.Err))
+	case engine.EventFinished:
+		if !e.HasKey() {
+			pages := ""
+			if e.Pages > 1 {
+				pages = fmt.Sprintf(", %d pages", e.Pages)
+			}
+			t.println(fmt.Sprintf("%s: %s %s (%s%s)", name, e.Method, t.paint(green, "ok"), roundDuration(e.Elapsed), pages))
+			return
+		}
+		t.progress(e, func(p *stepProgress) { p.ok++ })
+	case engine.EventFailed:
+		t.println(fmt.Sprintf("%s: %s %s: %v", name, e.Method, t.paint(red, "failed"), e.Err))
+		if e.HasKey() {
+			t.progress(e, func(p *stepProgress) { p.failed++ })
+		}
+	case engine.EventSkipped:
+		if e.HasKey() {
+			t.progress(e, func(p *stepProgress) { p.skipped++ })
+			return
+		}
+		t.println(fmt.Sprintf("%s: %s", name, t.paint(yellow, "skipped: "+e.Reason)))
+	}
+}
+
+// progress counts an instance of a for_each step and draws the counter;
+// the step's summary line is printed when its last instance is over.
+func (t *Text) progress(e engine.Event, count func(*stepProgress)) {
+	p := t.steps[e.Step.String()]
+	if p == nil {
+		return
+	}
+	count(p)
+	done := p.ok + p.failed + p.skipped
+	if done >= p.total {
+		summary := fmt.Sprintf("%d ok", p.ok)
+		if p.failed > 0 {
+			summary += ", " + t.paint(red, fmt.Sprintf("%d failed", p.failed))
+		}
+		if p.skipped > 0 {
+			summary += fmt.Sprintf(", %d skipped", p.skipped)
+		}
+		if t.line {
+			fmt.Fprint(t.w, "\r\x1b[K")
+			t.line = false
+		}
+		t.println(fmt.Sprintf("%s: %s × %d: %s (%s)", e.Step, p.method, p.total, summary, roundDuration(time.Since(p.started))))
+		return
+	}
+	if !t.live {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.lastDraw) < 50*time.Millisecond {
+		return
+	}
+	p.lastDraw = now
+	fmt.Fprintf(t.w, "\r\x1b[K%s: %s %d/%d", e.Step, p.method, done, p.total)
+	t.line = true
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+// JSON renders events as NDJSON: one JSON object per line, each with a
+// "type". The last line of a run is {"type":"outputs","outputs":{...}}.
+type JSON struct {
+	w io.Writer
+}
+
+// NewJSON returns a JSON renderer writing to w.
+func NewJSON(w io.Writer) *JSON { return &JSON{w: w} }
+
+// jsonEvent is the wire form of an event.
+type jsonEvent struct {
+	Type      string          `json:"type"`
+	Step      string          `json:"step,omitempty"`
+	Key       json.RawMessage `json:"key,omitempty"`
+	Method    string          `json:"method,omitempty"`
+	Instances *int            `json:"instances,omitempty"`
+	Attempt   int             `json:"attempt,omitempty"`
+	WaitMS    *int64          `json:"wait_ms,omitempty"`
+	ElapsedMS *int64          `json:"elapsed_ms,omitempty"`
+	Pages     int             `json:"pages,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Reason    string          `json:"reason,omitempty"`
+}
+
+// jsonOutputs is the last line of a run or a plan.
+type jsonOutputs struct {
+	Type    string                     `json:"type"`
+	Outputs map[string]json.RawMessage `json:"outputs"`
+}
+
+// Observe writes one event as a line.
+func (j *JSON) Observe(e engine.Event) {
+	je := jsonEvent{Type: string(e.Type), Method: e.Method, Reason: e.Reason}
+	if e.Step.Name != "" {
+		je.Step = e.Step.String()
+	}
+	if e.HasKey() {
+		je.Key = lang.DisplayJSON(e.Key)
+	}
+	switch e.Type {
+	case engine.EventExpanded:
+		je.Instances = &e.Instances
+	case engine.EventRetried:
+		je.Attempt = e.Attempt
+		ms := e.Wait.Milliseconds()
+		je.WaitMS = &ms
+	case engine.EventFinished, engine.EventFailed:
+		ms := e.Elapsed.Milliseconds()
+		je.ElapsedMS = &ms
+		je.Pages = e.Pages
+	case engine.EventOutputs:
+		j.write(jsonOutputs{Type: string(e.Type), Outputs: OutputsJSON(e.Outputs)})
+		return
+	}
+	if e.Err != nil {
+		je.Error = e.Err.Error()
+	}
+	j.write(je)
+}
+
+func (j *JSON) write(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"type": "error", "error": err.Error()})
+	}
+	b = append(b, '\n')
+	_, _ = j.w.Write(b)
+}
+
+// OutputsJSON maps each output to its JSON value, "(sensitive)" for
+// sensitive ones.
+func OutputsJSON(outs []engine.OutputValue) map[string]json.RawMessage {
+	m := make(map[string]json.RawMessage, len(outs))
+	for _, o := range outs {
+		v := o.Value
+		if o.Sensitive {
+			v = lang.Sensitive(v)
+		}
+		m[o.Name] = lang.DisplayJSON(v)
+	}
+	return m
+}
+
+// Diagnostics writes diagnostics as JSON lines of type "diagnostic".
+func (j *JSON) Diagnostics(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		j.write(diagJSON(d))
+	}
+}
+
+type jsonPos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}
+
+type jsonRange struct {
+	Filename string  `json:"filename"`
+	Start    jsonPos `json:"start"`
+	End      jsonPos `json:"end"`
+}
+
+type jsonDiag struct {
+	Type     string     `json:"type"`
+	Severity string     `json:"severity"`
+	Summary  string     `json:"summary"`
+	Detail   string     `json:"detail,omitempty"`
+	Range    *jsonRange `json:"range,omitempty"`
+}
+
+func diagJSON(d *hcl.Diagnostic) jsonDiag {
+	jd := jsonDiag{Type: "diagnostic", Severity: "error", Summary: d.Summary, Detail: d.Detail}
+	if d.Severity == hcl.DiagWarning {
+		jd.Severity = "warning"
+	}
+	if d.Subject != nil {
+		jd.Range = &jsonRange{Filename: d.Subject.Filename,
+			Start: jsonPos{d.Subject.Start.Line, d.Subject.Start.Column},
+			End:   jsonPos{d.Subject.End.Line, d.Subject.End.Column}}
+	}
+	return jd
+}
+
+// Diagnostics prints diagnostics with file, line, column and a source
+// snippet, coloured when color is set. width wraps details; 0 does not.
+func Diagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool, width uint) {
+	if len(diags) == 0 {
+		return
+	}
+	_ = hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+}
+
+// Outputs prints outputs as name = value lines in HCL syntax.
+func Outputs(w io.Writer, outs []engine.OutputValue) {
+	width := 0
+	for _, o := range outs {
+		width = max(width, len(o.Name))
+	}
+	for _, o := range outs {
+		v := o.Value
+		if o.Sensitive {
+			v = lang.Sensitive(v)
+		}
+		fmt.Fprintf(w, "%-*s = %s\n", width, o.Name, lang.FormatValue(v, 0))
+	}
+}
+
+// Plan prints a plan for people: each step in the order it would run, with
+// its parameters, then the outputs and a summary line.
+func Plan(w io.Writer, p *engine.Plan) {
+	for _, s := range p.Steps {
+		for _, inst := range s.Instances {
+			planInstance(w, s, inst)
+		}
+	}
+	if len(p.Outputs) > 0 {
+		fmt.Fprintln(w, "Outputs:")
+		var b strings.Builder
+		Outputs(&b, p.Outputs)
+		for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+			fmt.Fprintln(w, "  "+l)
+		}
+		fmt.Fprintln(w)
+	}
+	known, pending := p.Calls()
+	msg := fmt.Sprintf("Plan: %s", plural(known, "call"))
+	if pending > 0 {
+		msg += fmt.Sprintf(", and %s whose calls are known only after an earlier call", plural(pending, "for_each step"))
+	}
+	fmt.Fprintln(w, msg+". Nothing was called.")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func planInstance(w io.Writer, s engine.PlannedStep, inst engine.PlannedInstance) {
+	head := fmt.Sprintf("%s: %s (session %q", engine.InstanceName(s.Addr, inst.Key), s.Method, s.Session)
+	if s.Paginate {
+		head += ", all pages"
+	}
+	head += ")"
+	if inst.When.IsKnown() && inst.When.False() {
+		fmt.Fprintf(w, "%s: skipped, when is false\n\n", head)
+		return
+	}
+	fmt.Fprintln(w, head)
+	type row struct{ name, value string }
+	var rows []row
+	if s.ForEach != cty.NilVal && !s.ForEach.IsWhollyKnown() {
+		rows = append(rows, row{"for_each", lang.FormatValue(s.ForEach, 2)})
+	}
+	if !inst.When.IsKnown() {
+		rows = append(rows, row{"when", lang.FormatValue(inst.When, 2)})
+	}
+	if len(s.DependsOn) > 0 {
+		var names []string
+		for _, a := range s.DependsOn {
+			names = append(names, a.String())
+		}
+		rows = append(rows, row{"depends_on", "[" + strings.Join(names, ", ") + "]"})
+	}
+	params, _ := inst.Params.Unmark()
+	switch {
+	case !params.IsKnown() || inst.Params.IsMarked():
+		rows = append(rows, row{"params", lang.FormatValue(inst.Params, 2)})
+	case !params.IsNull():
+		var names []string
+		vals := map[string]cty.Value{}
+		for it := params.ElementIterator(); it.Next(); {
+			k, v := it.Element()
+			names = append(names, k.AsString())
+			vals[k.AsString()] = v
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			rows = append(rows, row{n, lang.FormatValue(vals[n], 2)})
+		}
+	}
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r.name))
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-*s = %s\n", width, r.name, r.value)
+	}
+	fmt.Fprintln(w)
+}
+
+// jsonPlanStep is the wire form of one planned call.
+type jsonPlanStep struct {
+	Type      string          `json:"type"`
+	Step      string          `json:"step"`
+	Key       json.RawMessage `json:"key,omitempty"`
+	Method    string          `json:"method"`
+	Session   string          `json:"session"`
+	Paginate  bool            `json:"paginate,omitempty"`
+	ForEach   json.RawMessage `json:"for_each,omitempty"`
+	When      json.RawMessage `json:"when,omitempty"`
+	DependsOn []string        `json:"depends_on,omitempty"`
+	Params    json.RawMessage `json:"params"`
+}
+
+// PlanJSON writes a plan as NDJSON: a line of type "call" per planned call,
+// then {"type":"outputs"} and {"type":"summary"}. Values not known yet are
+// strings "(known after call.NAME)", sensitive ones "(sensitive)".
+func (j *JSON) Plan(p *engine.Plan) {
+	for _, s := range p.Steps {
+		for _, inst := range s.Instances {
+			js := jsonPlanStep{Type: "call", Step: s.Addr.String(), Method: s.Method, Session: s.Session,
+				Paginate: s.Paginate, Params: lang.DisplayJSON(inst.Params)}
+			if inst.Key != cty.NilVal {
+				js.Key = lang.DisplayJSON(inst.Key)
+			}
+			if s.ForEach != cty.NilVal && !s.ForEach.IsWhollyKnown() {
+				js.ForEach = lang.DisplayJSON(s.ForEach)
+			}
+			if !inst.When.IsKnown() || inst.When.False() {
+				js.When = lang.DisplayJSON(inst.When)
+			}
+			for _, a := range s.DependsOn {
+				js.DependsOn = append(js.DependsOn, a.String())
+			}
+			j.write(js)
+		}
+	}
+	j.write(jsonOutputs{Type: "outputs", Outputs: OutputsJSON(p.Outputs)})
+	known, pending := p.Calls()
+	j.write(map[string]any{"type": "summary", "calls": known, "pending_steps": pending})
+}

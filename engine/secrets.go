@@ -1,0 +1,61 @@
+package engine
+
+import (
+	"github.com/okru-run/okru-run/lang"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Secrets returns the secret strings a run with these inputs handles: the
+// credentials of every session and the values of sensitive variables. The
+// CLI removes them from everything it prints, as a last line of defence
+// behind the sensitive marks (which already keep them out of plans,
+// outputs and diagnostics).
+func (w *Workflow) Secrets(in Inputs) []string {
+	e := newEvaluator(w, in, true)
+	var out []string
+	for _, v := range w.cfg.Variables {
+		if v.Sensitive {
+			out = appendStrings(out, in.Variables[v.Name])
+		}
+	}
+	static := make([]bool, len(w.nodes))
+	for _, n := range w.order {
+		ok := n.step == nil && n.output == nil
+		for _, d := range n.deps {
+			ok = ok && static[d.index]
+		}
+		static[n.index] = ok
+		switch {
+		case !ok:
+		case n.local != nil:
+			e.values[n.index], _ = e.evalLocal(n)
+		case n.session != nil:
+			cfg, _ := e.evalSession(n)
+			out = append(out, cfg.Secrets()...)
+		}
+	}
+	return out
+}
+
+// appendStrings appends every known primitive inside v, as text.
+func appendStrings(out []string, v cty.Value) []string {
+	v, _ = v.UnmarkDeep()
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
+		return out
+	}
+	ty := v.Type()
+	if ty.IsPrimitiveType() {
+		s, ok, err := lang.WireValue(v)
+		if err == nil && ok {
+			out = append(out, s)
+		}
+		return out
+	}
+	if ty.IsCollectionType() || ty.IsObjectType() || ty.IsTupleType() {
+		for it := v.ElementIterator(); it.Next(); {
+			_, ev := it.Element()
+			out = appendStrings(out, ev)
+		}
+	}
+	return out
+}
