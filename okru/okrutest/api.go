@@ -2,6 +2,7 @@ package okrutest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, method string)
 	err := perr
 	if err == nil {
 		var inv *invocation
-		inv, err = s.authenticate(r, method, params)
+		inv, err = s.authenticate(method, params)
 		if inv != nil {
 			call.Circuit = inv.circuit
 			if inv.user >= 0 {
@@ -56,7 +57,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, method string)
 			}
 		}
 		if err == nil {
-			result, err = s.execute(inv)
+			result, err = s.execute(r.Context(), inv)
 		}
 	}
 	if err != nil {
@@ -93,7 +94,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, *api
 // method (3), application key (101), signature (104), token (103, 102).
 // The invocation is returned with the circuit even when a later check
 // fails, for the call log.
-func (s *Server) authenticate(r *http.Request, method string, params map[string]string) (*invocation, *apiError) {
+func (s *Server) authenticate(method string, params map[string]string) (*invocation, *apiError) {
 	spec, emulated := methodTable[method]
 	if method == "" {
 		return nil, errorf(okru.CodeMethod, "Method is missing: pass method=<group.method> to fb.do or call /api/<group>/<method>")
@@ -115,7 +116,7 @@ func (s *Server) authenticate(r *http.Request, method string, params map[string]
 	if sig == "" {
 		return nil, errorf(okru.CodeParamSignature, "Missing sig: every call must be signed")
 	}
-	inv := &invocation{ctx: r.Context(), srv: s, method: method, spec: spec, params: params, user: -1}
+	inv := &invocation{srv: s, method: method, spec: spec, params: params, user: -1}
 	token := params["access_token"]
 	if token == "" {
 		token = params["session_key"]
@@ -157,12 +158,8 @@ func (s *Server) authenticate(r *http.Request, method string, params map[string]
 // execute applies the per-method checks (flood limit 8, session rule 453 and
 // 451, permissions 10, required parameters 100), then injected errors, then
 // runs the handler.
-func (s *Server) execute(inv *invocation) (any, *apiError) {
-	floodKey := inv.token
-	if floodKey == "" {
-		floodKey = "app:" + s.app.Key
-	}
-	if !s.faults.allow(floodKey, s.now()) {
+func (s *Server) execute(ctx context.Context, inv *invocation) (any, *apiError) {
+	if !s.faults.allow(inv.floodKey(), s.now()) {
 		return nil, errorf(okru.CodeFloodBlocked, "Flood limit reached for this session: slow down and retry later")
 	}
 	cat, _ := okru.LookupMethod(inv.method)
@@ -194,7 +191,7 @@ func (s *Server) execute(inv *invocation) (any, *apiError) {
 	if inv.spec.handle == nil {
 		return nil, errorf(okru.CodeMethod, "sandbox: method %s is not emulated", inv.method)
 	}
-	res, err := inv.spec.handle(inv)
+	res, err := inv.spec.handle(ctx, inv)
 	if err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) {

@@ -3,6 +3,7 @@ package okrutest
 import (
 	"bufio"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -210,6 +211,22 @@ func checkErrorAnswer(t *testing.T, a answer, code okru.Code, msgHas string) {
 	}
 	if !strings.Contains(string(a.body), `"error_data":null`) {
 		t.Errorf("body %s lacks error_data null", a.body)
+	}
+}
+
+// Handler serves the same sandbox when mounted elsewhere.
+func TestHandlerUnderHTTPTest(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Config{Seed: 4})
+	mounted := httptest.NewServer(s.Handler())
+	defer mounted.Close()
+	c := demoCaller(s, circuitClient)
+	c.url = mounted.URL
+	if got := result[string](t, c, "users.getLoggedInUser", nil); got != s.DemoUser().UID {
+		t.Fatalf("got %s", got)
+	}
+	if len(s.Calls()) != 1 {
+		t.Fatalf("%d calls in the server's log", len(s.Calls()))
 	}
 }
 

@@ -1,6 +1,7 @@
 package okrutest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 )
@@ -14,7 +15,7 @@ func init() {
 
 // friendsGet answers the friends of fid (or uid, or the session user) as an
 // array of id strings.
-func friendsGet(inv *invocation) (any, error) {
+func friendsGet(_ context.Context, inv *invocation) (any, error) {
 	u, err := inv.subject("fid", "uid")
 	if err != nil {
 		return nil, err
@@ -25,7 +26,7 @@ func friendsGet(inv *invocation) (any, error) {
 
 // friendsGetOnline answers the friends online now, optionally only those on
 // the platforms listed in online ("web", "mobile").
-func friendsGetOnline(inv *invocation) (any, error) {
+func friendsGetOnline(_ context.Context, inv *invocation) (any, error) {
 	u, err := inv.subject("uid")
 	if err != nil {
 		return nil, err
@@ -52,7 +53,7 @@ func friendsGetOnline(inv *invocation) (any, error) {
 
 // friendsGetMutual answers the friends source_id (or the session user) and
 // target_id have in common, at most count of them.
-func friendsGetMutual(inv *invocation) (any, error) {
+func friendsGetMutual(_ context.Context, inv *invocation) (any, error) {
 	src, err := inv.subject("source_id")
 	if err != nil {
 		return nil, err
@@ -79,7 +80,7 @@ func friendsGetMutual(inv *invocation) (any, error) {
 }
 
 // friendsGetAppUsers answers {"uids": [...]}: the friends who have the app.
-func friendsGetAppUsers(inv *invocation) (any, error) {
+func friendsGetAppUsers(_ context.Context, inv *invocation) (any, error) {
 	u, err := inv.subject("uid")
 	if err != nil {
 		return nil, err

@@ -48,8 +48,10 @@ type graph struct {
 	albums     []album
 	topics     []topic
 	byTopic    map[string]int32
-	// groupTopics counts the seeded topics of each group.
-	groupTopics []int
+	// Per-group counts for group.getCounters.
+	groupTopics []int // seeded topics
+	groupAlbums []int
+	groupPhotos []int
 }
 
 type user struct {
@@ -334,6 +336,14 @@ func (g *graph) buildAlbums(rnd *rand.Rand) {
 	for i := range g.users {
 		for k := range rnd.IntN(3) {
 			add("Личное "+strconv.Itoa(k+1), int32(i), -1)
+		}
+	}
+	g.groupAlbums = make([]int, len(g.groups))
+	g.groupPhotos = make([]int, len(g.groups))
+	for _, a := range g.albums {
+		if a.group >= 0 {
+			g.groupAlbums[a.group]++
+			g.groupPhotos[a.group] += a.photos
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package okrutest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,7 +32,7 @@ func (g *graph) groupJSON(i int32, fields fieldSet) map[string]any {
 }
 
 // groupGetInfo answers the groups among uids that exist, in the order asked.
-func groupGetInfo(inv *invocation) (any, error) {
+func groupGetInfo(_ context.Context, inv *invocation) (any, error) {
 	gids := inv.list("uids")
 	if len(gids) > 100 {
 		return nil, invalidParam("uids", fmt.Sprintf("at most 100 ids, got %d", len(gids)))
@@ -56,7 +57,7 @@ var memberStatuses = []string{statusActive, statusAdmin, statusModerator}
 
 // groupGetMembers pages through a group's members in join order, optionally
 // only those with the given statuses.
-func groupGetMembers(inv *invocation) (any, error) {
+func groupGetMembers(_ context.Context, inv *invocation) (any, error) {
 	gi, err := inv.groupByID("uid", inv.param("uid"))
 	if err != nil {
 		return nil, err
@@ -91,7 +92,7 @@ func groupGetMembers(inv *invocation) (any, error) {
 }
 
 // groupGetUserGroups pages through the groups of uid (or the session user).
-func groupGetUserGroups(inv *invocation) (any, error) {
+func groupGetUserGroups(_ context.Context, inv *invocation) (any, error) {
 	u, err := inv.subject("uid")
 	if err != nil {
 		return nil, err
@@ -129,29 +130,13 @@ var groupCounters = map[string]func(inv *invocation, gi int32) int{
 	"THEMES": func(inv *invocation, gi int32) int {
 		return inv.graph().groupTopics[gi] + inv.srv.topics.groupCount(gi)
 	},
-	"PHOTO_ALBUMS": func(inv *invocation, gi int32) int {
-		n := 0
-		for _, a := range inv.graph().albums {
-			if a.group == gi {
-				n++
-			}
-		}
-		return n
-	},
-	"PHOTOS": func(inv *invocation, gi int32) int {
-		n := 0
-		for _, a := range inv.graph().albums {
-			if a.group == gi {
-				n += a.photos
-			}
-		}
-		return n
-	},
+	"PHOTO_ALBUMS": func(inv *invocation, gi int32) int { return inv.graph().groupAlbums[gi] },
+	"PHOTOS":       func(inv *invocation, gi int32) int { return inv.graph().groupPhotos[gi] },
 }
 
 // groupGetCounters answers {"counters": {"members": n, ...}} for the asked
 // counter types.
-func groupGetCounters(inv *invocation) (any, error) {
+func groupGetCounters(_ context.Context, inv *invocation) (any, error) {
 	gi, err := inv.groupByID("group_id", inv.param("group_id"))
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package okrutest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -111,7 +112,7 @@ func init() {
 
 // mediatopicPost creates a topic on a user's feed (type USER) or in a group
 // (type GROUP_THEME) and answers its id as a JSON string.
-func mediatopicPost(inv *invocation) (any, error) {
+func mediatopicPost(_ context.Context, inv *invocation) (any, error) {
 	for _, b := range []string{"set_status", "text_link_preview", "hidden_post"} {
 		if v, ok := inv.params[b]; ok && v != "true" && v != "false" {
 			return nil, invalidParam(b, fmt.Sprintf("want true or false, got %q", v))
@@ -192,7 +193,7 @@ type mediaTopicJSON struct {
 
 // mediatopicGetByIDs answers {"media_topics": [...]} for the seeded and the
 // posted topics among topic_ids; unknown ids are left out.
-func mediatopicGetByIDs(inv *invocation) (any, error) {
+func mediatopicGetByIDs(_ context.Context, inv *invocation) (any, error) {
 	ids := inv.list("topic_ids")
 	if len(ids) > 100 {
 		return nil, invalidParam("topic_ids", fmt.Sprintf("at most 100 ids, got %d", len(ids)))

@@ -15,8 +15,8 @@ import (
 type methodSpec struct {
 	// handle computes the result from the graph and the server state. It
 	// runs after every check passed; it returns an *apiError for ok.ru
-	// errors.
-	handle func(inv *invocation) (any, error)
+	// errors. ctx is the request's: it ends when the client goes away.
+	handle func(ctx context.Context, inv *invocation) (any, error)
 	// required parameters answer PARAM (100) naming the first one missing
 	// or empty.
 	required []string
@@ -63,7 +63,6 @@ func invalidParam(name, why string) *apiError {
 
 // invocation is one authenticated call on its way to a handler.
 type invocation struct {
-	ctx     context.Context
 	srv     *Server
 	method  string
 	spec    methodSpec
@@ -75,6 +74,15 @@ type invocation struct {
 }
 
 func (inv *invocation) graph() *graph { return inv.srv.graph }
+
+// floodKey names the flood bucket of the call: its token, or the
+// application for calls without a session.
+func (inv *invocation) floodKey() string {
+	if inv.token != "" {
+		return inv.token
+	}
+	return "app:" + inv.srv.app.Key
+}
 
 func (inv *invocation) param(name string) string { return inv.params[name] }
 

@@ -273,11 +273,24 @@ func TestGroupMethods(t *testing.T) {
 	t.Run("getCounters counts posted topics", func(t *testing.T) {
 		gr := g.groups[0]
 		counters := func() map[string]int {
-			return result[map[string]map[string]int](t, c, "group.getCounters", map[string]string{"group_id": gr.gid, "counterTypes": "members,THEMES,moderators"})["counters"]
+			return result[map[string]map[string]int](t, c, "group.getCounters", map[string]string{"group_id": gr.gid, "counterTypes": "members,THEMES,moderators,photo_albums,PHOTOS"})["counters"]
+		}
+		albums, photos, themes := 0, 0, 0
+		for _, a := range g.albums {
+			if a.group == 0 {
+				albums++
+				photos += a.photos
+			}
+		}
+		for _, tp := range g.topics {
+			if tp.group == 0 {
+				themes++
+			}
 		}
 		before := counters()
-		if before["members"] != len(gr.members) || before["moderators"] != 3 || before["themes"] != g.groupTopics[0] {
-			t.Fatalf("counters %v", before)
+		want := map[string]int{"members": len(gr.members), "moderators": 3, "themes": themes, "photo_albums": albums, "photos": photos}
+		if !reflect.DeepEqual(before, want) || albums == 0 {
+			t.Fatalf("counters %v, want %v", before, want)
 		}
 		result[string](t, c, "mediatopic.post", map[string]string{
 			"type": "GROUP_THEME", "gid": gr.gid, "attachment": `{"media":[{"type":"text","text":"hi"}]}`,

@@ -1,6 +1,7 @@
 package okrutest
 
 import (
+	"context"
 	"net/url"
 	"strings"
 
@@ -20,7 +21,7 @@ var okHosts = map[string]bool{"ok.ru": true, "www.ok.ru": true, "m.ok.ru": true,
 // {"type": "PROFILE"|"GROUP"|"USER_TOPIC"|"GROUP_TOPIC", "objectId": "..."},
 // or {"type": "UNKNOWN"} for anything else, links to missing objects
 // included.
-func urlGetInfo(inv *invocation) (any, error) {
+func urlGetInfo(_ context.Context, inv *invocation) (any, error) {
 	u, err := url.Parse(inv.param("url"))
 	if err != nil || u.Host == "" {
 		return nil, invalidParam("url", "want an absolute URL such as https://ok.ru/profile/<uid>")
@@ -93,7 +94,7 @@ func (g *graph) topicOwnedBy(s *Server, id string, user, group int32) bool {
 
 // authTouchSession extends the session by Config.TokenTTL from now, as
 // ok.ru extends long-lived tokens, and answers true.
-func authTouchSession(inv *invocation) (any, error) {
+func authTouchSession(_ context.Context, inv *invocation) (any, error) {
 	inv.sess.touch(inv.srv.now())
 	return true, nil
 }

@@ -1,6 +1,7 @@
 package okrutest
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/okru-run/okru-run/okru"
@@ -45,18 +46,18 @@ func (g *graph) userJSON(i int32, fields fieldSet) map[string]any {
 	return out
 }
 
-func usersGetCurrentUser(inv *invocation) (any, error) {
+func usersGetCurrentUser(_ context.Context, inv *invocation) (any, error) {
 	return inv.graph().userJSON(inv.user, inv.fields("fields", defaultUserFields...)), nil
 }
 
 // usersGetLoggedInUser answers the session user's id as a JSON string.
-func usersGetLoggedInUser(inv *invocation) (any, error) {
+func usersGetLoggedInUser(_ context.Context, inv *invocation) (any, error) {
 	return inv.graph().users[inv.user].uid, nil
 }
 
 // usersGetInfo answers the users among uids that exist, in the order asked,
 // each once; unknown ids are left out as ok.ru does.
-func usersGetInfo(inv *invocation) (any, error) {
+func usersGetInfo(_ context.Context, inv *invocation) (any, error) {
 	uids := inv.list("uids")
 	if len(uids) > 100 {
 		return nil, invalidParam("uids", fmt.Sprintf("at most 100 ids, got %d", len(uids)))
@@ -86,12 +87,8 @@ type callsLeftJSON struct {
 
 // usersGetCallsLeft answers, per method, whether it can be called and how
 // many calls the caller's flood bucket holds right now.
-func usersGetCallsLeft(inv *invocation) (any, error) {
-	key := inv.token
-	if key == "" {
-		key = "app:" + inv.srv.app.Key
-	}
-	left := inv.srv.faults.left(key, inv.srv.now())
+func usersGetCallsLeft(_ context.Context, inv *invocation) (any, error) {
+	left := inv.srv.faults.left(inv.floodKey(), inv.srv.now())
 	var out []callsLeftJSON
 	for _, m := range inv.list("methods") {
 		_, known := okru.LookupMethod(m)
@@ -107,7 +104,7 @@ func usersGetCallsLeft(inv *invocation) (any, error) {
 
 // usersIsAppUser answers whether the user has the sandbox app, as a bare
 // boolean.
-func usersIsAppUser(inv *invocation) (any, error) {
+func usersIsAppUser(_ context.Context, inv *invocation) (any, error) {
 	u, err := inv.subject("uid")
 	if err != nil {
 		return nil, err
