@@ -61,6 +61,7 @@ type API struct {
 	retry  RetryPolicy
 	pacer  *pacer // nil when pacing is off
 	logger *slog.Logger
+	fbDo   string // the session's API URL + "fb.do"
 }
 
 // New returns an API calling with s. opts may be nil.
@@ -76,6 +77,7 @@ func New(s *Session, opts *Options) *API {
 	a.retry = a.opts.Retry.withDefaults()
 	a.pacer = newPacer(a.opts.Rate, a.opts.Burst, a.opts.MinRate)
 	a.logger = a.opts.Logger
+	a.fbDo = s.apiURL + "fb.do"
 	return a
 }
 
@@ -258,7 +260,7 @@ func (a *API) checkSessionRule(method string) (asApp bool, err error) {
 
 // send makes one attempt: it encodes wire, posts it and reads the answer.
 func (a *API) send(ctx context.Context, method string, wire map[string]string, cfg *callConfig) (json.RawMessage, error) {
-	endpoint := a.s.apiURL + "fb.do"
+	endpoint := a.fbDo
 	if cfg.path {
 		group, verb, _ := strings.Cut(method, ".")
 		endpoint = a.s.apiURL + "api/" + url.PathEscape(group) + "/" + url.PathEscape(verb)

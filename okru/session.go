@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -118,6 +119,22 @@ type Session struct {
 	// refreshing holds one slot: the goroutine that refreshes the token.
 	// A channel rather than a mutex, so that waiting for it honours ctx.
 	refreshing chan struct{}
+
+	// derived caches the server-server secret of the current access token,
+	// which would otherwise cost an MD5 and two allocations per call.
+	derived atomic.Pointer[derivedSecret]
+}
+
+type derivedSecret struct{ accessToken, secret string }
+
+// serverSecret returns ServerSecret(accessToken, app secret key), cached.
+func (s *Session) serverSecret(accessToken string) string {
+	if d := s.derived.Load(); d != nil && d.accessToken == accessToken {
+		return d.secret
+	}
+	d := &derivedSecret{accessToken, ServerSecret(accessToken, s.appSecretKey)}
+	s.derived.Store(d)
+	return d.secret
 }
 
 // RefreshFunc obtains a new token for a session whose token expired. It
@@ -353,7 +370,7 @@ func (s *Session) sign(params map[string]string, asApp bool) (uint64, error) {
 		if s.appSecretKey == "" || t.AccessToken == "" {
 			return gen, errors.New("okru: server-server circuit needs app_secret_key and access_token")
 		}
-		secret = ServerSecret(t.AccessToken, s.appSecretKey)
+		secret = s.serverSecret(t.AccessToken)
 	case CircuitClient:
 		if t.SessionSecretKey == "" || t.AccessToken == "" {
 			return gen, errors.New("okru: client-server circuit needs session_secret_key and access_token")
