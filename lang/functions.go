@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
@@ -46,11 +47,11 @@ func (s Scope) Functions() map[string]function.Function {
 		"chunklist": stdlib.ChunklistFunc, "coalesce": stdlib.CoalesceFunc,
 		"coalescelist": stdlib.CoalesceListFunc, "compact": stdlib.CompactFunc,
 		"concat": stdlib.ConcatFunc, "contains": stdlib.ContainsFunc, "distinct": stdlib.DistinctFunc,
-		"element": stdlib.ElementFunc, "flatten": stdlib.FlattenFunc, "index": stdlib.IndexFunc,
+		"element": stdlib.ElementFunc, "flatten": stdlib.FlattenFunc, "index": indexFunc,
 		"keys": stdlib.KeysFunc, "length": stdlib.LengthFunc, "lookup": stdlib.LookupFunc,
 		"merge": stdlib.MergeFunc, "range": stdlib.RangeFunc, "reverse": stdlib.ReverseListFunc,
 		"slice": stdlib.SliceFunc, "sort": stdlib.SortFunc, "values": stdlib.ValuesFunc,
-		"zipmap": stdlib.ZipmapFunc, "hasindex": stdlib.HasIndexFunc,
+		"zipmap": stdlib.ZipmapFunc, "hasindex": stdlib.HasIndexFunc, "sum": sumFunc,
 		// sets
 		"setintersection": stdlib.SetIntersectionFunc, "setproduct": stdlib.SetProductFunc,
 		"setsubtract": stdlib.SetSubtractFunc, "setunion": stdlib.SetUnionFunc,
@@ -181,3 +182,60 @@ func (s Scope) timestampFunc() function.Function {
 		},
 	})
 }
+
+// indexFunc is index(list, value): the position of the first element equal
+// to value, as in Terraform (cty's own "index" looks an element up instead).
+var indexFunc = function.New(&function.Spec{
+	Description: "Returns the position of the first element of a list equal to a value.",
+	Params: []function.Parameter{
+		{Name: "list", Type: cty.DynamicPseudoType},
+		{Name: "value", Type: cty.DynamicPseudoType},
+	},
+	Type: function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		list, value := args[0], args[1]
+		ty := list.Type()
+		if !ty.IsListType() && !ty.IsTupleType() {
+			return cty.NilVal, function.NewArgErrorf(0, "index needs a list or a tuple, not %s", ty.FriendlyName())
+		}
+		if !list.IsWhollyKnown() || !value.IsKnown() {
+			return cty.UnknownVal(cty.Number), nil
+		}
+		i := 0
+		for it := list.ElementIterator(); it.Next(); i++ {
+			_, v := it.Element()
+			if eq := v.Equals(value); eq.IsKnown() && eq.True() {
+				return cty.NumberIntVal(int64(i)), nil
+			}
+		}
+		return cty.NilVal, function.NewArgErrorf(1, "the value is not in the list")
+	},
+})
+
+// sumFunc is sum(list): the total of a list of numbers.
+var sumFunc = function.New(&function.Spec{
+	Description: "Returns the total of a list of numbers.",
+	Params:      []function.Parameter{{Name: "list", Type: cty.DynamicPseudoType}},
+	Type:        function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		list := args[0]
+		ty := list.Type()
+		if !ty.IsListType() && !ty.IsTupleType() && !ty.IsSetType() {
+			return cty.NilVal, function.NewArgErrorf(0, "sum needs a list of numbers, not %s", ty.FriendlyName())
+		}
+		if !list.IsWhollyKnown() {
+			return cty.UnknownVal(cty.Number), nil
+		}
+		total := cty.Zero
+		i := 0
+		for it := list.ElementIterator(); it.Next(); i++ {
+			_, v := it.Element()
+			n, err := convert.Convert(v, cty.Number)
+			if err != nil || n.IsNull() {
+				return cty.NilVal, function.NewArgErrorf(0, "element %d is not a number", i)
+			}
+			total = total.Add(n)
+		}
+		return total, nil
+	},
+})

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -397,7 +398,7 @@ func writeObject(b *strings.Builder, v cty.Value, indent int) {
 	width := 0
 	for it := v.ElementIterator(); it.Next(); {
 		k, _ := it.Element()
-		width = max(width, len(objectKey(k.AsString())))
+		width = max(width, utf8.RuneCountInString(objectKey(k.AsString())))
 	}
 	pad := strings.Repeat(" ", indent+2)
 	b.WriteString("{\n")
@@ -406,7 +407,7 @@ func writeObject(b *strings.Builder, v cty.Value, indent int) {
 		key := objectKey(k.AsString())
 		b.WriteString(pad)
 		b.WriteString(key)
-		b.WriteString(strings.Repeat(" ", width-len(key)))
+		b.WriteString(strings.Repeat(" ", width-utf8.RuneCountInString(key)))
 		b.WriteString(" = ")
 		writeValue(b, ev, indent+2)
 		b.WriteByte('\n')

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func init() {
+	register("graph", "print the workflow's dependency graph in Graphviz DOT", cmdGraph)
+}
+
+func cmdGraph(_ context.Context, env *cliEnv, args []string) int {
+	var color string
+	fs := newFlagSet(env, "graph", "graph [FILE|DIR] | dot -Tsvg > graph.svg")
+	fs.StringVar(&color, "color", "auto", "colour of diagnostics: auto, always or never")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if !checkColorFlag(env, color) {
+		return exitInvalid
+	}
+	path, ok := workflowPath(env, "graph", pos)
+	if !ok {
+		return exitInvalid
+	}
+	l, ok := load(env, path, useColor(env, color, env.stderr))
+	if !ok {
+		return exitInvalid
+	}
+	if err := l.wf.WriteDOT(env.stdout); err != nil {
+		fmt.Fprintf(env.stderr, "okru-run graph: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
