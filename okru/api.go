@@ -170,6 +170,9 @@ func (a *API) config(opts []CallOption) callConfig {
 // the call was made with AllowRetry. An expired session (102) on a session
 // with a refresher is refreshed once and the call repeated once.
 func (a *API) Call(ctx context.Context, method string, params Params, opts ...CallOption) (json.RawMessage, error) {
+	if !validMethodName(method) {
+		return nil, fmt.Errorf("call %q: not a method name: names are group.method, such as users.getInfo", method)
+	}
 	cfg := a.config(opts)
 	asApp, err := a.checkSessionRule(method)
 	if err != nil {
@@ -183,57 +186,76 @@ func (a *API) Call(ctx context.Context, method string, params Params, opts ...Ca
 	if !cfg.path {
 		wire["method"] = method
 	}
+	return a.run(ctx, method, &cfg, func(ctx context.Context) (json.RawMessage, uint64, error) {
+		gen, err := a.s.sign(wire, asApp)
+		if err != nil {
+			return nil, gen, fmt.Errorf("call %s: %w", method, err)
+		}
+		result, err := a.send(ctx, method, wire, &cfg)
+		return result, gen, err
+	})
+}
+
+// attemptFunc makes one attempt of a call. It returns the generation of
+// the token it signed with, so that an expired token is refreshed once
+// however many calls saw it expire.
+type attemptFunc func(ctx context.Context) (result json.RawMessage, tokenGen uint64, err error)
+
+// run makes attempts of one call under the API's pacing, the call's retry
+// policy and the session's token refresh. Every request to the API goes
+// through it, so that calls, batches and uploads share one retry policy.
+func (a *API) run(ctx context.Context, method string, cfg *callConfig, attempt attemptFunc) (json.RawMessage, error) {
 	refreshed := false
-	for attempt := 1; ; attempt++ {
+	for n := 1; ; n++ {
 		if err := a.pacer.wait(ctx); err != nil {
 			return nil, &TransportError{Method: method, Err: err}
 		}
 		epoch := a.pacer.epochNow()
-		gen, err := a.s.sign(wire, asApp)
-		if err != nil {
-			return nil, fmt.Errorf("call %s: %w", method, err)
-		}
-		result, err := a.send(ctx, method, wire, &cfg)
+		result, gen, err := attempt(ctx)
 		if err == nil {
 			a.pacer.success()
 			return result, nil
 		}
-
 		var apiErr *Error
-		isAPIErr := errors.As(err, &apiErr)
-		if isAPIErr && apiErr.Code == CodeParamSessionExpired && !refreshed && a.s.CanRefresh() {
+		if errors.As(err, &apiErr) && apiErr.Code == CodeParamSessionExpired && !refreshed && a.s.CanRefresh() {
 			// The server refused the expired token before running the
 			// call, so repeating it is safe even for a write.
 			refreshed = true
 			if rerr := a.s.refreshAfter(ctx, gen); rerr != nil {
-				return nil, fmt.Errorf("%w (refreshing the token failed: %w)", err, a.redactErr(rerr, wire))
+				return nil, fmt.Errorf("%w (refreshing the token failed: %w)", err, redactError(rerr, a.s.secrets()))
 			}
-			a.log(ctx, slog.LevelInfo, "okru: token refreshed", method, attempt, 0, err)
-			attempt-- // the refresh does not use up an attempt
+			a.log(ctx, slog.LevelInfo, "okru: token refreshed", method, n, 0, err)
+			n-- // the refresh does not use up an attempt
 			continue
 		}
-		throttled := isThrottle(err)
-		if throttled {
+		if isThrottle(err) {
 			a.pacer.slowDown(epoch)
 		}
 		if ctx.Err() != nil || !cfg.retryable(method, err) {
 			return nil, err
 		}
-		if attempt >= cfg.retry.MaxAttempts {
+		if n >= cfg.retry.MaxAttempts {
 			if cfg.retry.MaxAttempts > 1 {
-				return nil, fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
+				return nil, fmt.Errorf("%w (gave up after %d attempts)", err, n)
 			}
 			return nil, err
 		}
-		wait := cfg.retry.backoff(attempt)
+		wait := cfg.retry.backoff(n)
 		if cfg.onRetry != nil {
-			cfg.onRetry(RetryInfo{Method: method, Attempt: attempt, Err: err, Wait: wait})
+			cfg.onRetry(RetryInfo{Method: method, Attempt: n, Err: err, Wait: wait})
 		}
-		a.log(ctx, slog.LevelWarn, "okru: retrying call", method, attempt, wait, err)
+		a.log(ctx, slog.LevelWarn, "okru: retrying call", method, n, wait, err)
 		if werr := sleep(ctx, wait); werr != nil {
 			return nil, fmt.Errorf("%w (retry stopped: %w)", err, werr)
 		}
 	}
+}
+
+// validMethodName reports whether name has the form group.method, so that
+// a name that would change the URL of a path-style call is never sent.
+func validMethodName(name string) bool {
+	group, verb, ok := strings.Cut(name, ".")
+	return ok && group != "" && verb != "" && !strings.Contains(verb, ".") && !strings.ContainsAny(name, "/?#&= \t\n")
 }
 
 // checkSessionRule applies the catalog's session rule of method to the
@@ -413,8 +435,12 @@ func (a *API) redact(text string, wire map[string]string) string {
 // redactErr returns err with its text redacted, keeping it unwrappable
 // when the text had nothing to hide.
 func (a *API) redactErr(err error, wire map[string]string) error {
+	return redactError(err, append(a.s.secrets(), wire["access_token"], wire["sig"]))
+}
+
+func redactError(err error, secrets []string) error {
 	text := err.Error()
-	if clean := a.redact(text, wire); clean != text {
+	if clean := Redact(text, secrets...); clean != text {
 		return errors.New(clean)
 	}
 	return err

@@ -451,3 +451,17 @@ func TestHTTPClientOption(t *testing.T) {
 		t.Errorf("the given client sent %d requests, want 1", ct.n.Load())
 	}
 }
+
+func TestBadMethodNames(t *testing.T) {
+	t.Parallel()
+	f := newFakeServer(t, func(w http.ResponseWriter, _ *http.Request, _ fakeRequest) { writeResult(w, `{}`) })
+	api := newTestAPI(f, nil)
+	for _, name := range []string{"", "users", ".getInfo", "users.", "users.get.info", "users/getInfo", "users.getInfo?x=1", "users.get Info"} {
+		if _, err := api.Call(t.Context(), name, nil); err == nil || !strings.Contains(err.Error(), "not a method name") {
+			t.Errorf("Call(%q) = %v, want a method name error", name, err)
+		}
+	}
+	if f.Count() != 0 {
+		t.Errorf("%d bad names were sent", f.Count())
+	}
+}
