@@ -295,7 +295,7 @@ func (a *API) send(ctx context.Context, method string, wire map[string]string, c
 	} else {
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form))
 		if err == nil {
-			req.Header["Content-Type"] = formContentType
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
 	}
 	if err != nil {
@@ -311,8 +311,6 @@ func (a *API) send(ctx context.Context, method string, wire map[string]string, c
 	}
 	return a.decode(method, resp, body, wire)
 }
-
-var formContentType = []string{"application/x-www-form-urlencoded"}
 
 // encodeForm writes wire as an application/x-www-form-urlencoded string.
 // Unlike url.Values.Encode it neither copies nor sorts: the order of
