@@ -344,7 +344,7 @@ func cycleDiag(comp []*node) *hcl.Diagnostic {
 	path = append(path, back...)
 	path = append(path, start.addr.String())
 	// Dependencies point backwards: "a needs b" is written a → b.
-	detail := fmt.Sprintf("These objects depend on each other, so none can be evaluated first: %s.", strings.Join(path, " → "))
+	detail := fmt.Sprintf("These objects depend on each other, so none can be evaluated first: %s (each needs the next).", strings.Join(path, " → "))
 	if len(comp) > len(path)-1 {
 		var all []string
 		for _, n := range comp {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -161,7 +162,8 @@ func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
 			c, err := r.opts.Connect(ctx, cfg)
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid session",
-					Detail:  fmt.Sprintf("session %q: %s.", n.addr.Name, okru.Redact(err.Error(), r.secrets...)),
+					Detail: fmt.Sprintf("session %q: %s. Set the credentials in the session block (for example app_key = env(\"OKRU_APP_KEY\") with the variable exported), or run with --sandbox to try the workflow offline.",
+						n.addr.Name, okru.Redact(err.Error(), r.secrets...)),
 					Subject: n.rng.Ptr()})
 				continue
 			}
@@ -470,9 +472,16 @@ func (r *runner) execute(ctx context.Context, inst *instance) result {
 			res.err = fmt.Errorf("%w (timeout %s)", res.err, st.Timeout)
 		}
 		res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Call failed",
-			Detail: InstanceName(n.addr, inst.key) + ": " + res.err.Error() + ".", Subject: call.MethodRange.Ptr()}}
+			Detail:  InstanceName(n.addr, inst.key) + " (" + call.Method + "): " + ErrorText(res.err, call.Method) + ".",
+			Subject: call.MethodRange.Ptr()}}
 	}
 	return res
+}
+
+// ErrorText is an error's message without the "call METHOD: " prefix the
+// okru client puts first, for lines that already name the method.
+func ErrorText(err error, method string) string {
+	return strings.TrimPrefix(err.Error(), "call "+method+": ")
 }
 
 // redact removes every credential of the run's sessions from an error.

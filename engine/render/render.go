@@ -82,8 +82,8 @@ func (t *Text) Observe(e engine.Event) {
 		}
 	case engine.EventStarted:
 	case engine.EventRetried:
-		t.println(fmt.Sprintf("%s: %s %s (attempt %d failed, next in %s): %v",
-			name, e.Method, t.paint(yellow, "retrying"), e.Attempt, roundDuration(e.Wait), e.Err))
+		t.println(fmt.Sprintf("%s: %s %s (attempt %d failed, next in %s): %s",
+			name, e.Method, t.paint(yellow, "retrying"), e.Attempt, roundDuration(e.Wait), engine.ErrorText(e.Err, e.Method)))
 	case engine.EventFinished:
 		if !e.HasKey() {
 			pages := ""
@@ -95,7 +95,7 @@ func (t *Text) Observe(e engine.Event) {
 		}
 		t.progress(e, func(p *stepProgress) { p.ok++ })
 	case engine.EventFailed:
-		t.println(fmt.Sprintf("%s: %s %s: %v", name, e.Method, t.paint(red, "failed"), e.Err))
+		t.println(fmt.Sprintf("%s: %s %s: %s", name, e.Method, t.paint(red, "failed"), engine.ErrorText(e.Err, e.Method)))
 		if e.HasKey() {
 			t.progress(e, func(p *stepProgress) { p.failed++ })
 		}

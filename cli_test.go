@@ -1,0 +1,320 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// binary is the okru-run built once for every CLI test.
+var binary string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "okru-run-cli")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "okru-run")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build okru-run:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cliResult is what one run of the binary printed.
+type cliResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs the binary in the module folder with a clean environment
+// plus env, and stdin.
+func runCLI(t *testing.T, env []string, stdin string, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), binary, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run okru-run %s: %v", strings.Join(args, " "), err)
+	}
+	return cliResult{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+// Durations vary from run to run; goldens hold a placeholder.
+var durationRE = regexp.MustCompile(`(\(|in )\d+(\.\d+)?(ns|µs|ms|s)\b`)
+
+func normalize(s string) string { return durationRE.ReplaceAllString(s, "${1}<dur>") }
+
+// checkGolden compares a result with testdata/golden/NAME.golden, or
+// rewrites it with -update.
+func checkGolden(t *testing.T, name string, r cliResult) {
+	t.Helper()
+	got := fmt.Sprintf("exit: %d\n-- stdout --\n%s-- stderr --\n%s", r.code, normalize(r.stdout), normalize(r.stderr))
+	path := filepath.Join("testdata", "golden", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -run %s -update rewrites it):\n%s", path, t.Name(),
+			diffText(string(want), got))
+	}
+}
+
+func diffText(want, got string) string {
+	var b strings.Builder
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(wl), len(gl)); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			fmt.Fprintf(&b, "line %d:\n  want: %q\n  got:  %q\n", i+1, w, g)
+		}
+	}
+	return b.String()
+}
+
+// TestCLIGolden runs every command and every diagnostic against golden
+// stdout, stderr and exit code. Runs use the in-process sandbox and one
+// call at a time, so their event order is fixed.
+func TestCLIGolden(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+	}{
+		// run
+		{name: "run_whoami", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/whoami.hcl"}},
+		{name: "run_implicit", args: []string{"examples/post-and-read.hcl", "-sandbox", "-parallelism=1", "-var", "message=implicit run"}},
+		{name: "run_call_fails", args: []string{"run", "-sandbox", "-parallelism", "1", "testdata/cli/call_fails.hcl"}},
+		{name: "run_continue_on_error", args: []string{"run", "-sandbox", "-parallelism", "1", "-continue-on-error", "testdata/cli/call_fails.hcl"}},
+		{name: "run_when_and_paging", args: []string{"run", "-sandbox", "-parallelism", "1", "testdata/cli/when_and_paging.hcl"}},
+		{name: "run_variables", args: []string{"run", "-sandbox", "-var-file", "testdata/cli/values.okvars", "-var", "ids=[500000462248]", "testdata/cli/variables.hcl"},
+			env: []string{"OKRU_VAR_limit=20", "OKRU_VAR_name=from env"}},
+		{name: "run_variable_validation", args: []string{"run", "-sandbox", "-var", "name=x", "-var", "limit=500", "testdata/cli/variables.hcl"}},
+		{name: "run_variable_type", args: []string{"run", "-sandbox", "-var", "name=x", "-var", "ids=[a,b", "testdata/cli/variables.hcl"}},
+		{name: "run_missing_variable", args: []string{"run", "-sandbox", "testdata/cli/variables.hcl"}},
+		{name: "run_undeclared_variable", args: []string{"run", "-sandbox", "-var", "nmae=x", "testdata/cli/variables.hcl"}},
+		{name: "run_no_credentials", args: []string{"run", "testdata/cli/valid.hcl"}},
+		{name: "run_sensitive_output", args: []string{"run", "-sandbox", "testdata/cli/sensitive_output.hcl"}},
+		{name: "run_bad_flag", args: []string{"run", "-parallelism", "0", "examples/whoami.hcl"}},
+		{name: "run_missing_file", args: []string{"run", "testdata/cli/nope.hcl"}},
+		// plan
+		{name: "plan_whoami", args: []string{"plan", "examples/whoami.hcl"}},
+		{name: "plan_group_members", args: []string{"plan", "examples/group-members.hcl", "-var", "group_id=50000000720903"}},
+		{name: "plan_variables", args: []string{"plan", "-var", "name=x", "-var", "ids=[1,2]", "testdata/cli/variables.hcl"}},
+		{name: "plan_when_and_paging", args: []string{"plan", "--sandbox", "testdata/cli/when_and_paging.hcl", "-var", "post=true"}},
+		// validate: one case per diagnostic
+		{name: "validate_valid", args: []string{"validate", "testdata/cli/valid.hcl"}},
+		{name: "validate_syntax_error", args: []string{"validate", "testdata/cli/syntax_error.hcl"}},
+		{name: "validate_unknown_block", args: []string{"validate", "testdata/cli/unknown_block.hcl"}},
+		{name: "validate_unknown_attribute", args: []string{"validate", "testdata/cli/unknown_attribute.hcl"}},
+		{name: "validate_unknown_reference", args: []string{"validate", "testdata/cli/unknown_reference.hcl"}},
+		{name: "validate_cycle", args: []string{"validate", "testdata/cli/cycle.hcl"}},
+		{name: "validate_unknown_method", args: []string{"validate", "testdata/cli/unknown_method.hcl"}},
+		{name: "validate_unknown_param", args: []string{"validate", "testdata/cli/unknown_param.hcl"}},
+		{name: "validate_missing_session", args: []string{"validate", "testdata/cli/missing_session.hcl"}},
+		{name: "validate_ambiguous_session", args: []string{"validate", "testdata/cli/ambiguous_session.hcl"}},
+		{name: "validate_type_errors", args: []string{"validate", "testdata/cli/type_errors.hcl"}},
+		{name: "validate_misc_errors", args: []string{"validate", "testdata/cli/misc_errors.hcl"}},
+		{name: "validate_catalog_errors", args: []string{"validate", "testdata/cli/catalog_errors.hcl"}},
+		{name: "validate_examples", args: []string{"validate", "examples/group-members.hcl"}},
+		// fmt, graph, methods
+		{name: "fmt_check", args: []string{"fmt", "-check", "testdata/cli/unformatted.hcl", "testdata/cli/valid.hcl"}},
+		{name: "fmt_diff", args: []string{"fmt", "-check", "-diff", "testdata/cli/unformatted.hcl"}},
+		{name: "fmt_syntax_error", args: []string{"fmt", "-check", "testdata/cli/syntax_error.hcl"}},
+		{name: "fmt_examples", args: []string{"fmt", "-check", "examples"}},
+		{name: "graph", args: []string{"graph", "examples/group-members.hcl"}},
+		{name: "graph_cycle", args: []string{"graph", "testdata/cli/cycle.hcl"}},
+		{name: "methods_prefix", args: []string{"methods", "group.get"}},
+		{name: "methods_none", args: []string{"methods", "users.getInfoo"}},
+		{name: "unknown_command_file", args: []string{"nosuch.hcl"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			checkGolden(t, tt.name, runCLI(t, tt.env, "", tt.args...))
+		})
+	}
+}
+
+// TestFmtRewritesInPlace formats a copy of an unformatted file and checks
+// that a second pass changes nothing.
+func TestFmtRewritesInPlace(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("testdata/cli/unformatted.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "wf.hcl")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "", "fmt", path); r.code != 0 || strings.TrimSpace(r.stdout) != path {
+		t.Fatalf("fmt: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, nil, "", "fmt", "-check", path); r.code != 0 || r.stdout != "" {
+		t.Errorf("second fmt -check: exit %d, stdout %q", r.code, r.stdout)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("mode after fmt = %v (%v), want 0600", st.Mode().Perm(), err)
+	}
+	r := runCLI(t, nil, string(src), "fmt", "-")
+	formatted, _ := os.ReadFile(path)
+	if r.code != 0 || r.stdout != string(formatted) {
+		t.Errorf("fmt - = exit %d, %q; want the formatted file", r.code, r.stdout)
+	}
+}
+
+// jsonLines parses NDJSON output, failing on any line that is not an object
+// with a type.
+func jsonLines(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var lines []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line is not a JSON object: %q: %v", sc.Text(), err)
+		}
+		if _, ok := m["type"].(string); !ok {
+			t.Fatalf("line has no type: %q", sc.Text())
+		}
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+func TestRunJSON(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, nil, "", "run", "--sandbox", "-json", "examples/group-members.hcl")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lines := jsonLines(t, r.stdout)
+	counts := map[string]int{}
+	for _, l := range lines {
+		counts[l["type"].(string)]++
+	}
+	// my_groups, group, members (paged) and two chunks of profiles.
+	if counts["started"] != 5 || counts["finished"] != 5 || counts["expanded"] != 1 {
+		t.Errorf("event counts = %v, want 5 started, 5 finished, 1 expanded", counts)
+	}
+	last := lines[len(lines)-1]
+	if last["type"] != "outputs" {
+		t.Fatalf("last line = %v, want the outputs", last)
+	}
+	outs := last["outputs"].(map[string]any)
+	if outs["members"] != float64(200) || outs["profile_calls"] != float64(2) || outs["group"] != "Кулинария — Минск" {
+		t.Errorf("outputs = %v", outs)
+	}
+	for _, l := range lines {
+		if l["type"] == "finished" && l["step"] == "call.members" && l["pages"] != float64(4) {
+			t.Errorf("call.members finished in %v pages, want 4", l["pages"])
+		}
+		if l["type"] == "finished" && l["step"] == "call.profiles" {
+			if _, ok := l["key"].(float64); !ok {
+				t.Errorf("instance key = %v, want its index", l["key"])
+			}
+		}
+	}
+}
+
+func TestRunJSONFailure(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, nil, "", "run", "--sandbox", "-json", "-parallelism", "1", "testdata/cli/call_fails.hcl")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	lines := jsonLines(t, r.stdout)
+	var failed, diag bool
+	for _, l := range lines {
+		switch l["type"] {
+		case "failed":
+			failed = l["step"] == "call.members" && strings.Contains(l["error"].(string), "uid")
+		case "diagnostic":
+			diag = l["severity"] == "error" && l["range"] != nil
+		}
+	}
+	if !failed || !diag {
+		t.Errorf("want a failed event naming the parameter and an error diagnostic with a range:\n%s", r.stdout)
+	}
+	if lines[len(lines)-1]["type"] != "diagnostic" && lines[len(lines)-2]["type"] != "outputs" {
+		t.Errorf("outputs line missing:\n%s", r.stdout)
+	}
+}
+
+func TestPlanJSON(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, nil, "", "plan", "-json", "examples/whoami.hcl")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lines := jsonLines(t, r.stdout)
+	var steps []string
+	for _, l := range lines {
+		if l["type"] == "call" {
+			steps = append(steps, l["step"].(string))
+			if l["step"] == "call.profiles" && l["for_each"] != "(known after call.friends)" {
+				t.Errorf("for_each = %v, want (known after call.friends)", l["for_each"])
+			}
+		}
+	}
+	if strings.Join(steps, " ") != "call.me call.friends call.profiles" {
+		t.Errorf("planned steps = %v", steps)
+	}
+	summary := lines[len(lines)-1]
+	if summary["type"] != "summary" || summary["calls"] != float64(2) || summary["pending_steps"] != float64(1) {
+		t.Errorf("summary = %v", summary)
+	}
+}
+
+func TestHelpListsCommands(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, nil, "", "help")
+	for _, c := range []string{"run", "plan", "validate", "fmt", "graph", "methods", "version"} {
+		if !strings.Contains(r.stdout, "  "+c+" ") {
+			t.Errorf("help does not list %s:\n%s", c, r.stdout)
+		}
+	}
+	if r := runCLI(t, nil, "", "run", "-h"); r.code != 0 || !strings.Contains(r.stderr, "-continue-on-error") {
+		t.Errorf("run -h: exit %d, %s", r.code, r.stderr)
+	}
+}

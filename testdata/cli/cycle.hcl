@@ -1,0 +1,21 @@
+session "main" {}
+
+call "a" {
+  method = "users.getInfo"
+  params = { uids = call.c.result[0].uid }
+}
+
+call "b" {
+  method = "users.getInfo"
+  params = { uids = call.a.result[0].uid }
+}
+
+call "c" {
+  method     = "users.getInfo"
+  params     = { uids = local.ids }
+  depends_on = [call.b]
+}
+
+locals {
+  ids = call.b.result[*].uid
+}

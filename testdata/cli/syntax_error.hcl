@@ -1,0 +1,4 @@
+call "me" {
+  method = "users.getCurrentUser"
+  params = { fields = "first_name" 
+}

@@ -1,0 +1,6 @@
+session "main" {}
+
+call "me" {
+  method  = "users.getCurrentUser"
+  paramz  = { fields = "first_name" }
+}

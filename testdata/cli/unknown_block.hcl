@@ -1,0 +1,8 @@
+session "main" {}
+
+resource "x" {
+}
+
+call "me" {
+  method = "users.getCurrentUser"
+}
