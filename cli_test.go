@@ -12,6 +12,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/okru-run/okru-run/okru"
+	"github.com/okru-run/okru-run/okru/okrutest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -120,6 +123,9 @@ func TestCLIGolden(t *testing.T) {
 	}{
 		// run
 		{name: "run_whoami", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/whoami.hcl"}},
+		{name: "example_group_members", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/group-members.hcl"}},
+		{name: "example_mutual_friends", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/mutual-friends.hcl", "-var", "how_many=4"}},
+		{name: "example_group_report", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/group-report.hcl"}},
 		{name: "run_implicit", args: []string{"examples/post-and-read.hcl", "-sandbox", "-parallelism=1", "-var", "message=implicit run"}},
 		{name: "run_call_fails", args: []string{"run", "-sandbox", "-parallelism", "1", "testdata/cli/call_fails.hcl"}},
 		{name: "run_continue_on_error", args: []string{"run", "-sandbox", "-parallelism", "1", "-continue-on-error", "testdata/cli/call_fails.hcl"}},
@@ -316,5 +322,64 @@ func TestHelpListsCommands(t *testing.T) {
 	}
 	if r := runCLI(t, nil, "", "run", "-h"); r.code != 0 || !strings.Contains(r.stderr, "-continue-on-error") {
 		t.Errorf("run -h: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// TestNoSecretsInOutput runs every command on a workflow holding real
+// credentials (a sandbox's, given through the environment as a user would)
+// and a sensitive variable, with failing calls that may echo values, and
+// checks that no secret appears in any output, diagnostic or JSON line.
+func TestNoSecretsInOutput(t *testing.T) {
+	t.Parallel()
+	srv := okrutest.NewServer(okrutest.Config{})
+	t.Cleanup(srv.Close)
+	app, demo := srv.App(), srv.DemoUser()
+	const password = "pw-SECRET-9f8e7d6c5b4a"
+	secrets := map[string]string{
+		"app secret key":     app.SecretKey,
+		"access token":       demo.AccessToken,
+		"session secret key": demo.SessionSecretKey,
+		"server secret":      okru.ServerSecret(demo.AccessToken, app.SecretKey),
+		"sensitive variable": password,
+	}
+	env := []string{
+		"OKRU_APP_KEY=" + app.Key, "OKRU_APP_SECRET_KEY=" + app.SecretKey,
+		"OKRU_ACCESS_TOKEN=" + demo.AccessToken, "OKRU_SESSION_SECRET_KEY=" + demo.SessionSecretKey,
+		"OKRU_API_URL=" + srv.URL, "OKRU_VAR_api_password=" + password,
+	}
+	const wf = "testdata/cli/secrets.hcl"
+	commands := [][]string{
+		{"run", "-continue-on-error", "-parallelism", "1", wf},
+		{"run", "-continue-on-error", "-json", wf},
+		{"plan", wf},
+		{"plan", "-json", wf},
+		{"validate", wf},
+		{"validate", "-json", wf},
+		{"graph", wf},
+	}
+	for _, args := range commands {
+		t.Run(strings.Join(args[:len(args)-1], " "), func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, env, "", args...)
+			t.Logf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			if r.code > 1 {
+				t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+			}
+			for what, s := range secrets {
+				for name, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
+					if strings.Contains(out, s) {
+						t.Errorf("%s shows the %s:\n%s", name, what, out)
+					}
+				}
+			}
+			if args[0] == "run" {
+				if !strings.Contains(r.stdout, demo.UID) {
+					t.Errorf("the run did not reach the sandbox with the credentials:\n%s\n%s", r.stdout, r.stderr)
+				}
+				if !strings.Contains(r.stdout, "(sensitive)") {
+					t.Errorf("the sensitive output is not shown as (sensitive):\n%s", r.stdout)
+				}
+			}
+		})
 	}
 }
