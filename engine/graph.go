@@ -352,6 +352,12 @@ func cycleDiag(comp []*node) *hcl.Diagnostic {
 		}
 		detail += " Every object in the cycle: " + strings.Join(all, ", ") + "."
 	}
+	for _, n := range comp {
+		if n.session != nil {
+			detail += " Sessions are set up before any call, so a session cannot use a call's result."
+			break
+		}
+	}
 	detail += " Remove one of the references or depends_on entries."
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency cycle", Detail: detail, Subject: start.rng.Ptr()}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/okru-run/okru-run/lang"
@@ -125,5 +126,197 @@ output "third" { value = call.info[3].result.uid }
 	}
 	if got := outs["third"].AsString(); got != "id0003" {
 		t.Errorf("call.info[3] = %s, want id0003", got)
+	}
+}
+
+func TestRunPaginateMergesPages(t *testing.T) {
+	t.Parallel()
+	srv := newAPIServer(t, func(method string, form map[string]string) (any, int) {
+		page := 0
+		if form["anchor"] != "" {
+			page, _ = strconv.Atoi(strings.TrimPrefix(form["anchor"], "p"))
+		}
+		members := []map[string]string{{"userId": fmt.Sprintf("u%d", 2*page)}, {"userId": fmt.Sprintf("u%d", 2*page+1)}}
+		return map[string]any{"members": members, "anchor": fmt.Sprintf("p%d", page+1), "has_more": page < 2}, 0
+	})
+	w := compile(t, testSession+`
+call "members" {
+  method   = "group.getMembers"
+  params   = { uid = "g1", count = 2 }
+  paginate = true
+}
+output "ids"      { value = call.members.result.members[*].userId }
+output "has_more" { value = call.members.result.has_more }
+`)
+	rec := &recorder{}
+	res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), Observer: rec})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if got := string(lang.DisplayJSON(res.Outputs[0].Value)); got != `["u0","u1","u2","u3","u4","u5"]` {
+		t.Errorf("ids = %s", got)
+	}
+	if res.Outputs[1].Value.True() {
+		t.Errorf("has_more = true, want the last page's false")
+	}
+	calls := srv.Calls()
+	if len(calls) != 3 || calls[0].Form["direction"] != "FORWARD" || calls[2].Form["anchor"] != "p2" {
+		t.Errorf("calls = %+v", calls)
+	}
+	for _, e := range rec.events {
+		if e.Type == EventFinished && e.Pages != 3 {
+			t.Errorf("finished with %d pages, want 3", e.Pages)
+		}
+	}
+}
+
+func TestRunFailures(t *testing.T) {
+	t.Parallel()
+	const src = testSession + `
+call "bad" {
+  method = "users.getInfo"
+  params = { uids = "bad" }
+}
+call "after_bad" {
+  method = "users.getInfo"
+  params = { uids = call.bad.result[0].uid }
+}
+call "good" {
+  method = "users.getCurrentUser"
+}
+output "good" { value = call.good.result.uid }
+output "after" { value = call.after_bad.result }
+`
+	handle := func(method string, form map[string]string) (any, int) {
+		if form["uids"] == "bad" {
+			return nil, 100
+		}
+		return map[string]any{"uid": "42"}, 0
+	}
+	tests := []struct {
+		name            string
+		continueOnError bool
+		wantCalls       int
+		wantOutputs     int
+	}{
+		// One call at a time, in declaration order: the failure stops
+		// everything after it.
+		{"stop at the first failure", false, 1, 0},
+		{"continue on error", true, 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newAPIServer(t, handle)
+			rec := &recorder{}
+			res, diags := compile(t, src).Run(t.Context(), Inputs{},
+				Options{Connect: srv.connector(), Parallelism: 1, ContinueOnError: tt.continueOnError, Observer: rec})
+			if res.Status != StatusFailed || !diags.HasErrors() {
+				t.Fatalf("status = %v, diags = %v; want a failure", res.Status, diags)
+			}
+			if !strings.Contains(diags.Error(), "call.bad (users.getInfo): PARAM (100)") {
+				t.Errorf("diagnostics = %s", diags.Error())
+			}
+			if got := len(srv.Calls()); got != tt.wantCalls {
+				t.Errorf("calls = %d, want %d", got, tt.wantCalls)
+			}
+			if len(res.Outputs) != tt.wantOutputs {
+				t.Errorf("outputs = %v, want %d", res.Outputs, tt.wantOutputs)
+			}
+			if rec.count(EventFailed) != 1 {
+				t.Errorf("failed events = %d, want 1", rec.count(EventFailed))
+			}
+		})
+	}
+}
+
+func TestRunRetryBlock(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	attempts := 0
+	srv := newAPIServer(t, func(method string, form map[string]string) (any, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		if attempts < 3 {
+			return nil, 1 // UNKNOWN: transient
+		}
+		return map[string]any{"uid": "1"}, 0
+	})
+	w := compile(t, testSession+`
+call "me" {
+  method = "users.getCurrentUser"
+  retry {
+    attempts    = 3
+    backoff     = "1ms"
+    max_backoff = "2ms"
+  }
+}
+`)
+	rec := &recorder{}
+	res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), Observer: rec})
+	if diags.HasErrors() || res.Status != StatusOK {
+		t.Fatalf("run: %s", diags.Error())
+	}
+	if got := rec.count(EventRetried); got != 2 {
+		t.Errorf("retried events = %d, want 2", got)
+	}
+	for _, e := range rec.events {
+		if e.Type == EventRetried && (e.Err == nil || !strings.Contains(e.Err.Error(), "UNKNOWN")) {
+			t.Errorf("retry event error = %v", e.Err)
+		}
+	}
+}
+
+func TestMergePages(t *testing.T) {
+	t.Parallel()
+	page := func(anchor string, ids ...string) cty.Value {
+		var ms []cty.Value
+		for _, id := range ids {
+			ms = append(ms, cty.StringVal(id))
+		}
+		list := cty.EmptyTupleVal
+		if len(ms) > 0 {
+			list = cty.TupleVal(ms)
+		}
+		return cty.ObjectVal(map[string]cty.Value{"ids": list, "anchor": cty.StringVal(anchor)})
+	}
+	tests := []struct {
+		name  string
+		pages []cty.Value
+		want  string
+	}{
+		{"none", nil, "null"},
+		{"one page unchanged", []cty.Value{page("a", "1")}, `{"anchor":"a","ids":["1"]}`},
+		{"lists concatenated, last anchor", []cty.Value{page("a", "1", "2"), page("b"), page("c", "3")}, `{"anchor":"c","ids":["1","2","3"]}`},
+		{"non-object pages", []cty.Value{cty.StringVal("x"), cty.StringVal("y")}, `["x","y"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := string(lang.DisplayJSON(MergePages(tt.pages))); got != tt.want {
+				t.Errorf("MergePages = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunInvalidBeforeAnyCall(t *testing.T) {
+	t.Parallel()
+	srv := newAPIServer(t, func(string, map[string]string) (any, int) { return "ok", 0 })
+	w := compile(t, `
+session "main" {
+  app_key = ""
+}
+call "me" {
+  method = "users.getCurrentUser"
+}
+`)
+	res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: Connect})
+	if res.Status != StatusInvalid || !strings.Contains(diags.Error(), "app_key is not set") {
+		t.Fatalf("status %v, diags %s; want invalid with a missing app_key", res.Status, diags.Error())
+	}
+	if len(srv.Calls()) != 0 {
+		t.Errorf("calls = %d, want none", len(srv.Calls()))
 	}
 }
