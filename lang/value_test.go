@@ -1,0 +1,187 @@
+package lang
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+func TestValueFromJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string // want is DisplayJSON of the value
+	}{
+		{"big id stays exact", `{"uid": 12345678901234567890}`, `{"uid":12345678901234567890}`},
+		{"string ids", `["1","2"]`, `["1","2"]`},
+		{"fractions", `[0.1, 1e3, -2.5]`, `[0.1,1000,-2.5]`},
+		{"nested and null", `{"a":{"b":[true,null,{}]},"c":[]}`, `{"a":{"b":[true,null,{}]},"c":[]}`},
+		{"bare string", `"ok"`, `"ok"`},
+		{"unicode", `{"name":"Татьяна"}`, `{"name":"Татьяна"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := ValueFromJSON([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(DisplayJSON(v)); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{``, `{`, `[1,]`, `{"a":1} x`} {
+		if _, err := ValueFromJSON([]byte(bad)); err == nil {
+			t.Errorf("ValueFromJSON(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+func TestBigIDRoundTripsToWire(t *testing.T) {
+	t.Parallel()
+	v, err := ValueFromJSON([]byte(`{"uid": 12345678901234567890, "ids": [9007199254740993, 2]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := WireParams(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p["uid"] != "12345678901234567890" || p["ids"] != "9007199254740993,2" {
+		t.Errorf("wire params = %v", p)
+	}
+}
+
+func TestWireValue(t *testing.T) {
+	t.Parallel()
+	obj := cty.ObjectVal(map[string]cty.Value{"type": cty.StringVal("text"), "n": cty.NumberIntVal(1)})
+	tests := []struct {
+		name string
+		in   cty.Value
+		want string
+		ok   bool
+	}{
+		{"string as is", cty.StringVal("a b,c"), "a b,c", true},
+		{"integer without point", cty.NumberIntVal(100), "100", true},
+		{"fraction", cty.NumberFloatVal(0.5), "0.5", true},
+		{"bools", cty.False, "false", true},
+		{"list joined", cty.ListVal([]cty.Value{cty.StringVal("1"), cty.StringVal("2")}), "1,2", true},
+		{"tuple of numbers", cty.TupleVal([]cty.Value{cty.NumberIntVal(1), cty.NumberIntVal(2)}), "1,2", true},
+		{"empty list", cty.ListValEmpty(cty.String), "", true},
+		{"object as JSON", obj, `{"n":1,"type":"text"}`, true},
+		{"list of objects as JSON", cty.TupleVal([]cty.Value{obj}), `[{"n":1,"type":"text"}]`, true},
+		{"null not sent", cty.NullVal(cty.String), "", false},
+		{"sensitive still sent", Sensitive(cty.StringVal("pw")), "pw", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok, err := WireValue(tt.in)
+			if err != nil || got != tt.want || ok != tt.ok {
+				t.Errorf("WireValue = %q, %v, %v; want %q, %v", got, ok, err, tt.want, tt.ok)
+			}
+		})
+	}
+	if _, _, err := WireValue(cty.UnknownVal(cty.String)); err == nil {
+		t.Error("an unknown value was sent")
+	}
+	if _, _, err := WireValue(cty.TupleVal([]cty.Value{cty.StringVal("1"), cty.NullVal(cty.String)})); err == nil {
+		t.Error("a list with a null was sent")
+	}
+}
+
+func TestFormatValueHidesAndMarks(t *testing.T) {
+	t.Parallel()
+	v := cty.ObjectVal(map[string]cty.Value{
+		"token": Sensitive(cty.StringVal("s3cret")),
+		"ids":   UnknownAfter(cty.DynamicPseudoType, Address{KindCall, "members"}),
+		"n":     cty.NumberIntVal(3),
+		"quote": cty.StringVal(`a "b" ${c}`),
+	})
+	got := FormatValue(v, 0)
+	want := "{\n  ids   = (known after call.members)\n  n     = 3\n  quote = \"a \\\"b\\\" $${c}\"\n  token = (sensitive)\n}"
+	if got != want {
+		t.Errorf("FormatValue =\n%s\nwant\n%s", got, want)
+	}
+	if strings.Contains(string(DisplayJSON(v)), "s3cret") {
+		t.Error("DisplayJSON shows a sensitive value")
+	}
+}
+
+func TestFileFunctionStaysInFolder(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	dir := filepath.Join(root, "wf")
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(dir, "sub", "msg.txt"), []byte("hello"), 0o644))
+	must(os.WriteFile(filepath.Join(root, "outside.txt"), []byte("secret"), 0o644))
+	must(os.Symlink(filepath.Join(root, "outside.txt"), filepath.Join(dir, "link.txt")))
+	scope := Scope{Dir: dir, Getenv: func(k string) string { return map[string]string{"HOME_DIR": "/home/x"}[k] }}
+	ctx := &hcl.EvalContext{Functions: scope.Functions()}
+	tests := []struct {
+		expr, want, err string
+	}{
+		{expr: `file("sub/msg.txt")`, want: "hello"},
+		{expr: `file("../outside.txt")`, err: "may not leave"},
+		{expr: `file("link.txt")`, err: "may not leave"},
+		{expr: `file("/etc/passwd")`, err: "absolute"},
+		{expr: `file("missing.txt")`, err: "no such file"},
+		{expr: `env("HOME_DIR")`, want: "/home/x"},
+		{expr: `env("UNSET", "fallback")`, want: "fallback"},
+		{expr: `coalesce(env("UNSET"), "null when unset")`, want: "null when unset"},
+		{expr: `tostring(index(["a", "b"], "b"))`, want: "1"},
+		{expr: `tostring(sum([1, 2, 3.5]))`, want: "6.5"},
+		{expr: `try(jsondecode("{"), "bad json")`, want: "bad json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			t.Parallel()
+			e, diags := hclsyntax.ParseExpression([]byte(tt.expr), "test.hcl", hcl.InitialPos)
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			v, diags := e.Value(ctx)
+			if tt.err != "" {
+				if !diags.HasErrors() || !strings.Contains(diags.Error(), tt.err) {
+					t.Errorf("got %#v, %v; want an error with %q", v, diags, tt.err)
+				}
+				return
+			}
+			if diags.HasErrors() || v.AsString() != tt.want {
+				t.Errorf("got %#v, %v; want %q", v, diags, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzValueFromJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, `12345678901234567890`, `"x"`, `[true,false]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := ValueFromJSON(data)
+		if err != nil {
+			return
+		}
+		// What decodes must re-encode and decode to the same value.
+		again, err := ValueFromJSON(DisplayJSON(v))
+		if err != nil {
+			t.Fatalf("re-decode %s: %v", DisplayJSON(v), err)
+		}
+		if string(DisplayJSON(again)) != string(DisplayJSON(v)) {
+			t.Fatalf("round trip changed %s into %s", DisplayJSON(v), DisplayJSON(again))
+		}
+	})
+}
