@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -318,5 +319,40 @@ call "me" {
 	}
 	if len(srv.Calls()) != 0 {
 		t.Errorf("calls = %d, want none", len(srv.Calls()))
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	t.Parallel()
+	srv := newAPIServer(t, func(method string, form map[string]string) (any, int) { return "ok", 0 })
+	srv.barrier = 1000 // every call waits: the run can only end by cancellation
+	w := compile(t, testSession+`
+call "many" {
+  method   = "users.getInfo"
+  for_each = range(20)
+  params   = { uids = each.key }
+}
+call "after" {
+  method = "users.getInfo"
+  params = { uids = length(call.many) }
+}
+`)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	started := 0
+	obs := ObserverFunc(func(e Event) {
+		if e.Type == EventStarted {
+			started++
+			if started == 2 {
+				cancel()
+			}
+		}
+	})
+	res, _ := w.Run(ctx, Inputs{}, Options{Connect: srv.connector(), Parallelism: 2, Observer: obs})
+	if res.Status != StatusInterrupted {
+		t.Fatalf("status = %v, want interrupted", res.Status)
+	}
+	if n := len(srv.Calls()); n > 2 {
+		t.Errorf("%d calls were sent after the interruption was seen, want at most the 2 in flight", n)
 	}
 }
