@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -84,11 +83,22 @@ func newSyntaxError(name string, source []byte, err error) *SyntaxError {
 	return &SyntaxError{File: name, Line: 1, Msg: err.Error()}
 }
 
-// endOf returns the line and column just after the last character.
+// endOf returns the line and column just after the last character. Lines
+// end as Lua's scanner ends them: at \n, \r, \r\n or \n\r.
 func endOf(source []byte) (line, col int) {
-	line = bytes.Count(source, []byte("\n")) + 1
-	lastNL := bytes.LastIndexByte(source, '\n')
-	return line, len(source) - lastNL
+	line, col = 1, 1
+	for i := 0; i < len(source); i++ {
+		c := source[i]
+		if c != '\n' && c != '\r' {
+			col++
+			continue
+		}
+		if i+1 < len(source) && source[i+1] != c && (source[i+1] == '\n' || source[i+1] == '\r') {
+			i++
+		}
+		line, col = line+1, 1
+	}
+	return line, col
 }
 
 // callError is the Lua error value of a failed okru.call: a userdata whose
@@ -167,6 +177,8 @@ func (r *runtime) scriptError(ctx context.Context, err error) error {
 	switch obj := aerr.Object.(type) {
 	case glua.LString:
 		se.Line, se.Msg = r.splitPosition(string(obj))
+	case glua.LNumber:
+		se.Msg = obj.String()
 	case *glua.LUserData:
 		if ce, ok := obj.Value.(*callError); ok {
 			se.Line, se.Msg, se.Err = ce.line, ce.err.Error(), ce.err

@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"fmt"
 	"iter"
 	"slices"
 	"strings"
@@ -66,6 +67,7 @@ func (r *runtime) install() {
 	L.SetGlobal("print", L.NewFunction(r.logFn))
 	L.SetGlobal("log", L.NewFunction(r.logFn))
 	L.SetGlobal("require", L.NewFunction(r.require))
+	L.SetGlobal("error", L.NewFunction(luaError))
 	if str, ok := L.GetGlobal(glua.StringLibName).(*glua.LTable); ok {
 		str.RawSetString("rep", L.NewFunction(r.stringRep))
 	}
@@ -141,6 +143,25 @@ func (r *runtime) logFn(L *glua.LState) int {
 	if r.log != nil {
 		r.log(strings.Join(parts, " "))
 	}
+	return 0
+}
+
+// luaError is error(message [, level]) with Lua 5.1's levels: 1 (the
+// default) blames the function that called error, 2 its caller, and so on.
+// gopher-lua's own error is off by one level for 2 and beyond, which
+// matters for the common error("bad argument", 2) in helper functions.
+func luaError(L *glua.LState) int {
+	obj := L.CheckAny(1)
+	level := L.OptInt(2, 1)
+	if msg, ok := obj.(glua.LString); ok && level > 0 {
+		// Stack level 0 is error itself, 1 the function that called it.
+		if dbg, ok := L.GetStack(level); ok {
+			if _, err := L.GetInfo("Sl", dbg, glua.LNil); err == nil && dbg.CurrentLine > 0 {
+				obj = glua.LString(fmt.Sprintf("%s:%d: %s", dbg.Source, dbg.CurrentLine, msg))
+			}
+		}
+	}
+	L.Error(obj, 0)
 	return 0
 }
 
