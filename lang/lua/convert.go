@@ -413,8 +413,9 @@ func (e *encoder) value(v glua.LValue) (any, error) {
 		case nullValue:
 			return nil, e.grow(4)
 		case *callError:
+			// An API error a script returns (e.g. a list of failures).
 			m := u.fields()
-			return m, e.grow(len(fmt.Sprint(m)))
+			return m, e.grow(len(u.method) + len(u.message()) + 100)
 		}
 		return nil, e.path.errorf("userdata cannot be converted to JSON")
 	}
