@@ -59,7 +59,7 @@ func newEvaluator(w *Workflow, in Inputs, planning bool) *evaluator {
 // as the node's own references, whatever the size of the workflow.
 func (e *evaluator) evalContext(n *node) *hcl.EvalContext {
 	vars := map[string]cty.Value{"var": e.varObj}
-	var locals, calls map[string]cty.Value
+	var locals, calls, scripts map[string]cty.Value
 	for _, r := range n.refs {
 		var m *map[string]cty.Value
 		switch r.Addr.Kind {
@@ -67,6 +67,8 @@ func (e *evaluator) evalContext(n *node) *hcl.EvalContext {
 			m = &locals
 		case lang.KindCall:
 			m = &calls
+		case lang.KindScript:
+			m = &scripts
 		default:
 			continue
 		}
@@ -85,6 +87,9 @@ func (e *evaluator) evalContext(n *node) *hcl.EvalContext {
 	}
 	if calls != nil {
 		vars["call"] = cty.ObjectVal(calls)
+	}
+	if scripts != nil {
+		vars["script"] = cty.ObjectVal(scripts)
 	}
 	return &hcl.EvalContext{Variables: vars, Functions: e.funcs}
 }

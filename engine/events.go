@@ -31,6 +31,8 @@ const (
 	// EventOutputs: the run is over; Outputs holds the outputs it could
 	// compute.
 	EventOutputs EventType = "outputs"
+	// EventLog: a script step wrote Message with log(...) or print(...).
+	EventLog EventType = "log"
 )
 
 // Event is one thing that happened during a run.
@@ -48,6 +50,11 @@ type Event struct {
 	Diags     hcl.Diagnostics
 	Reason    string        // EventSkipped
 	Outputs   []OutputValue // EventOutputs
+	Message   string        // EventLog; redacted
+	// FromScript marks the started, retried, finished, failed and skipped
+	// events of one API call a script step made, as opposed to those of
+	// the step's instance itself (whose Method is lang.ScriptMethod).
+	FromScript bool
 }
 
 // HasKey reports whether the event is about one instance of a for_each step.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/lang"
+	"github.com/okru-run/okru-run/lang/lua"
 	"github.com/okru-run/okru-run/okru"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -29,7 +30,8 @@ type node struct {
 	step     *lang.Step
 	output   *lang.Output
 
-	sess *node // the session node a step calls with
+	sess   *node       // the session node a step calls with (a script's default session)
+	script *lua.Script // the compiled Lua of a script step
 	// upstream are the steps whose results the node's value waits for,
 	// directly or through locals.
 	upstream []lang.Address
@@ -93,6 +95,7 @@ func Compile(cfg *lang.Config) (*Workflow, hcl.Diagnostics) {
 			}
 			diags = append(diags, w.bindSession(n)...)
 			diags = append(diags, checkCall(n.step)...)
+			diags = append(diags, w.compileScript(n)...)
 		}
 	}
 	cycles := w.cycles()
@@ -466,8 +469,8 @@ func (w *Workflow) WriteDOT(out io.Writer) error {
 			shape = "component"
 		case n.output != nil:
 			shape = "cds"
-		case n.step != nil && n.step.Call != nil:
-			label += "\\n" + n.step.Call.Method
+		case n.step != nil:
+			label += "\\n" + n.step.Method()
 			if n.step.ForEach != nil {
 				label += " (for_each)"
 				shape = "box3d"

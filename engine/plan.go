@@ -20,9 +20,12 @@ type Plan struct {
 // PlannedStep is one step of a plan.
 type PlannedStep struct {
 	Addr     lang.Address
-	Method   string
-	Session  string
+	Kind     lang.StepKind // a call, or a script: one opaque step whose calls are made as it runs
+	Method   string        // lang.ScriptMethod for a script
+	Session  string        // a script's default session
 	Paginate bool
+	// ScriptFile is the .lua file of a script step, "" for inline source.
+	ScriptFile string
 	// ForEach is the for_each value, cty.NilVal without for_each; when it
 	// is unknown, Instances holds one placeholder with an unknown key.
 	ForEach   cty.Value
@@ -34,13 +37,17 @@ type PlannedStep struct {
 type PlannedInstance struct {
 	Key    cty.Value // cty.NilVal without for_each; unknown for a placeholder
 	When   cty.Value // cty.True, cty.False (skipped) or unknown
-	Params cty.Value // an object; parts may be unknown or sensitive
+	Params cty.Value // an object; parts may be unknown or sensitive; null for a script
+	Input  cty.Value // a script's input, null without one; cty.NilVal for a call
 }
 
 // Calls counts the calls the plan knows of, and the steps whose number of
-// calls is not known yet.
+// calls is not known yet. Script steps are not counted: see Scripts.
 func (p *Plan) Calls() (known, pendingSteps int) {
 	for _, s := range p.Steps {
+		if s.Kind == lang.StepScript {
+			continue
+		}
 		if s.ForEach != cty.NilVal && !s.ForEach.IsWhollyKnown() {
 			pendingSteps++
 			continue
@@ -93,7 +100,10 @@ func (w *Workflow) Plan(ctx context.Context, in Inputs) (*Plan, hcl.Diagnostics)
 // until it runs.
 func (e *evaluator) planStep(n *node) (PlannedStep, cty.Value, hcl.Diagnostics) {
 	st := n.step
-	ps := PlannedStep{Addr: n.addr, Method: st.Call.Method, Paginate: st.Call.Paginate, ForEach: cty.NilVal}
+	if st.Script != nil {
+		return e.planScript(n)
+	}
+	ps := PlannedStep{Addr: n.addr, Kind: lang.StepCall, Method: st.Call.Method, Paginate: st.Call.Paginate, ForEach: cty.NilVal}
 	if n.sess != nil {
 		ps.Session = n.sess.addr.Name
 	}
@@ -117,7 +127,7 @@ func (e *evaluator) planStep(n *node) (PlannedStep, cty.Value, hcl.Diagnostics) 
 			d = checkParamsValue(inst, params)
 			diags = append(diags, d...)
 		}
-		ps.Instances = append(ps.Instances, PlannedInstance{Key: inst.key, When: inst.when, Params: params})
+		ps.Instances = append(ps.Instances, PlannedInstance{Key: inst.key, When: inst.when, Params: params, Input: cty.NilVal})
 		results[i] = unknown
 		if inst.when.IsKnown() && inst.when.False() {
 			results[i] = cty.NullVal(cty.DynamicPseudoType)

@@ -275,7 +275,7 @@ func (r *runner) start(n *node) {
 
 func (r *runner) startStep(n *node) {
 	if r.stopped {
-		r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: cty.NilVal, Method: n.step.Call.Method,
+		r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(),
 			Reason: "not started: the run is stopping"})
 		return
 	}
@@ -287,12 +287,12 @@ func (r *runner) startStep(n *node) {
 	sr := &stepRun{x: x, results: make([]cty.Value, len(x.instances))}
 	r.steps[n] = sr
 	if n.step.ForEach != nil {
-		r.obs.Observe(Event{Type: EventExpanded, Step: n.addr, Key: cty.NilVal, Method: n.step.Call.Method, Instances: len(x.instances)})
+		r.obs.Observe(Event{Type: EventExpanded, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(), Instances: len(x.instances)})
 	}
 	for i, inst := range x.instances {
 		if inst.when.False() {
 			sr.results[i] = cty.NullVal(cty.DynamicPseudoType)
-			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Call.Method, Reason: "when is false"})
+			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(), Reason: "when is false"})
 			continue
 		}
 		sr.remaining++
@@ -316,20 +316,20 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 	if res.err != nil && ctx.Err() != nil && errors.Is(res.err, ctx.Err()) {
 		// Interrupted, not failed: the run reports the interruption.
 		sr.failed++
-		r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Call.Method,
+		r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 			Reason: "interrupted"})
 	} else if res.err != nil || res.diags.HasErrors() {
 		sr.failed++
 		r.failures++
 		r.diags = append(r.diags, res.diags...)
-		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Call.Method,
+		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 			Elapsed: res.took, Err: res.err, Diags: res.diags})
 		if !r.opts.ContinueOnError {
 			r.stopped = true
 		}
 	} else {
 		sr.results[inst.index] = res.value
-		r.obs.Observe(Event{Type: EventFinished, Step: n.addr, Key: inst.key, Method: n.step.Call.Method,
+		r.obs.Observe(Event{Type: EventFinished, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 			Elapsed: res.took, Pages: res.pages})
 	}
 	if sr.remaining == 0 {
@@ -362,7 +362,7 @@ func (r *runner) fail(n *node, d hcl.Diagnostics) {
 	r.failures++
 	r.diags = append(r.diags, d...)
 	if n.step != nil {
-		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: cty.NilVal, Method: n.step.Call.Method,
+		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(),
 			Err: errors.New(diagText(d)), Diags: d})
 	}
 	if !r.opts.ContinueOnError {
@@ -382,7 +382,7 @@ func (r *runner) skipUsers(failed *node) {
 			}
 			seen[u] = true
 			if u.step != nil && !r.stopped {
-				r.obs.Observe(Event{Type: EventSkipped, Step: u.addr, Key: cty.NilVal, Method: u.step.Call.Method,
+				r.obs.Observe(Event{Type: EventSkipped, Step: u.addr, Key: cty.NilVal, Method: u.step.Method(),
 					Reason: failed.addr.String() + " failed"})
 			}
 			walk(u)
@@ -419,6 +419,9 @@ func (r *runner) emitOutputs() []OutputValue {
 func (r *runner) execute(ctx context.Context, inst *instance) result {
 	n := inst.node
 	st := n.step
+	if st.Script != nil {
+		return r.runScript(ctx, inst)
+	}
 	call := st.Call
 	res := result{inst: inst}
 	params, diags := evalParams(inst)

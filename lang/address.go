@@ -12,7 +12,7 @@ const (
 	KindLocal    Kind = "local"
 	KindSession  Kind = "session"
 	KindCall     Kind = "call"
-	KindScript   Kind = "script" // reserved for Lua script steps
+	KindScript   Kind = "script" // Lua script steps
 	KindOutput   Kind = "output"
 	KindEach     Kind = "each" // each.key and each.value inside a for_each step
 )

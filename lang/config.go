@@ -135,14 +135,15 @@ func IsSensitiveSessionAttribute(name string) bool {
 // StepKind is the kind of a step block.
 type StepKind string
 
-// Step kinds. Only calls exist today; Lua script steps plug in as another
-// kind with their own body and the same meta-arguments.
+// Step kinds: an API call, or a Lua script (see script.go). Both take the
+// same meta-arguments.
 const (
-	StepCall StepKind = "call"
+	StepCall   StepKind = "call"
+	StepScript StepKind = "script"
 )
 
-// Step is a block that does something when the workflow runs: today a
-// call. The meta-arguments (for_each, when, depends_on, retry, timeout)
+// Step is a block that does something when the workflow runs: a call or a
+// script. The meta-arguments (for_each, when, depends_on, retry, timeout)
 // are common to every kind of step.
 type Step struct {
 	Addr      Address
@@ -153,6 +154,7 @@ type Step struct {
 	Retry     *Retry        // nil without a retry block
 	Timeout   time.Duration // 0: none beyond the client's
 	Call      *Call         // the body of a call step
+	Script    *Script       // the body of a script step
 	Refs      []Reference   // every reference of the step's expressions
 	DeclRange hcl.Range
 }

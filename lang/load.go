@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +22,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "locals"},
 		{Type: "session", LabelNames: []string{"name"}},
 		{Type: "call", LabelNames: []string{"name"}},
+		{Type: "script", LabelNames: []string{"name"}},
 		{Type: "output", LabelNames: []string{"name"}},
 	},
 }
@@ -69,8 +71,22 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return c, diags
 	}
+	bodies, diags := c.parseFiles(files)
+	if diags.HasErrors() {
+		return c, diags
+	}
+	for _, f := range bodies {
+		diags = append(diags, c.decodeFile(f.Body)...)
+	}
+	diags = append(diags, c.checkReferences()...)
+	return c, diags
+}
+
+// parseFiles parses workflow files, keeping them for diagnostics.
+func (c *Config) parseFiles(files []string) ([]*hcl.File, hcl.Diagnostics) {
 	p := hclparse.NewParser()
 	var bodies []*hcl.File
+	var diags hcl.Diagnostics
 	for _, name := range files {
 		var f *hcl.File
 		var fd hcl.Diagnostics
@@ -84,15 +100,8 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 			bodies = append(bodies, f)
 		}
 	}
-	c.files = p.Files()
-	if diags.HasErrors() {
-		return c, diags
-	}
-	for _, f := range bodies {
-		diags = append(diags, c.decodeFile(f.Body)...)
-	}
-	diags = append(diags, c.checkReferences()...)
-	return c, diags
+	maps.Copy(c.files, p.Files())
+	return bodies, diags
 }
 
 // LoadSource loads a workflow from one file's text, as Load does; filename
@@ -171,6 +180,8 @@ func (c *Config) decodeFile(body hcl.Body) hcl.Diagnostics {
 			diags = append(diags, c.decodeSession(b)...)
 		case "call":
 			diags = append(diags, c.decodeCall(b)...)
+		case "script":
+			diags = append(diags, c.decodeScript(b)...)
 		case "output":
 			diags = append(diags, c.decodeOutput(b)...)
 		}
@@ -212,6 +223,8 @@ func declNoun(k Kind) string {
 		return "session"
 	case KindCall:
 		return "call"
+	case KindScript:
+		return "script"
 	case KindOutput:
 		return "output"
 	}
@@ -435,7 +448,7 @@ func (c *Config) decodeStepMeta(st *Step, content *hcl.BodyContent) hcl.Diagnost
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Invalid depends_on",
-					Detail:   fmt.Sprintf("depends_on may list only steps (call.NAME), not %s.", traversalString(tr)),
+					Detail:   fmt.Sprintf("depends_on may list only steps (call.NAME or script.NAME), not %s.", traversalString(tr)),
 					Subject:  e.Range().Ptr(),
 				})
 				continue

@@ -79,6 +79,9 @@ func (c *Config) stepReferences(st *Step) hcl.Diagnostics {
 	if st.Call != nil {
 		add(st.Call.Params, body)
 	}
+	if st.Script != nil {
+		add(st.Script.Input, body)
+	}
 	for _, r := range st.DependsOn {
 		if c.Step(r.Addr) == nil {
 			diags = append(diags, c.undeclared(r.Addr, r.Range))
@@ -120,6 +123,8 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 		kind = KindLocal
 	case "call":
 		kind = KindCall
+	case "script":
+		kind = KindScript
 	case "each":
 		kind = KindEach
 	default:
@@ -149,9 +154,9 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 		if c.Local(attr.Name) == nil {
 			return Reference{}, hcl.Diagnostics{c.undeclared(addr, rng)}
 		}
-	case KindCall:
+	case KindCall, KindScript:
 		if !rules.steps {
-			return errf("Invalid reference", "%s cannot refer to call results: it is evaluated before any call is made.", capitalize(rules.where))
+			return errf("Invalid reference", "%s cannot refer to %s results: it is evaluated before any step runs.", capitalize(rules.where), kind)
 		}
 		st := c.Step(addr)
 		if st == nil {
@@ -171,9 +176,9 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 	case KindEach:
 		if !rules.each {
 			if rules.where == "a step" {
-				return errf("Invalid reference", "each is available only in the params and when of a step with for_each.")
+				return errf("Invalid reference", "each is available only in the params (or input) and when of a step with for_each.")
 			}
-			return errf("Invalid reference", "each is available only in the params and when of a step with for_each, not in %s.", rules.where)
+			return errf("Invalid reference", "each is available only in the params (or input) and when of a step with for_each, not in %s.", rules.where)
 		}
 		if attr.Name != "key" && attr.Name != "value" {
 			return errf("Invalid reference", "each has only each.key and each.value%s.", suggestion(attr.Name, []string{"key", "value"}, "each."))
@@ -183,21 +188,18 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 }
 
 func unknownRootDetail(root string) string {
-	if root == "script" {
-		return "script steps are not part of this version of the language: the known roots are var, local, call and each."
-	}
-	return fmt.Sprintf("There is nothing called %q: references start with var., local., call. or each.", root)
+	return fmt.Sprintf("There is nothing called %q: references start with var., local., call., script. or each.", root)
 }
 
 // rootSuggestion helps with a forgotten prefix (members.result for
 // call.members.result) or a misspelt one (vars.x).
 func (c *Config) rootSuggestion(root string) string {
-	for _, k := range []Kind{KindCall, KindLocal, KindVariable} {
+	for _, k := range []Kind{KindCall, KindScript, KindLocal, KindVariable} {
 		if _, ok := c.byKey[Address{k, root}]; ok {
 			return fmt.Sprintf(" Did you mean %s.%s?", k, root)
 		}
 	}
-	return suggestion(root, []string{"var", "local", "call", "each"}, "")
+	return suggestion(root, []string{"var", "local", "call", "script", "each"}, "")
 }
 
 // undeclared builds the diagnostic for a reference to a name nobody
@@ -247,16 +249,17 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// stepAddress returns the step a two-part traversal such as call.login names.
+// stepAddress returns the step a two-part traversal such as call.login or
+// script.report names.
 func stepAddress(tr hcl.Traversal) (Address, bool) {
-	if len(tr) != 2 || tr.RootName() != string(KindCall) {
+	if len(tr) != 2 || (tr.RootName() != string(KindCall) && tr.RootName() != string(KindScript)) {
 		return Address{}, false
 	}
 	attr, ok := tr[1].(hcl.TraverseAttr)
 	if !ok {
 		return Address{}, false
 	}
-	return Address{KindCall, attr.Name}, true
+	return Address{Kind(tr.RootName()), attr.Name}, true
 }
 
 // traversalString renders a traversal as written, e.g. call.x.result[0].

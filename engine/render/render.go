@@ -73,7 +73,13 @@ func (t *Text) println(s string) {
 // Observe renders one event.
 func (t *Text) Observe(e engine.Event) {
 	name := engine.InstanceName(e.Step, e.Key)
+	if e.FromScript {
+		t.scriptCall(name, e)
+		return
+	}
 	switch e.Type {
+	case engine.EventLog:
+		t.println(fmt.Sprintf("%s: log: %s", name, e.Message))
 	case engine.EventExpanded:
 		t.steps[e.Step.String()] = &stepProgress{method: e.Method, total: e.Instances, started: time.Now()}
 		t.println(fmt.Sprintf("%s: %s × %d", e.Step, e.Method, e.Instances))
@@ -105,6 +111,26 @@ func (t *Text) Observe(e engine.Event) {
 			return
 		}
 		t.println(fmt.Sprintf("%s: %s", name, t.paint(yellow, "skipped: "+e.Reason)))
+	}
+}
+
+// scriptCall renders the events of a call a script made: a line each, as
+// for a call step without for_each, so they never count as instances.
+func (t *Text) scriptCall(name string, e engine.Event) {
+	switch e.Type {
+	case engine.EventRetried:
+		t.println(fmt.Sprintf("%s: %s %s (attempt %d failed, next in %s): %s",
+			name, e.Method, t.paint(yellow, "retrying"), e.Attempt, roundDuration(e.Wait), engine.ErrorText(e.Err, e.Method)))
+	case engine.EventFinished:
+		pages := ""
+		if e.Pages > 1 {
+			pages = fmt.Sprintf(", %d pages", e.Pages)
+		}
+		t.println(fmt.Sprintf("%s: %s %s (%s%s)", name, e.Method, t.paint(green, "ok"), roundDuration(e.Elapsed), pages))
+	case engine.EventFailed:
+		t.println(fmt.Sprintf("%s: %s %s: %s", name, e.Method, t.paint(red, "failed"), engine.ErrorText(e.Err, e.Method)))
+	case engine.EventSkipped:
+		t.println(fmt.Sprintf("%s: %s %s", name, e.Method, t.paint(yellow, "stopped: "+e.Reason)))
 	}
 }
 
@@ -176,6 +202,9 @@ type jsonEvent struct {
 	Pages     int             `json:"pages,omitempty"`
 	Error     string          `json:"error,omitempty"`
 	Reason    string          `json:"reason,omitempty"`
+	Message   string          `json:"message,omitempty"`
+	// FromScript marks the lines of a call a script step made.
+	FromScript bool `json:"from_script,omitempty"`
 }
 
 // jsonOutputs is the last line of a run or a plan.
@@ -186,7 +215,7 @@ type jsonOutputs struct {
 
 // Observe writes one event as a line.
 func (j *JSON) Observe(e engine.Event) {
-	je := jsonEvent{Type: string(e.Type), Method: e.Method, Reason: e.Reason}
+	je := jsonEvent{Type: string(e.Type), Method: e.Method, Reason: e.Reason, Message: e.Message, FromScript: e.FromScript}
 	if e.Step.Name != "" {
 		je.Step = e.Step.String()
 	}
@@ -322,6 +351,9 @@ func Plan(w io.Writer, p *engine.Plan) {
 	if pending > 0 {
 		msg += fmt.Sprintf(", and %s whose calls are known only after an earlier call", plural(pending, "for_each step"))
 	}
+	if scripts := p.Scripts(); scripts > 0 {
+		msg += fmt.Sprintf(", and %s, whose calls are known only when run", plural(scripts, "script step"))
+	}
 	fmt.Fprintln(w, msg+". Nothing was called.")
 }
 
@@ -334,6 +366,12 @@ func plural(n int, noun string) string {
 
 func planInstance(w io.Writer, s engine.PlannedStep, inst engine.PlannedInstance) {
 	head := fmt.Sprintf("%s: %s (session %q", engine.InstanceName(s.Addr, inst.Key), s.Method, s.Session)
+	if s.Kind == lang.StepScript {
+		head = fmt.Sprintf("%s: %s script %s (default session %q", engine.InstanceName(s.Addr, inst.Key), s.Method, scriptSource(s), s.Session)
+		if s.Session == "" {
+			head = fmt.Sprintf("%s: %s script %s (no default session", engine.InstanceName(s.Addr, inst.Key), s.Method, scriptSource(s))
+		}
+	}
 	if s.Paginate {
 		head += ", all pages"
 	}
@@ -358,8 +396,12 @@ func planInstance(w io.Writer, s engine.PlannedStep, inst engine.PlannedInstance
 		}
 		rows = append(rows, row{"depends_on", "[" + strings.Join(names, ", ") + "]"})
 	}
+	if s.Kind == lang.StepScript {
+		rows = append(rows, row{"input", lang.FormatValue(inst.Input, 2)})
+	}
 	params, _ := inst.Params.Unmark()
 	switch {
+	case s.Kind == lang.StepScript:
 	case !params.IsKnown() || inst.Params.IsMarked():
 		rows = append(rows, row{"params", lang.FormatValue(inst.Params, 2)})
 	case !params.IsNull():
@@ -385,7 +427,15 @@ func planInstance(w io.Writer, s engine.PlannedStep, inst engine.PlannedInstance
 	fmt.Fprintln(w)
 }
 
-// jsonPlanStep is the wire form of one planned call.
+// scriptSource names where a planned script's Lua is.
+func scriptSource(s engine.PlannedStep) string {
+	if s.ScriptFile == "" {
+		return "(inline)"
+	}
+	return s.ScriptFile
+}
+
+// jsonPlanStep is the wire form of one planned call or script instance.
 type jsonPlanStep struct {
 	Type      string          `json:"type"`
 	Step      string          `json:"step"`
@@ -396,7 +446,9 @@ type jsonPlanStep struct {
 	ForEach   json.RawMessage `json:"for_each,omitempty"`
 	When      json.RawMessage `json:"when,omitempty"`
 	DependsOn []string        `json:"depends_on,omitempty"`
-	Params    json.RawMessage `json:"params"`
+	Params    json.RawMessage `json:"params,omitempty"`
+	File      string          `json:"file,omitempty"`
+	Input     json.RawMessage `json:"input,omitempty"`
 }
 
 // PlanJSON writes a plan as NDJSON: a line of type "call" per planned call,
@@ -407,6 +459,9 @@ func (j *JSON) Plan(p *engine.Plan) {
 		for _, inst := range s.Instances {
 			js := jsonPlanStep{Type: "call", Step: s.Addr.String(), Method: s.Method, Session: s.Session,
 				Paginate: s.Paginate, Params: lang.DisplayJSON(inst.Params)}
+			if s.Kind == lang.StepScript {
+				js.Type, js.Params, js.File, js.Input = "script", nil, s.ScriptFile, lang.DisplayJSON(inst.Input)
+			}
 			if inst.Key != cty.NilVal {
 				js.Key = lang.DisplayJSON(inst.Key)
 			}
@@ -424,5 +479,5 @@ func (j *JSON) Plan(p *engine.Plan) {
 	}
 	j.write(jsonOutputs{Type: "outputs", Outputs: OutputsJSON(p.Outputs)})
 	known, pending := p.Calls()
-	j.write(map[string]any{"type": "summary", "calls": known, "pending_steps": pending})
+	j.write(map[string]any{"type": "summary", "calls": known, "pending_steps": pending, "script_steps": p.Scripts()})
 }

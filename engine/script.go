@@ -1,0 +1,339 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/lang"
+	"github.com/okru-run/okru-run/lang/lua"
+	"github.com/okru-run/okru-run/okru"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// This file holds script steps: Lua run by package lang/lua. A script
+// instance is scheduled, expanded by for_each, stopped and finished like a
+// call instance (through execute and finishInstance); only its body
+// differs. Every API call the script makes goes through the same session
+// clients as call steps, so it shares their pacing, retries and redaction,
+// and is reported as events of the script's step with FromScript set.
+
+// compileScript compiles the Lua of a script step and binds its sessions:
+// a script may call with any session, so it depends on all of them; its
+// default is the one its session attribute names, or the only one.
+func (w *Workflow) compileScript(n *node) hcl.Diagnostics {
+	s := n.step.Script
+	if s == nil {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, sess := range w.cfg.Sessions {
+		link(n, w.byAddr["session."+sess.Name])
+	}
+	switch {
+	case s.Session != "":
+		n.sess = w.byAddr["session."+s.Session]
+		if n.sess == nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing session",
+				Detail:  fmt.Sprintf("%s names session %q, which is not declared.%s", n.addr, s.Session, declaredSessions(w.cfg)),
+				Subject: s.SessionRange.Ptr()})
+		}
+	case len(w.cfg.Sessions) == 1:
+		n.sess = w.byAddr["session."+w.cfg.Sessions[0].Name]
+	}
+	script, err := lua.Compile(s.Name, s.Source)
+	if err != nil {
+		se, ok := errors.AsType[*lua.SyntaxError](err)
+		if !ok {
+			se = &lua.SyntaxError{File: s.Name, Line: 1, Msg: err.Error()}
+		}
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Lua syntax error",
+			Detail:  fmt.Sprintf("%s: %s.", n.addr, se.Error()),
+			Subject: s.Range(se.Line, se.Column).Ptr()})
+	}
+	n.script = script
+	return diags
+}
+
+func declaredSessions(cfg *lang.Config) string {
+	if len(cfg.Sessions) == 0 {
+		return " Declare one with a session block."
+	}
+	names := make([]string, len(cfg.Sessions))
+	for i, s := range cfg.Sessions {
+		names[i] = s.Name
+	}
+	return " Declared sessions: " + strings.Join(quoteAll(names), ", ") + "."
+}
+
+// Scripts counts the script steps of the plan. Each is one opaque step:
+// the calls it makes are known only as it runs.
+func (p *Plan) Scripts() int {
+	n := 0
+	for _, s := range p.Steps {
+		if s.Kind == lang.StepScript {
+			n++
+		}
+	}
+	return n
+}
+
+// planScript plans a script step: its instances and their inputs, so far
+// as they are known. The script itself does not run.
+func (e *evaluator) planScript(n *node) (PlannedStep, cty.Value, hcl.Diagnostics) {
+	st := n.step
+	ps := PlannedStep{Addr: n.addr, Kind: lang.StepScript, Method: lang.ScriptMethod, ForEach: cty.NilVal}
+	if st.Script.File != "" {
+		ps.ScriptFile = st.Script.Name
+	}
+	if n.sess != nil {
+		ps.Session = n.sess.addr.Name
+	}
+	for _, r := range st.DependsOn {
+		ps.DependsOn = append(ps.DependsOn, r.Addr)
+	}
+	unknown := lang.UnknownAfter(cty.DynamicPseudoType, n.addr)
+	x, diags := e.expand(n)
+	if diags.HasErrors() {
+		return ps, cty.DynamicVal, diags
+	}
+	if st.ForEach != nil {
+		ps.ForEach = x.forEach
+	}
+	results := make([]cty.Value, len(x.instances))
+	for i, inst := range x.instances {
+		input, d := evalInput(inst)
+		diags = append(diags, d...)
+		ps.Instances = append(ps.Instances, PlannedInstance{Key: inst.key, When: inst.when,
+			Params: cty.NullVal(cty.DynamicPseudoType), Input: e.knownAfter(n, input)})
+		results[i] = unknown
+		if inst.when.IsKnown() && inst.when.False() {
+			results[i] = cty.NullVal(cty.DynamicPseudoType)
+		}
+	}
+	if x.unknown {
+		return ps, unknown, diags
+	}
+	return ps, stepValue(x, results), diags
+}
+
+// evalInput evaluates the input of one script instance; null without one.
+func evalInput(inst *instance) (cty.Value, hcl.Diagnostics) {
+	expr := inst.node.step.Script.Input
+	if expr == nil {
+		return cty.NullVal(cty.DynamicPseudoType), nil
+	}
+	v, diags := expr.Value(inst.ctx)
+	if diags.HasErrors() {
+		return cty.DynamicVal, diags
+	}
+	return v, diags
+}
+
+// runScript runs one script instance on a worker. Its result is the
+// script's return value; when the input holds a sensitive value the whole
+// result is sensitive, as the engine cannot see what the script did with
+// it.
+func (r *runner) runScript(ctx context.Context, inst *instance) result {
+	n := inst.node
+	st := n.step
+	res := result{inst: inst}
+	input, diags := evalInput(inst)
+	if diags.HasErrors() {
+		res.diags = diags
+		return res
+	}
+	sensitive := lang.IsSensitive(input)
+	raw, err := lang.JSON(input)
+	if err != nil {
+		res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid input",
+			Detail: InstanceName(n.addr, inst.key) + ": " + err.Error() + ".", Subject: st.Script.Input.Range().Ptr()}}
+		return res
+	}
+	c := r.newScriptCaller(inst)
+	res.called = true
+	r.obs.Observe(Event{Type: EventStarted, Step: n.addr, Key: inst.key, Method: lang.ScriptMethod})
+	begin := time.Now()
+	out, err := n.script.Run(ctx, lua.Options{
+		Caller:  c,
+		Input:   json.RawMessage(raw),
+		Args:    st.Script.Args,
+		Log:     c.log,
+		Timeout: st.Timeout,
+	})
+	res.took = time.Since(begin)
+	if err == nil {
+		res.value, err = lang.ValueFromJSON(out)
+	}
+	if err != nil {
+		res.err = r.redact(err)
+		res.diags = hcl.Diagnostics{scriptFailure(inst, res.err)}
+		return res
+	}
+	if sensitive {
+		res.value = lang.Sensitive(res.value)
+	}
+	return res
+}
+
+// scriptFailure is the diagnostic of a failed script instance, pointing at
+// the line of the script that failed when Lua knows it.
+func scriptFailure(inst *instance, err error) *hcl.Diagnostic {
+	s := inst.node.step.Script
+	subject := inst.node.rng
+	if se, ok := errors.AsType[*lua.ScriptError](err); ok && se.Line > 0 {
+		subject = s.Range(se.Line, 0)
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Script failed",
+		Detail: InstanceName(inst.node.addr, inst.key) + ": " + err.Error(), Subject: subject.Ptr()}
+}
+
+// scriptCaller is the lua.Caller of one script instance: it maps session
+// names onto the run's session clients and reports every call as events
+// of the instance.
+type scriptCaller struct {
+	r       *runner
+	inst    *instance
+	clients map[string]Caller
+	names   []string // sorted
+	def     string   // the default session; "" when there is none
+	retry   *lang.Retry
+}
+
+var _ lua.Caller = (*scriptCaller)(nil)
+
+func (r *runner) newScriptCaller(inst *instance) *scriptCaller {
+	n := inst.node
+	c := &scriptCaller{r: r, inst: inst, clients: map[string]Caller{}, retry: n.step.Retry}
+	for _, s := range r.w.cfg.Sessions {
+		if client := r.callers[r.w.byAddr["session."+s.Name]]; client != nil {
+			c.clients[s.Name] = client
+			c.names = append(c.names, s.Name)
+		}
+	}
+	slices.Sort(c.names)
+	if n.sess != nil {
+		c.def = n.sess.addr.Name
+	}
+	return c
+}
+
+// Sessions lists the sessions a script may name.
+func (c *scriptCaller) Sessions() []string { return c.names }
+
+// Call makes one call for the script, as a call step would.
+func (c *scriptCaller) Call(ctx context.Context, session, method string, params map[string]any) (json.RawMessage, error) {
+	client, err := c.client(session, method, params)
+	if err != nil {
+		return nil, err
+	}
+	c.emit(Event{Type: EventStarted, Method: method})
+	begin := time.Now()
+	raw, err := client.Call(ctx, method, okru.Params(params), c.options(method)...)
+	c.finish(ctx, method, begin, 0, err)
+	if err != nil {
+		return nil, c.r.redact(err)
+	}
+	return raw, nil
+}
+
+// Pages follows the pages of a list method for okru.paginate. The call is
+// reported once, finished with the number of pages the script read.
+func (c *scriptCaller) Pages(ctx context.Context, session, method string, params map[string]any) iter.Seq2[json.RawMessage, error] {
+	return func(yield func(json.RawMessage, error) bool) {
+		client, err := c.client(session, method, params)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		c.emit(Event{Type: EventStarted, Method: method})
+		begin := time.Now()
+		pages := 0
+		for raw, err := range client.Pages(ctx, method, okru.Params(params), c.options(method)...) {
+			if err != nil {
+				c.finish(ctx, method, begin, pages, err)
+				yield(nil, c.r.redact(err))
+				return
+			}
+			pages++
+			if !yield(raw, nil) {
+				break
+			}
+		}
+		c.finish(ctx, method, begin, pages, nil)
+	}
+}
+
+// client finds the session's client and checks the parameters the session
+// sets itself.
+func (c *scriptCaller) client(session, method string, params map[string]any) (Caller, error) {
+	for _, k := range reservedParams {
+		if _, ok := params[k]; ok {
+			return nil, fmt.Errorf("call %s: %s is set by the session when the call is signed; remove it from params", method, k)
+		}
+	}
+	if session == "" {
+		session = c.def
+	}
+	if session == "" {
+		if len(c.names) == 0 {
+			return nil, fmt.Errorf("call %s: no session to call with: declare a session block (okru-run script.lua reads one from OKRU_APP_KEY and OKRU_ACCESS_TOKEN, or takes --config FILE.hcl or --sandbox)", method)
+		}
+		return nil, fmt.Errorf("call %s: the run has several sessions (%s), so the script must name one, as in okru.call(%q, params, %q), or set session in %s",
+			method, strings.Join(quoteAll(c.names), ", "), method, c.names[0], c.inst.node.addr)
+	}
+	client := c.clients[session]
+	if client == nil {
+		return nil, fmt.Errorf("call %s: unknown session %q (known: %s)", method, session, strings.Join(c.names, ", "))
+	}
+	return client, nil
+}
+
+// options are the call options of a call step: retries reported as
+// events, and the step's retry block.
+func (c *scriptCaller) options(method string) []okru.CallOption {
+	opts := []okru.CallOption{okru.OnRetry(func(ri okru.RetryInfo) {
+		c.emit(Event{Type: EventRetried, Method: method, Attempt: ri.Attempt, Wait: ri.Wait, Err: c.r.redact(ri.Err)})
+	})}
+	if c.retry != nil {
+		opts = append(opts, okru.WithRetry(okru.RetryPolicy{MaxAttempts: c.retry.Attempts,
+			MinBackoff: c.retry.Backoff, MaxBackoff: c.retry.MaxBackoff}))
+	}
+	return opts
+}
+
+// finish reports how a call of the script ended. A call cut short because
+// the script was stopped is skipped, not failed: the step's own event says
+// why it stopped.
+func (c *scriptCaller) finish(ctx context.Context, method string, begin time.Time, pages int, err error) {
+	e := Event{Method: method, Elapsed: time.Since(begin), Pages: pages}
+	switch {
+	case err == nil:
+		e.Type = EventFinished
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		e.Type, e.Reason = EventSkipped, "interrupted"
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			e.Reason = "the script's timeout passed"
+		}
+	default:
+		e.Type, e.Err = EventFailed, c.r.redact(err)
+	}
+	c.emit(e)
+}
+
+// log sends a line the script logged to the event stream.
+func (c *scriptCaller) log(msg string) {
+	c.r.obs.Observe(Event{Type: EventLog, Step: c.inst.node.addr, Key: c.inst.key,
+		Message: okru.Redact(msg, c.r.secrets...)})
+}
+
+func (c *scriptCaller) emit(e Event) {
+	e.Step, e.Key, e.FromScript = c.inst.node.addr, c.inst.key, true
+	c.r.obs.Observe(e)
+}
