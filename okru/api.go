@@ -424,16 +424,26 @@ func neverSent(err error) bool {
 	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
-// redact removes the session's secrets and this request's token and
-// signature from text.
+// redact removes the session's secrets and this request's token,
+// signature and other sensitive values (auth.login's password) from text.
 func (a *API) redact(text string, wire map[string]string) string {
-	return Redact(text, append(a.s.secrets(), wire["access_token"], wire["sig"])...)
+	return Redact(text, a.wireSecrets(wire)...)
+}
+
+func (a *API) wireSecrets(wire map[string]string) []string {
+	secrets := a.s.secrets()
+	for k, v := range wire {
+		if IsSensitiveParam(k) {
+			secrets = append(secrets, v)
+		}
+	}
+	return secrets
 }
 
 // redactErr returns err with its text redacted, keeping it unwrappable
 // when the text had nothing to hide.
 func (a *API) redactErr(err error, wire map[string]string) error {
-	return redactError(err, append(a.s.secrets(), wire["access_token"], wire["sig"]))
+	return redactError(err, a.wireSecrets(wire))
 }
 
 func redactError(err error, secrets []string) error {

@@ -16,9 +16,23 @@ const minSecretLen = 6
 
 // sensitiveParams are the request and OAuth parameters whose values are
 // secrets wherever they appear as name=value (URLs, form bodies, echoes).
+// It is the module's one list: the sandbox's call log uses it too, through
+// IsSensitiveParam.
 var sensitiveParams = []string{
 	"access_token", "session_key", "session_secret_key", "application_secret_key", "app_secret_key",
-	"sig", "client_secret", "refresh_token", "code", "password", "fr.password", "fr.token",
+	"sig", "resig", "client_secret", "refresh_token", "code", "password", "fr.password", "fr.token",
+}
+
+// IsSensitiveParam reports whether the value of the request, OAuth or login
+// form parameter name is a secret (access_token, sig, client_secret,
+// password, ...), so that it must never be logged or shown.
+func IsSensitiveParam(name string) bool {
+	for _, p := range sensitiveParams {
+		if p == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Redact returns text with every secret removed: each of the given secret

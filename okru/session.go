@@ -155,9 +155,10 @@ func WithConnectURL(u string) SessionOption { return func(s *Session) { s.connec
 func WithAppID(id string) SessionOption { return func(s *Session) { s.appID = id } }
 
 // WithRefreshToken stores the refresh token the session renews its access
-// token with, once a RefreshFunc is installed (SetRefresher), when a call
-// answers 102 (session expired). onRefresh, if not nil, receives every new
-// token so the caller can store it.
+// token with when a call answers 102 (session expired). A session that also
+// has the app id (WithAppID) and the app secret key refreshes itself with
+// the refresh grant (RefreshGrant); others need SetRefresher. onRefresh, if
+// not nil, receives every new token so the caller can store it.
 func WithRefreshToken(refreshToken string, onRefresh func(Token)) SessionOption {
 	return func(s *Session) {
 		s.token.RefreshToken = refreshToken
@@ -177,6 +178,9 @@ func newSession(appKey, appSecretKey string, c Circuit, tok Token, opts []Sessio
 		apiURL: DefaultAPIURL, connectURL: DefaultConnectURL, refreshing: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.token.RefreshToken != "" && s.appID != "" && s.appSecretKey != "" {
+		s.refresh = RefreshGrant(nil)
 	}
 	return s
 }

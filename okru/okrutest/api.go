@@ -27,6 +27,8 @@ const (
 	circuitServer = "server-server"
 	circuitClient = "client-server"
 	circuitApp    = "no-session"
+	// circuitUnsigned marks the calls of unsigned methods (auth.login).
+	circuitUnsigned = "unsigned"
 )
 
 // serveAPI answers one API call. method is "" for fb.do, which names the
@@ -111,6 +113,9 @@ func (s *Server) authenticate(method string, params map[string]string) (*invocat
 		return nil, errorf(okru.CodeParamAPIKey, "Missing application_key: pass the application's public key")
 	case key != s.app.Key:
 		return nil, errorf(okru.CodeParamAPIKey, "Unknown application_key: this sandbox has one application, see its App()")
+	}
+	if spec.unsigned {
+		return &invocation{srv: s, method: method, spec: spec, params: params, user: -1, circuit: circuitUnsigned}, nil
 	}
 	sig := params["sig"]
 	if sig == "" {

@@ -18,27 +18,19 @@ type Call struct {
 	Time    time.Time         `json:"time"`   // when the request arrived
 	Code    okru.Code         `json:"code"`   // 0 for a result, else the error code answered
 	UID     string            `json:"uid,omitempty"`
-	Circuit string            `json:"circuit,omitempty"` // "server-server", "client-server" or "no-session" once the signature is checked
+	Circuit string            `json:"circuit,omitempty"` // "server-server", "client-server", "no-session" or "unsigned" (auth.login) once checked
 	// Abandoned is set when the client went away before the answer (for
 	// example during injected latency); Code is then 0 and nothing was sent.
 	Abandoned bool `json:"abandoned,omitempty"`
 }
 
-// secretParams are the request parameters never recorded. The list includes
-// what the OAuth and login endpoints receive, so that later handlers that
-// record calls cannot leak them either.
-var secretParams = map[string]bool{
-	"sig": true, "resig": true, "access_token": true, "session_key": true, "session_secret_key": true,
-	"application_secret_key": true, "app_secret_key": true, "client_secret": true, "refresh_token": true,
-	"password": true, "code": true, "fr.password": true, "fr.token": true,
-}
-
-// publicParams copies params without the secret ones and without method,
-// which Call.Method already holds.
+// publicParams copies params without the secret ones (okru.IsSensitiveParam:
+// the token, the signature, and what the OAuth and login endpoints receive)
+// and without method, which Call.Method already holds.
 func publicParams(params map[string]string) map[string]string {
 	out := make(map[string]string, len(params))
 	for k, v := range params {
-		if !secretParams[k] && k != "method" {
+		if !okru.IsSensitiveParam(k) && k != "method" {
 			out[k] = v
 		}
 	}

@@ -57,10 +57,10 @@ func (r *faultsRequest) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &keys); err != nil {
 		return err
 	}
-	known := map[string]bool{"latency": true, "errors": true, "flood_limit": true, "flood_burst": true, "expire_tokens": true}
+	known := map[string]bool{"latency": true, "errors": true, "flood_limit": true, "flood_burst": true, "login_captcha": true, "expire_tokens": true}
 	for k := range keys {
 		if !known[k] {
-			return fmt.Errorf("unknown key %q; want latency, errors, flood_limit, flood_burst or expire_tokens", k)
+			return fmt.Errorf("unknown key %q; want latency, errors, flood_limit, flood_burst, login_captcha or expire_tokens", k)
 		}
 	}
 	if err := json.Unmarshal(b, &r.Faults); err != nil {

@@ -10,12 +10,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/okru-run/okru-run/okru"
 )
 
 // Faults are the failures the sandbox injects into API calls. The zero value
 // injects nothing. Faults apply to /fb.do and /api/ calls only, never to the
-// control endpoint.
+// control endpoint; LoginCaptcha applies to the login form and auth.login.
 type Faults struct {
 	// Latency delays every API call before it is checked. The delay ends
 	// early when the client goes away, as a real server's would.
@@ -29,6 +31,10 @@ type Faults struct {
 	// FloodBurst is how many calls a token may make at once before the limit
 	// bites; zero means max(1, FloodLimit).
 	FloodBurst int `json:"flood_burst,omitempty"`
+	// LoginCaptcha answers a posted login form with a captcha page, and
+	// auth.login with AUTH_LOGIN_CAPTCHA (402), as ok.ru does after
+	// suspicious logins.
+	LoginCaptcha bool `json:"login_captcha,omitempty"`
 }
 
 // ErrorRule answers matching calls with Code. A rule fires either on the
@@ -126,13 +132,14 @@ type faultState struct {
 	latency  atomic.Int64
 	hasRules atomic.Bool
 	hasFlood atomic.Bool
+	captcha  atomic.Bool
 
 	mu      sync.Mutex
 	rules   []*ruleState
 	rnd     *rand.Rand
 	flood   float64
-	burst   float64
-	buckets map[string]*bucket
+	burst   int
+	buckets map[string]*rate.Limiter
 }
 
 type ruleState struct {
@@ -142,7 +149,7 @@ type ruleState struct {
 }
 
 func newFaultState(seed uint64) *faultState {
-	return &faultState{rnd: rand.New(rand.NewPCG(seed, 0x5eed)), buckets: map[string]*bucket{}}
+	return &faultState{rnd: rand.New(rand.NewPCG(seed, 0x5eed)), buckets: map[string]*rate.Limiter{}}
 }
 
 // set replaces every fault; f must be valid.
@@ -156,14 +163,15 @@ func (fs *faultState) set(f Faults) {
 	}
 	fs.hasRules.Store(len(fs.rules) > 0)
 	fs.setFloodLocked(f.FloodLimit, f.FloodBurst)
+	fs.captcha.Store(f.LoginCaptcha)
 }
 
 func (fs *faultState) get() Faults {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	f := Faults{Latency: time.Duration(fs.latency.Load()), FloodLimit: fs.flood}
+	f := Faults{Latency: time.Duration(fs.latency.Load()), FloodLimit: fs.flood, LoginCaptcha: fs.captcha.Load()}
 	if fs.flood > 0 {
-		f.FloodBurst = int(fs.burst)
+		f.FloodBurst = fs.burst
 	}
 	for _, r := range fs.rules {
 		f.Errors = append(f.Errors, r.ErrorRule)
@@ -186,9 +194,9 @@ func (fs *faultState) setFlood(perSecond float64, burst int) {
 
 func (fs *faultState) setFloodLocked(perSecond float64, burst int) {
 	fs.flood = perSecond
-	fs.burst = float64(burst)
+	fs.burst = burst
 	if fs.burst <= 0 {
-		fs.burst = max(1, perSecond)
+		fs.burst = int(max(1, perSecond))
 	}
 	clear(fs.buckets)
 	fs.hasFlood.Store(perSecond > 0)
@@ -260,14 +268,8 @@ func (r *ruleState) fires(rnd *rand.Rand) bool {
 	return true
 }
 
-// bucket is a token bucket: tokens refill at the flood rate up to the burst.
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// allow takes one call from key's bucket; false means the call is over the
-// flood limit.
+// allow takes one call from key's token bucket; false means the call is
+// over the flood limit.
 func (fs *faultState) allow(key string, now time.Time) bool {
 	if !fs.hasFlood.Load() {
 		return true
@@ -277,12 +279,7 @@ func (fs *faultState) allow(key string, now time.Time) bool {
 	if fs.flood <= 0 {
 		return true
 	}
-	b := fs.refill(key, now)
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return fs.limiter(key).AllowN(now, 1)
 }
 
 // left returns how many calls key may make right now, or -1 without a limit.
@@ -295,19 +292,20 @@ func (fs *faultState) left(key string, now time.Time) int {
 	if fs.flood <= 0 {
 		return -1
 	}
-	return int(fs.refill(key, now).tokens)
+	return int(fs.limiter(key).TokensAt(now))
 }
 
-func (fs *faultState) refill(key string, now time.Time) *bucket {
-	b, ok := fs.buckets[key]
+// limiter returns key's bucket, full when new. The buckets run on the
+// sandbox's clock (Config.Now), which tests move by hand, so calls pass
+// their time instead of the limiter reading the wall clock.
+func (fs *faultState) limiter(key string) *rate.Limiter {
+	l, ok := fs.buckets[key]
 	if !ok {
-		b = &bucket{tokens: fs.burst, last: now}
-		fs.buckets[key] = b
-		return b
+		l = rate.NewLimiter(rate.Limit(fs.flood), fs.burst)
+		fs.buckets[key] = l
 	}
-	if elapsed := now.Sub(b.last); elapsed > 0 {
-		b.tokens = min(fs.burst, b.tokens+elapsed.Seconds()*fs.flood)
-		b.last = now
-	}
-	return b
+	return l
 }
+
+// loginCaptcha reports whether logins answer with a captcha.
+func (fs *faultState) loginCaptcha() bool { return fs.captcha.Load() }

@@ -71,6 +71,11 @@ type mediaValidator func(inv *invocation, item map[string]any) error
 
 var mediaTable = map[string]mediaValidator{}
 
+// mediaStored turns a valid item of a kind into what the topic stores and
+// mediatopic.getByIds answers, for kinds whose posted form differs from
+// the stored one (uploaded photo tokens become photo refs).
+var mediaStored = map[string]func(inv *invocation, item map[string]any) json.RawMessage{}
+
 func registerMedia(kind string, v mediaValidator) {
 	if _, dup := mediaTable[kind]; dup {
 		panic("okrutest: media kind registered twice: " + kind)
@@ -177,6 +182,9 @@ func parseAttachment(inv *invocation) ([]json.RawMessage, error) {
 		}
 		if err := validate(inv, item); err != nil {
 			return nil, err
+		}
+		if store := mediaStored[kind]; store != nil {
+			att.Media[i] = store(inv, item)
 		}
 	}
 	return att.Media, nil

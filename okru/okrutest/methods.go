@@ -23,6 +23,9 @@ type methodSpec struct {
 	// session overrides the catalog's session rule, for methods the catalog
 	// does not list or marks "unknown"; "" keeps the catalog's rule.
 	session okru.SessionRule
+	// unsigned methods (auth.login) take no sig and no token: they are
+	// how a client gets its first session.
+	unsigned bool
 }
 
 // methodTable maps method names to their emulation. It is filled by init

@@ -126,6 +126,8 @@ type Server struct {
 	faults    *faultState
 	calls     callLog
 	topics    topicStore
+	oauth     oauthState // browser sessions, grants, codes, refresh tokens
+	photos    photoStore // upload URLs and uploaded photos
 	handler   http.Handler
 	hs        *http.Server
 	serveErr  chan error
@@ -306,12 +308,14 @@ func (s *Server) Calls() []Call { return s.calls.list() }
 
 // Reset clears the call log, the faults (back to Config.Faults), the
 // expiries made by ExpireToken and every state created by calls (posted
-// topics). The graph, the app and the issued tokens stay.
+// topics, uploaded photos). The graph, the app, the issued tokens and the
+// OAuth grants stay.
 func (s *Server) Reset() {
 	s.calls.reset()
 	s.faults.set(s.cfg.Faults)
 	s.tokens.unrevoke()
 	s.topics.reset()
+	s.photos.reset()
 }
 
 // SetFaults replaces every injected fault. It panics if f is invalid (see
