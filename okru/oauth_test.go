@@ -169,9 +169,18 @@ func TestCodeGrant(t *testing.T) {
 func TestTokenGrantNeedsCredentials(t *testing.T) {
 	t.Parallel()
 	for _, run := range []func() error{
-		func() error { _, err := okru.ExchangeCode(t.Context(), okru.OAuthConfig{AppID: "1"}, "code"); return err },
-		func() error { _, err := okru.RefreshToken(t.Context(), okru.OAuthConfig{AppSecretKey: "s"}, "rt"); return err },
-		func() error { _, err := okru.ExchangeCode(t.Context(), okru.OAuthConfig{AppID: "1", AppSecretKey: "s"}, ""); return err },
+		func() error {
+			_, err := okru.ExchangeCode(t.Context(), okru.OAuthConfig{AppID: "1"}, "code")
+			return err
+		},
+		func() error {
+			_, err := okru.RefreshToken(t.Context(), okru.OAuthConfig{AppSecretKey: "s"}, "rt")
+			return err
+		},
+		func() error {
+			_, err := okru.ExchangeCode(t.Context(), okru.OAuthConfig{AppID: "1", AppSecretKey: "s"}, "")
+			return err
+		},
 	} {
 		if err := run(); err == nil || !strings.Contains(err.Error(), "oauth token.do") {
 			t.Errorf("err = %v, want a refusal before any request", err)
@@ -374,4 +383,3 @@ func TestOAuthConfigHidesSecret(t *testing.T) {
 		}
 	}
 }
-
