@@ -9,6 +9,12 @@
 // envelope, so a client that passes against the sandbox is strict enough for
 // ok.ru itself.
 //
+// It also serves what a client needs to get and use a session: ok.ru's OAuth
+// pages (authorize, the login and permissions forms, with cookies, so a
+// browser-like login works against it), oauth/token.do with the code and
+// refresh grants, the unsigned auth.login, photo upload URLs, and
+// batch.executeV2 (oauth.go, photos.go, batch.go).
+//
 // Answers are computed from a seeded, deterministic social graph (users,
 // symmetric friendships, groups with members, albums, topics) whose size is a
 // parameter, plus the state that calls create (posted topics). Methods of the
