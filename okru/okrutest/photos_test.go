@@ -17,7 +17,9 @@ import (
 // pngHeader makes content sniffing see a PNG image.
 var pngHeader = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 
-func fakePNG(size int) []byte { return append(bytes.Clone(pngHeader), bytes.Repeat([]byte{1}, size)...) }
+func fakePNG(size int) []byte {
+	return append(bytes.Clone(pngHeader), bytes.Repeat([]byte{1}, size)...)
+}
 
 // part is one field of a multipart upload.
 type part struct {
