@@ -262,8 +262,9 @@ func writeExports(w io.Writer, c credentialsFile) {
 	}
 }
 
-// shellQuote quotes s for a POSIX shell: in single quotes, each ' written
-// as '\”.
+// shellQuote quotes s for a POSIX shell: inside single quotes, where a
+// single quote is written by closing the quotes, escaping it and opening
+// them again.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
