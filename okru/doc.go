@@ -13,6 +13,13 @@
 //	api := okru.New(s, nil)
 //	friends, err := api.Call(ctx, "friends.get", nil)
 //
+// Tokens come from a browser-like login through ok.ru's OAuth pages
+// (ImplicitSession, ImplicitServerSession, ImplicitClientSession,
+// ImplicitLogin), from the code and refresh grants (ExchangeCode,
+// RefreshToken; sessions with a refresh token renew themselves) or from the
+// old auth.login (PasswordLogin). UploadPhotos streams photos to ok.ru's
+// upload URLs, and CallBatch sends many calls through batch.executeV2.
+//
 // Any method name can be called; the embedded Catalog describes the methods
 // known to this package and the generated group wrappers (api.Friends().Get)
 // make them discoverable.
