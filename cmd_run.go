@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	register("run", "run a workflow (okru-run FILE|DIR is the same)", cmdRun)
+	register("run", "run a workflow or a .lua script (okru-run FILE|DIR is the same)", cmdRun)
 }
 
 // workflowFlags are the flags run and plan share.
@@ -131,7 +131,7 @@ type loaded struct {
 
 // load loads and compiles a workflow, printing diagnostics (warnings too).
 func load(env *cliEnv, path string, color bool) (*loaded, bool) {
-	cfg, diags := lang.Load(path)
+	cfg, diags := loadConfig(path) // a workflow, or a .lua script
 	if !diags.HasErrors() {
 		var d hcl.Diagnostics
 		wf, d := engine.Compile(cfg)
@@ -181,6 +181,9 @@ func startSandbox() (*okrutest.Server, engine.Connector, []string, error) {
 }
 
 func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
+	if isScriptRun(args) {
+		return cmdScript(ctx, env, args) // see cmd_script.go
+	}
 	var f workflowFlags
 	var parallelism int
 	var continueOnError bool

@@ -190,8 +190,13 @@ func scriptFailure(inst *instance, err error) *hcl.Diagnostic {
 	if se, ok := errors.AsType[*lua.ScriptError](err); ok && se.Line > 0 {
 		subject = s.Range(se.Line, 0)
 	}
-	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Script failed",
-		Detail: InstanceName(inst.node.addr, inst.key) + ": " + err.Error(), Subject: subject.Ptr()}
+	// Inline scripts are named after their step, so their errors already
+	// start with it.
+	detail := err.Error()
+	if name := InstanceName(inst.node.addr, inst.key); !strings.HasPrefix(detail, name+":") {
+		detail = name + ": " + detail
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Script failed", Detail: detail, Subject: subject.Ptr()}
 }
 
 // scriptCaller is the lua.Caller of one script instance: it maps session

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/engine"
+	"github.com/okru-run/okru-run/engine/render"
+	"github.com/okru-run/okru-run/lang"
+)
+
+// okru-run script.lua [args...] and okru-run run [flags] script.lua
+// [args...]: the .lua extension selects a script run in the run command.
+// The script runs as the only step of a workflow built around it (see
+// lang.LoadScriptRun), so its calls get the events, retries, pacing and
+// redaction of a workflow's calls.
+
+// scriptFlags are the flags of a script run: those of run, plus -timeout
+// and -config.
+type scriptFlags struct {
+	workflowFlags
+	timeout time.Duration
+	config  string
+}
+
+func (f *scriptFlags) register(fs *flag.FlagSet) {
+	f.workflowFlags.register(fs)
+	fs.DurationVar(&f.timeout, "timeout", 0, "stop the script after this long, e.g. 30s (0: no limit)")
+	fs.StringVar(&f.config, "config", "", "use the session, variable and locals blocks of this .hcl file or folder")
+	// Accepted so that the flags of a workflow run work here too: a script
+	// makes one call at a time and stops at its first uncaught error.
+	fs.Int("parallelism", engine.DefaultParallelism, "ignored: a script makes one call at a time")
+	fs.Bool("continue-on-error", false, "ignored: a script handles its errors with okru.pcall")
+}
+
+// isScriptRun reports whether the arguments of run name a .lua script: the
+// first argument that is not a flag ends in .lua.
+func isScriptRun(args []string) bool {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var f scriptFlags
+	f.register(fs)
+	head, _ := splitScriptArgs(args)
+	pos, err := parseFlags(fs, head)
+	if err == nil {
+		return len(pos) > 0 && isScriptPath(pos[0])
+	}
+	// The flags are wrong (cmdScript or cmdRun will say so): a .lua
+	// argument still says what the user meant.
+	return slices.ContainsFunc(head, func(a string) bool { return !strings.HasPrefix(a, "-") && isScriptPath(a) })
+}
+
+func isScriptPath(p string) bool { return strings.HasSuffix(p, ".lua") }
+
+// splitScriptArgs splits the arguments at the first "--": everything after
+// it goes to the script, even arguments that look like flags.
+func splitScriptArgs(args []string) (head, tail []string) {
+	if i := slices.Index(args, "--"); i >= 0 {
+		return args[:i], args[i+1:]
+	}
+	return args, nil
+}
+
+// loadConfig loads a workflow, or the workflow around a .lua script (with
+// no sessions: for plan, graph and validate, which call nothing).
+func loadConfig(path string) (*lang.Config, hcl.Diagnostics) {
+	if isScriptPath(path) {
+		return lang.LoadScriptRun(lang.ScriptRun{Path: path})
+	}
+	return lang.Load(path)
+}
+
+func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
+	var f scriptFlags
+	fs := newFlagSet(env, "run", "[run] [flags] SCRIPT.lua [args...] [-- args...]")
+	f.register(fs)
+	head, tail := splitScriptArgs(args)
+	pos, err := parseFlags(fs, head)
+	if err != nil {
+		if err != flag.ErrHelp {
+			fmt.Fprintln(env.stderr, "okru-run: the script's own flags go after --, as in okru-run report.lua -- -n 5")
+		}
+		return flagExit(err)
+	}
+	if !checkColorFlag(env, f.color) {
+		return exitInvalid
+	}
+	if f.timeout < 0 {
+		fmt.Fprintf(env.stderr, "okru-run run: -timeout must not be negative, got %s\n", f.timeout)
+		return exitInvalid
+	}
+	if len(pos) == 0 || !isScriptPath(pos[0]) {
+		fmt.Fprintln(env.stderr, "okru-run run: the first argument after the flags must be the .lua script")
+		return exitInvalid
+	}
+	path, scriptArgs := pos[0], append(pos[1:], tail...)
+	color := useColor(env, f.color, env.stderr)
+
+	cfg, diags := lang.LoadScriptRun(lang.ScriptRun{
+		Path: path, Args: scriptArgs, Timeout: f.timeout, Config: f.config,
+		// Without --config the session comes from the environment; with
+		// none there, the script runs without API access.
+		EnvSession: f.config == "" && (f.sandbox || env.getenv("OKRU_APP_KEY") != ""),
+	})
+	var wf *engine.Workflow
+	if !diags.HasErrors() {
+		var d hcl.Diagnostics
+		wf, d = engine.Compile(cfg)
+		diags = append(diags, d...)
+	}
+	render.Diagnostics(env.stderr, cfg.Files(), diags, color, 0)
+	if diags.HasErrors() {
+		return exitInvalid
+	}
+	l := &loaded{cfg: cfg, wf: wf, color: color}
+	in, ok := l.inputs(env, &f.workflowFlags)
+	if !ok {
+		return exitInvalid
+	}
+
+	opts := engine.Options{Parallelism: 1}
+	secrets := wf.Secrets(in)
+	if f.sandbox {
+		srv, connect, sbSecrets, err := startSandbox()
+		if err != nil {
+			fmt.Fprintf(env.stderr, "okru-run run: %v\n", err)
+			return exitFailed
+		}
+		defer srv.Close()
+		opts.Connect = connect
+		secrets = append(secrets, sbSecrets...)
+	}
+	stdout := newRedactor(env.stdout, secrets)
+	stderr := newRedactor(env.stderr, secrets)
+	defer stdout.Flush()
+	defer stderr.Flush()
+
+	var jsonOut *render.JSON
+	held := &heldOutputs{}
+	if f.json {
+		jsonOut = render.NewJSON(stdout)
+		held.o = jsonOut
+		opts.Observer = held
+	} else {
+		opts.Observer = render.NewText(stderr, color, isTerminal(env.stderr))
+	}
+	res, diags := wf.Run(ctx, in, opts)
+	render.Diagnostics(stderr, cfg.Files(), diags, color, 0)
+	if jsonOut != nil {
+		jsonOut.Diagnostics(diags)
+		held.flush()
+	} else if res.Status == engine.StatusOK {
+		writeScriptResult(stdout, res.Outputs)
+	}
+	switch res.Status {
+	case engine.StatusInvalid:
+		return exitInvalid
+	case engine.StatusInterrupted:
+		fmt.Fprintln(stderr, "okru-run: interrupted")
+		return exitInterrupted
+	case engine.StatusFailed:
+		return exitFailed
+	}
+	return exitOK
+}
+
+// writeScriptResult prints the script's return value as one JSON document,
+// indented for people and still one value for jq.
+func writeScriptResult(w io.Writer, outs []engine.OutputValue) {
+	for _, o := range outs {
+		if o.Name != "result" {
+			continue
+		}
+		var b bytes.Buffer
+		if err := json.Indent(&b, lang.DisplayJSON(o.Value), "", "  "); err != nil {
+			b.Reset()
+			b.Write(lang.DisplayJSON(o.Value))
+		}
+		b.WriteByte('\n')
+		_, _ = w.Write(b.Bytes())
+	}
+}
+
+// heldOutputs passes events on but holds the outputs event back, so that
+// it is the last line, after the diagnostics.
+type heldOutputs struct {
+	o       engine.Observer
+	outputs *engine.Event
+}
+
+func (h *heldOutputs) Observe(e engine.Event) {
+	if e.Type == engine.EventOutputs {
+		h.outputs = &e
+		return
+	}
+	h.o.Observe(e)
+}
+
+func (h *heldOutputs) flush() {
+	if h.outputs != nil {
+		h.o.Observe(*h.outputs)
+		h.outputs = nil
+	}
+}
