@@ -29,12 +29,14 @@ type scriptFlags struct {
 	workflowFlags
 	timeout time.Duration
 	config  string
+	session string
 }
 
 func (f *scriptFlags) register(fs *flag.FlagSet) {
 	f.workflowFlags.register(fs)
 	fs.DurationVar(&f.timeout, "timeout", 0, "stop the script after this long, e.g. 30s (0: no limit)")
 	fs.StringVar(&f.config, "config", "", "use the session, variable and locals blocks of this .hcl file or folder")
+	fs.StringVar(&f.session, "session", "", "the session okru.call uses when the script names none (default: the only one)")
 	// Accepted so that the flags of a workflow run work here too: a script
 	// makes one call at a time and stops at its first uncaught error.
 	fs.Int("parallelism", engine.DefaultParallelism, "ignored: a script makes one call at a time")
@@ -105,7 +107,7 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	color := useColor(env, f.color, env.stderr)
 
 	cfg, diags := lang.LoadScriptRun(lang.ScriptRun{
-		Path: path, Args: scriptArgs, Timeout: f.timeout, Config: f.config,
+		Path: path, Args: scriptArgs, Timeout: f.timeout, Config: f.config, Session: f.session,
 		// Without --config the session comes from the environment; with
 		// none there, the script runs without API access.
 		EnvSession: f.config == "" && (f.sandbox || env.getenv("OKRU_APP_KEY") != ""),

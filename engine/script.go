@@ -40,9 +40,12 @@ func (w *Workflow) compileScript(n *node) hcl.Diagnostics {
 	case s.Session != "":
 		n.sess = w.byAddr["session."+s.Session]
 		if n.sess == nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing session",
-				Detail:  fmt.Sprintf("%s names session %q, which is not declared.%s", n.addr, s.Session, declaredSessions(w.cfg)),
-				Subject: s.SessionRange.Ptr()})
+			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing session",
+				Detail: fmt.Sprintf("%s names session %q, which is not declared.%s", n.addr, s.Session, declaredSessions(w.cfg))}
+			if s.SessionRange.Filename != "" { // not written in a file for okru-run script.lua -session
+				d.Subject = s.SessionRange.Ptr()
+			}
+			diags = append(diags, d)
 		}
 	case len(w.cfg.Sessions) == 1:
 		n.sess = w.byAddr["session."+w.cfg.Sessions[0].Name]
@@ -54,7 +57,7 @@ func (w *Workflow) compileScript(n *node) hcl.Diagnostics {
 			se = &lua.SyntaxError{File: s.Name, Line: 1, Msg: err.Error()}
 		}
 		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Lua syntax error",
-			Detail:  fmt.Sprintf("%s: %s.", n.addr, se.Error()),
+			Detail:  withName(n.addr.String(), se.Error()) + ".",
 			Subject: s.Range(se.Line, se.Column).Ptr()})
 	}
 	n.script = script
@@ -190,13 +193,17 @@ func scriptFailure(inst *instance, err error) *hcl.Diagnostic {
 	if se, ok := errors.AsType[*lua.ScriptError](err); ok && se.Line > 0 {
 		subject = s.Range(se.Line, 0)
 	}
-	// Inline scripts are named after their step, so their errors already
-	// start with it.
-	detail := err.Error()
-	if name := InstanceName(inst.node.addr, inst.key); !strings.HasPrefix(detail, name+":") {
-		detail = name + ": " + detail
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Script failed",
+		Detail: withName(InstanceName(inst.node.addr, inst.key), err.Error()), Subject: subject.Ptr()}
+}
+
+// withName starts msg with the step's name, unless it already does: inline
+// scripts are named after their step, so their errors start with it.
+func withName(name, msg string) string {
+	if strings.HasPrefix(msg, name+":") {
+		return msg
 	}
-	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Script failed", Detail: detail, Subject: subject.Ptr()}
+	return name + ": " + msg
 }
 
 // scriptCaller is the lua.Caller of one script instance: it maps session
@@ -290,8 +297,8 @@ func (c *scriptCaller) client(session, method string, params map[string]any) (Ca
 		if len(c.names) == 0 {
 			return nil, fmt.Errorf("call %s: no session to call with: declare a session block (okru-run script.lua reads one from OKRU_APP_KEY and OKRU_ACCESS_TOKEN, or takes --config FILE.hcl or --sandbox)", method)
 		}
-		return nil, fmt.Errorf("call %s: the run has several sessions (%s), so the script must name one, as in okru.call(%q, params, %q), or set session in %s",
-			method, strings.Join(quoteAll(c.names), ", "), method, c.names[0], c.inst.node.addr)
+		return nil, fmt.Errorf("call %s: the run has several sessions (%s), so the script must name one, as in okru.call(%q, params, %q), or have a default session (session in a script block, -session for okru-run script.lua)",
+			method, strings.Join(quoteAll(c.names), ", "), method, c.names[0])
 	}
 	client := c.clients[session]
 	if client == nil {

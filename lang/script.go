@@ -320,6 +320,9 @@ type ScriptRun struct {
 	// EnvSession declares session "default" from the OKRU_* environment
 	// variables. It is ignored with a Config.
 	EnvSession bool
+	// Session is the session okru.call uses when the script names none;
+	// "" means the only one.
+	Session string
 }
 
 // LoadScriptRun builds the workflow okru-run script.lua runs: the sessions,
@@ -368,7 +371,7 @@ func LoadScriptRun(r ScriptRun) (*Config, hcl.Diagnostics) {
 		Addr:      Address{KindScript, scriptStepName(r.Path)},
 		Kind:      StepScript,
 		Timeout:   r.Timeout,
-		Script:    &Script{Name: r.Path, File: r.Path, Source: src, Args: r.Args, SourceRange: start},
+		Script:    &Script{Name: r.Path, File: r.Path, Source: src, Args: r.Args, Session: r.Session, SourceRange: start},
 		DeclRange: start,
 	}
 	diags = append(diags, c.declare(st.Addr, st, start)...)
