@@ -249,6 +249,7 @@ func TestScriptFailures(t *testing.T) {
 		{name: "runtime error", source: "local t = nil\n\nreturn t.x", line: 6, want: []string{"script.s:3: attempt to index a non-table object(nil) with key 'x'"}},
 		{name: "error raised", source: "error('no friends found')", line: 4, want: []string{"script.s:1: no friends found"}},
 		{name: "timeout stops an endless loop", source: "while true do end", extra: `timeout = "50ms"`, line: 4, want: []string{"script.s:1: script stopped: timeout after 50ms"}},
+		{name: "sandbox", source: "local f = io.open('/etc/passwd')", line: 4, want: []string{"script.s:1: io.open: the io library is not available in okru-run scripts"}},
 		{name: "result is not JSON", source: "return {f = print}", want: []string{"script.s: result.f: a function cannot be converted to JSON"}},
 	}
 	for _, tt := range tests {
