@@ -4,6 +4,8 @@
 // expressions in dependency order, expands for_each and when from earlier
 // results, and calls the API through the small Caller interface, in
 // parallel up to a bound, reporting what happens through one Observer.
+// Script steps run Lua (package lang/lua) whose calls go through the same
+// session clients and events as call steps (see script.go).
 //
 // The engine decides nothing about presentation: the CLI renders events and
 // plans (see the render sub-package), and it never sees HTTP: okru does.
