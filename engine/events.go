@@ -33,6 +33,23 @@ const (
 	EventOutputs EventType = "outputs"
 	// EventLog: a script step wrote Message with log(...) or print(...).
 	EventLog EventType = "log"
+
+	// EventState: the run keeps its state in the journal at Path; Resumed
+	// says it continues a recorded run of Recorded records.
+	EventState EventType = "state"
+	// EventReused: an instance finished in the run being resumed; its
+	// recorded result is used and it is not called again.
+	EventReused EventType = "reused"
+	// EventUnknown: a write sent by the run being resumed, which stopped
+	// before its answer was recorded: it may or may not have taken effect.
+	// It is not sent again (see StateOptions.RetryUnknown); Reason says so.
+	EventUnknown EventType = "outcome_unknown"
+	// EventStopping: Options.Stop asked the run to stop: no new call
+	// starts, and the InFlight calls are let finish.
+	EventStopping EventType = "stopping"
+	// EventProgress: how far each running for_each step has come, every
+	// Options.ProgressEvery.
+	EventProgress EventType = "progress"
 )
 
 // Event is one thing that happened during a run.
@@ -48,9 +65,15 @@ type Event struct {
 	Pages     int           // EventFinished of a paginated call
 	Err       error         // EventRetried, EventFailed; redacted
 	Diags     hcl.Diagnostics
-	Reason    string        // EventSkipped
-	Outputs   []OutputValue // EventOutputs
-	Message   string        // EventLog; redacted
+	Reason    string         // EventSkipped
+	Outputs   []OutputValue  // EventOutputs
+	Message   string         // EventLog; redacted
+	Total     int            // EventExpanded: instances in every shard (Instances are this shard's)
+	Path      string         // EventState
+	Resumed   bool           // EventState
+	Recorded  int            // EventState
+	InFlight  int            // EventStopping
+	Progress  []StepProgress // EventProgress
 	// FromScript marks the started, retried, finished, failed and skipped
 	// events of one API call a script step made, as opposed to those of
 	// the step's instance itself (whose Method is lang.ScriptMethod).

@@ -24,6 +24,20 @@ type Options struct {
 	ContinueOnError bool      // keep running what does not depend on a failure
 	Observer        Observer  // receives every event; nil discards them
 	Connect         Connector // builds each session's client; nil means Connect
+
+	// State makes the run durable and resumable (see StateOptions); nil
+	// keeps no state.
+	State *StateOptions
+	// Shard runs one share of every for_each (see Shard); the zero value
+	// runs everything.
+	Shard Shard
+	// Stop, once closed, stops the run gently: no call starts any more,
+	// the calls in flight finish (cancel ctx to cut them short), and the
+	// run ends as interrupted. Cancelling ctx alone stops at once.
+	Stop <-chan struct{}
+	// ProgressEvery is how often EventProgress reports the running
+	// for_each steps; 0 never does.
+	ProgressEvery time.Duration
 }
 
 // Status is how a run ended.
@@ -43,6 +57,8 @@ type Result struct {
 	Outputs  []OutputValue // the outputs that could be computed, in declaration order
 	Calls    int           // instances that called the API (paged calls count once)
 	Failures int           // instances or evaluations that failed
+	Reused   int           // instances finished by the run that was resumed
+	Unknown  int           // writes of the resumed run whose outcome is unknown, not sent again
 }
 
 // Run plans the workflow (returning StatusInvalid, having called nothing,
@@ -61,14 +77,27 @@ func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, h
 		r.emitOutputs()
 		return &Result{Status: StatusInvalid}, diags
 	}
+	if d := r.openJournal(); d.HasErrors() {
+		r.emitOutputs()
+		return &Result{Status: StatusInvalid}, append(diags, d...)
+	}
 	r.loop(ctx)
 	diags = append(diags, r.diags...)
-	res := &Result{Outputs: r.emitOutputs(), Calls: r.calls, Failures: r.failures}
+	if r.unknown > 0 {
+		diags = append(diags, unknownSummary(r.unknownIDs, r.unknown))
+	}
+	res := &Result{Outputs: r.emitOutputs(), Calls: r.calls, Failures: r.failures, Reused: r.reused, Unknown: r.unknown}
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil || r.interrupted:
 		res.Status = StatusInterrupted
-	case r.failures > 0:
+	case r.failures > 0 || r.unknown > 0:
 		res.Status = StatusFailed
+	}
+	if d := r.closeJournal(res.Status == StatusOK); d.HasErrors() {
+		diags = append(diags, d...)
+		if res.Status == StatusOK {
+			res.Status = StatusFailed
+		}
 	}
 	return res, diags
 }
@@ -92,14 +121,29 @@ type runner struct {
 	calls    int
 	failures int
 	diags    hcl.Diagnostics
+
+	in          Inputs
+	journal     *journal // nil without StateOptions
+	needed      []bool   // by node index: a step's results are read later (resultsNeeded)
+	interrupted bool     // Options.Stop was closed
+	reused      int
+	unknown     int
+	unknownIDs  []string // the first few, for the summary
 }
 
 // stepRun is a step whose instances are running.
 type stepRun struct {
 	x         *expansion
-	results   []cty.Value
+	results   []cty.Value // nil when no expression reads them (see resultsNeeded)
 	remaining int
 	failed    int
+}
+
+// set keeps one instance's result if the step's results are needed.
+func (sr *stepRun) set(i int, v cty.Value) {
+	if sr.results != nil {
+		sr.results[i] = v
+	}
 }
 
 type result struct {
@@ -109,7 +153,8 @@ type result struct {
 	err    error
 	took   time.Duration
 	pages  int
-	called bool // the API was called (params evaluated)
+	called bool       // the API was called (params evaluated)
+	replay replayKind // settled from the journal of a resumed run
 }
 
 func newRunner(w *Workflow, in Inputs, opts Options) *runner {
@@ -119,10 +164,16 @@ func newRunner(w *Workflow, in Inputs, opts Options) *runner {
 	if opts.Connect == nil {
 		opts.Connect = Connect
 	}
+	var obs Observer
+	if opts.Observer != nil {
+		obs = newProgressTracker(opts.Observer)
+	}
 	return &runner{
 		evaluator: newEvaluator(w, in, false),
+		in:        in,
+		needed:    w.resultsNeeded(),
 		opts:      opts,
-		obs:       &serialObserver{o: opts.Observer},
+		obs:       &serialObserver{o: obs},
 		callers:   map[*node]Caller{},
 		done:      make([]bool, len(w.nodes)),
 		pending:   make([]int, len(w.nodes)),
@@ -210,13 +261,22 @@ func (r *runner) loop(ctx context.Context) {
 		wg.Wait()
 	}()
 
+	if r.opts.ProgressEvery > 0 && r.opts.Observer != nil {
+		defer r.tickProgress(ctx, r.opts.ProgressEvery)()
+	}
 	inflight := 0
 	interrupted := ctx.Done()
+	stop := r.opts.Stop
 	for {
 		for len(r.ready) > 0 {
 			n := r.ready[0]
 			r.ready = r.ready[1:]
 			r.start(n)
+		}
+		select {
+		case <-stop: // checked first: once Stop is closed, no call starts
+			stop = r.stopGently(inflight)
+		default:
 		}
 		if r.stopped {
 			r.queue = nil
@@ -240,6 +300,9 @@ func (r *runner) loop(ctx context.Context) {
 		case <-interrupted:
 			interrupted = nil
 			r.stopped = true
+		case <-stop:
+			stop = r.stopGently(inflight)
+			r.queue = nil
 		}
 	}
 }
@@ -279,19 +342,41 @@ func (r *runner) startStep(n *node) {
 			Reason: "not started: the run is stopping"})
 		return
 	}
+	if why, skip := r.opts.Shard.skips(n); skip {
+		r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(), Reason: why})
+		r.skipUsersBecause(n, n.addr.String()+" "+why)
+		return
+	}
 	x, d := r.expand(n)
 	if d.HasErrors() {
 		r.fail(n, d)
 		return
 	}
-	sr := &stepRun{x: x, results: make([]cty.Value, len(x.instances))}
+	sr := &stepRun{x: x}
+	if r.needed[n.index] {
+		sr.results = make([]cty.Value, len(x.instances))
+	}
 	r.steps[n] = sr
 	if n.step.ForEach != nil {
-		r.obs.Observe(Event{Type: EventExpanded, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(), Instances: len(x.instances)})
+		mine := len(x.instances)
+		if r.opts.Shard.Sharded() {
+			mine = 0
+			for _, inst := range x.instances {
+				if r.opts.Shard.owns(inst) {
+					mine++
+				}
+			}
+		}
+		r.obs.Observe(Event{Type: EventExpanded, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(), Instances: mine, Total: len(x.instances)})
 	}
 	for i, inst := range x.instances {
+		if !r.opts.Shard.owns(inst) {
+			sr.set(i, cty.NullVal(cty.DynamicPseudoType))
+			inst.ctx = nil
+			continue
+		}
 		if inst.when.False() {
-			sr.results[i] = cty.NullVal(cty.DynamicPseudoType)
+			sr.set(i, cty.NullVal(cty.DynamicPseudoType))
 			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(), Reason: "when is false"})
 			continue
 		}
@@ -310,10 +395,19 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 	n := inst.node
 	sr := r.steps[n]
 	sr.remaining--
+	inst.ctx = nil // what the worker needed; the key stays for the step's value
 	if res.called {
 		r.calls++
 	}
-	if res.err != nil && ctx.Err() != nil && errors.Is(res.err, ctx.Err()) {
+	if res.replay == replayUnknown {
+		sr.failed++
+		r.unknown++
+		if len(r.unknownIDs) < 10 {
+			r.unknownIDs = append(r.unknownIDs, InstanceName(n.addr, inst.key))
+		}
+		r.obs.Observe(Event{Type: EventUnknown, Step: n.addr, Key: inst.key, Method: n.step.Method(),
+			Reason: "sent by the run being resumed, which stopped before its answer was recorded; not sent again"})
+	} else if res.err != nil && ctx.Err() != nil && errors.Is(res.err, ctx.Err()) {
 		// Interrupted, not failed: the run reports the interruption.
 		sr.failed++
 		r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(),
@@ -327,8 +421,12 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 		if !r.opts.ContinueOnError {
 			r.stopped = true
 		}
+	} else if res.replay == replayReused {
+		sr.set(inst.index, res.value)
+		r.reused++
+		r.obs.Observe(Event{Type: EventReused, Step: n.addr, Key: inst.key, Method: n.step.Method()})
 	} else {
-		sr.results[inst.index] = res.value
+		sr.set(inst.index, res.value)
 		r.obs.Observe(Event{Type: EventFinished, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 			Elapsed: res.took, Pages: res.pages})
 	}
@@ -342,7 +440,11 @@ func (r *runner) finishStep(n *node, sr *stepRun) {
 		r.skipUsers(n)
 		return
 	}
-	r.values[n.index] = stepValue(sr.x, sr.results)
+	if sr.results == nil {
+		r.values[n.index] = cty.DynamicVal // read by no expression
+	} else {
+		r.values[n.index] = stepValue(sr.x, sr.results)
+	}
 	r.complete(n)
 }
 
@@ -373,6 +475,12 @@ func (r *runner) fail(n *node, d hcl.Diagnostics) {
 
 // skipUsers reports the steps that cannot run because n failed.
 func (r *runner) skipUsers(failed *node) {
+	r.skipUsersBecause(failed, failed.addr.String()+" failed")
+}
+
+// skipUsersBecause reports the steps that cannot run because n did not,
+// giving reason.
+func (r *runner) skipUsersBecause(failed *node, reason string) {
 	seen := map[*node]bool{}
 	var walk func(n *node)
 	walk = func(n *node) {
@@ -383,7 +491,7 @@ func (r *runner) skipUsers(failed *node) {
 			seen[u] = true
 			if u.step != nil && !r.stopped {
 				r.obs.Observe(Event{Type: EventSkipped, Step: u.addr, Key: cty.NilVal, Method: u.step.Method(),
-					Reason: failed.addr.String() + " failed"})
+					Reason: reason})
 			}
 			walk(u)
 		}
@@ -419,8 +527,11 @@ func (r *runner) emitOutputs() []OutputValue {
 func (r *runner) execute(ctx context.Context, inst *instance) result {
 	n := inst.node
 	st := n.step
+	if res, ok := r.replay(inst); ok {
+		return res
+	}
 	if st.Script != nil {
-		return r.runScript(ctx, inst)
+		return r.executeScript(ctx, inst)
 	}
 	call := st.Call
 	res := result{inst: inst}
@@ -453,15 +564,23 @@ func (r *runner) execute(ctx context.Context, inst *instance) result {
 		defer cancel()
 	}
 	caller := r.callers[n.sess]
+	jc, err := r.journal.begin(inst, call.Method, params)
+	if err != nil {
+		res.err = err
+		res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot record the call", Detail: err.Error() + ".", Subject: n.rng.Ptr()}}
+		return res
+	}
 	res.called = true
 	r.obs.Observe(Event{Type: EventStarted, Step: n.addr, Key: inst.key, Method: call.Method})
 	begin := time.Now()
+	var raw []byte
 	if call.Paginate {
 		res.value, res.pages, err = pagedCall(ctx, caller, call.Method, p, opts)
 	} else {
-		var raw []byte
 		raw, err = caller.Call(ctx, call.Method, p, opts...)
-		if err == nil {
+		// A result no expression reads is not decoded: okru has checked
+		// that it is JSON, and the journal stores it as it came.
+		if err == nil && r.needed[n.index] {
 			res.value, err = lang.ValueFromJSON(raw)
 			if err != nil {
 				err = fmt.Errorf("call %s: %w", call.Method, err)
@@ -469,6 +588,7 @@ func (r *runner) execute(ctx context.Context, inst *instance) result {
 		}
 	}
 	res.took = time.Since(begin)
+	defer r.journal.end(jc, &res, raw)
 	if err != nil {
 		res.err = r.redact(err)
 		if st.Timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
@@ -478,6 +598,26 @@ func (r *runner) execute(ctx context.Context, inst *instance) result {
 			Detail:  InstanceName(n.addr, inst.key) + " (" + call.Method + "): " + ErrorText(res.err, call.Method) + ".",
 			Subject: call.MethodRange.Ptr()}}
 	}
+	return res
+}
+
+// executeScript runs a script instance, recorded in the journal as a
+// write: the Lua may change things.
+func (r *runner) executeScript(ctx context.Context, inst *instance) result {
+	var jc *journalCall
+	if r.journal != nil {
+		input, diags := evalInput(inst)
+		if diags.HasErrors() {
+			return result{inst: inst, diags: diags}
+		}
+		var err error
+		if jc, err = r.journal.begin(inst, lang.ScriptMethod, input); err != nil {
+			return result{inst: inst, err: err, diags: hcl.Diagnostics{{Severity: hcl.DiagError,
+				Summary: "Cannot record the script", Detail: err.Error() + ".", Subject: inst.node.rng.Ptr()}}}
+		}
+	}
+	res := r.runScript(ctx, inst)
+	r.journal.end(jc, &res, nil)
 	return res
 }
 

@@ -1,0 +1,172 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/lang"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// StepProgress is how far one for_each step has come.
+type StepProgress struct {
+	Step    lang.Address
+	Method  string
+	Total   int // this shard's instances
+	Done    int // finished in this run
+	Reused  int // finished in the run being resumed
+	Failed  int
+	Skipped int // skipped, interrupted, or outcome unknown
+	Retries int // attempts repeated so far
+	Elapsed time.Duration
+	// Rate is this run's finished calls per second; ETA the time left at
+	// that rate, zero when it cannot be told yet.
+	Rate float64
+	ETA  time.Duration
+}
+
+// Remaining counts the instances not over yet.
+func (p StepProgress) Remaining() int {
+	return max(0, p.Total-p.Done-p.Reused-p.Failed-p.Skipped)
+}
+
+// progressTracker counts the events of each for_each step on their way
+// to the observer, and fills in EventProgress. It sits behind the
+// serialObserver, so it sees one event at a time and needs no lock.
+type progressTracker struct {
+	next  Observer
+	steps map[lang.Address]*StepProgress
+	order []*StepProgress // expansion order
+	begun map[lang.Address]time.Time
+}
+
+func newProgressTracker(next Observer) *progressTracker {
+	return &progressTracker{next: next, steps: map[lang.Address]*StepProgress{}, begun: map[lang.Address]time.Time{}}
+}
+
+func (t *progressTracker) Observe(e Event) {
+	if e.Type == EventProgress {
+		if e.Progress = t.snapshot(); len(e.Progress) == 0 {
+			return
+		}
+		t.next.Observe(e)
+		return
+	}
+	if e.Type == EventExpanded {
+		p := &StepProgress{Step: e.Step, Method: e.Method, Total: e.Instances}
+		t.steps[e.Step], t.begun[e.Step] = p, time.Now()
+		t.order = append(t.order, p)
+	}
+	if p := t.steps[e.Step]; p != nil && e.HasKey() {
+		switch {
+		case e.Type == EventRetried:
+			p.Retries++
+		case e.FromScript:
+		case e.Type == EventFinished:
+			p.Done++
+		case e.Type == EventReused:
+			p.Reused++
+		case e.Type == EventFailed:
+			p.Failed++
+		case e.Type == EventSkipped || e.Type == EventUnknown:
+			p.Skipped++
+		}
+	}
+	t.next.Observe(e)
+}
+
+// snapshot returns the steps still running, with their rates.
+func (t *progressTracker) snapshot() []StepProgress {
+	var out []StepProgress
+	now := time.Now()
+	for _, p := range t.order {
+		if p.Remaining() == 0 {
+			continue
+		}
+		s := *p
+		s.Elapsed = now.Sub(t.begun[p.Step])
+		if secs := s.Elapsed.Seconds(); secs > 0 && s.Done > 0 {
+			s.Rate = float64(s.Done) / secs
+			s.ETA = time.Duration(float64(s.Remaining()) / s.Rate * float64(time.Second))
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// tickProgress asks for an EventProgress every interval until the
+// returned function is called, which waits for the last one.
+func (r *runner) tickProgress(ctx context.Context, every time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				r.obs.Observe(Event{Type: EventProgress, Key: cty.NilVal})
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// stopGently handles Options.Stop: nothing new starts, the calls in
+// flight finish. It returns the nil channel the loop then waits on.
+func (r *runner) stopGently(inflight int) <-chan struct{} {
+	r.stopped, r.interrupted = true, true
+	r.obs.Observe(Event{Type: EventStopping, Key: cty.NilVal, InFlight: inflight})
+	return nil
+}
+
+// resultsNeeded reports, by node index, whether an expression reads a
+// step's results: a later step, local or output refers to it. A step
+// that is only waited for (depends_on), or not used at all, need not keep
+// its instances' results, so a batch of a million calls runs in the
+// memory of a few: a resumed run does not even read them back from the
+// journal.
+func (w *Workflow) resultsNeeded() []bool {
+	needed := make([]bool, len(w.nodes))
+	for _, n := range w.nodes {
+		if n.step == nil {
+			continue
+		}
+	users:
+		for _, u := range n.users {
+			for _, ref := range u.refs {
+				if ref.Addr == n.addr {
+					needed[n.index] = true
+					break users
+				}
+			}
+		}
+	}
+	return needed
+}
+
+// unknownSummary is the diagnostic a run ends with when writes of the run
+// it resumed have an unknown outcome.
+func unknownSummary(ids []string, count int) *hcl.Diagnostic {
+	list := ids
+	more := ""
+	if count > len(ids) {
+		more = ", ..."
+	}
+	detail := "The run being resumed stopped after sending " + pluralize(count, "call") + " and before recording the answer: "
+	for i, id := range list {
+		if i > 0 {
+			detail += ", "
+		}
+		detail += id
+	}
+	detail += more + ". They may or may not have taken effect, so they were not sent again, and the steps that use them did not run. Check them (the state holds their parameters), then run again with -resume -retry-unknown to send them again, or with -resume alone to leave them."
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Outcome unknown", Detail: detail}
+}
