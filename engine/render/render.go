@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -29,27 +30,28 @@ const (
 )
 
 // Text renders events for people: one line per finished call without
-// for_each, a summary per for_each step (a live counter on a terminal),
-// every retry, failure and skip.
+// for_each, a summary per for_each step (a live progress bar per running
+// step on a terminal, a status line per EventProgress elsewhere), every
+// retry, failure, skip and write whose outcome is unknown.
 type Text struct {
 	w     io.Writer
 	color bool
 	live  bool
 	steps map[string]*stepProgress
-	line  bool // a progress line is on screen, without its newline
+	bars  liveBars // live only
 }
 
 type stepProgress struct {
-	method              string
-	total               int
-	ok, failed, skipped int
-	started             time.Time
-	lastDraw            time.Time
+	method                      string
+	total                       int
+	ok, failed, skipped, reused int
+	unknown                     int
+	started                     time.Time
 }
 
 // NewText returns a Text renderer writing to w. color adds ANSI colours;
-// live draws a progress line for for_each steps, rewritten in place with a
-// carriage return, which only makes sense on a terminal.
+// live draws progress bars for for_each steps, redrawn in place with
+// cursor movements, which only makes sense on a terminal.
 func NewText(w io.Writer, color, live bool) *Text {
 	return &Text{w: w, color: color, live: live, steps: map[string]*stepProgress{}}
 }
@@ -61,13 +63,23 @@ func (t *Text) paint(code, s string) string {
 	return code + s + reset
 }
 
-// println ends a progress line before writing a full line.
+// println writes a line above the progress bars, in one write so that a
+// line never shows half drawn.
 func (t *Text) println(s string) {
-	if t.line {
-		fmt.Fprint(t.w, "\n")
-		t.line = false
+	if !t.live {
+		fmt.Fprintln(t.w, s)
+		return
 	}
-	fmt.Fprintln(t.w, s)
+	fmt.Fprint(t.w, t.bars.erase()+s+"\n"+t.bars.frame())
+}
+
+// redraw refreshes the bars, at most every redrawEvery unless forced.
+func (t *Text) redraw(force bool) {
+	if t.live {
+		if s := t.bars.redraw(force); s != "" {
+			fmt.Fprint(t.w, s)
+		}
+	}
 }
 
 // Observe renders one event.
@@ -82,14 +94,49 @@ func (t *Text) Observe(e engine.Event) {
 		t.println(fmt.Sprintf("%s: log: %s", name, e.Message))
 	case engine.EventExpanded:
 		t.steps[e.Step.String()] = &stepProgress{method: e.Method, total: e.Instances, started: time.Now()}
-		t.println(fmt.Sprintf("%s: %s × %d", e.Step, e.Method, e.Instances))
+		share := ""
+		if e.Total > e.Instances {
+			share = fmt.Sprintf(" (this shard's share of %d)", e.Total)
+		}
+		if t.live && e.Instances > 0 {
+			t.bars.start(e.Step.String(), e.Method, e.Instances)
+		}
+		t.println(fmt.Sprintf("%s: %s × %d%s", e.Step, e.Method, e.Instances, share))
 		if e.Instances == 0 {
 			t.println(fmt.Sprintf("%s: %s", e.Step, t.paint(green, "nothing to call")))
 		}
 	case engine.EventStarted:
 	case engine.EventRetried:
+		if t.live && e.HasKey() {
+			t.bars.retried(e.Step.String())
+		}
 		t.println(fmt.Sprintf("%s: %s %s (attempt %d failed, next in %s): %s",
 			name, e.Method, t.paint(yellow, "retrying"), e.Attempt, roundDuration(e.Wait), engine.ErrorText(e.Err, e.Method)))
+	case engine.EventReused:
+		if !e.HasKey() {
+			t.println(fmt.Sprintf("%s: %s %s", name, e.Method, t.paint(green, "done in an earlier run")))
+			return
+		}
+		t.progress(e, func(p *stepProgress) { p.reused++ })
+	case engine.EventUnknown:
+		t.println(fmt.Sprintf("%s: %s %s: %s", name, e.Method, t.paint(red, "outcome unknown"), e.Reason))
+		if e.HasKey() {
+			t.progress(e, func(p *stepProgress) { p.unknown++ })
+		}
+	case engine.EventState:
+		if e.Resumed {
+			t.println(fmt.Sprintf("resuming the run recorded in %s (%s)", e.Path, plural(e.Recorded, "record")))
+		}
+	case engine.EventStopping:
+		t.println(t.paint(yellow, fmt.Sprintf("stopping: no new call starts; waiting for %s in flight (interrupt again to quit at once)", plural(e.InFlight, "call"))))
+	case engine.EventProgress:
+		if t.live {
+			t.redraw(true)
+			return
+		}
+		for _, p := range e.Progress {
+			t.println(statusLine(p))
+		}
 	case engine.EventFinished:
 		if !e.HasKey() {
 			pages := ""
@@ -142,32 +189,32 @@ func (t *Text) progress(e engine.Event, count func(*stepProgress)) {
 		return
 	}
 	count(p)
-	done := p.ok + p.failed + p.skipped
-	if done >= p.total {
-		summary := fmt.Sprintf("%d ok", p.ok)
-		if p.failed > 0 {
-			summary += ", " + t.paint(red, fmt.Sprintf("%d failed", p.failed))
-		}
-		if p.skipped > 0 {
-			summary += fmt.Sprintf(", %d skipped", p.skipped)
-		}
-		if t.line {
-			fmt.Fprint(t.w, "\r\x1b[K")
-			t.line = false
-		}
-		t.println(fmt.Sprintf("%s: %s × %d: %s (%s)", e.Step, p.method, p.total, summary, roundDuration(time.Since(p.started))))
+	step := e.Step.String()
+	if t.live {
+		t.bars.advance(step, e.Type == engine.EventReused)
+	}
+	done := p.ok + p.failed + p.skipped + p.reused + p.unknown
+	if done < p.total {
+		t.redraw(false)
 		return
 	}
-	if !t.live {
-		return
+	summary := fmt.Sprintf("%d ok", p.ok)
+	if p.reused > 0 {
+		summary += fmt.Sprintf(", %d done earlier", p.reused)
 	}
-	now := time.Now()
-	if now.Sub(p.lastDraw) < 50*time.Millisecond {
-		return
+	if p.failed > 0 {
+		summary += ", " + t.paint(red, fmt.Sprintf("%d failed", p.failed))
 	}
-	p.lastDraw = now
-	fmt.Fprintf(t.w, "\r\x1b[K%s: %s %d/%d", e.Step, p.method, done, p.total)
-	t.line = true
+	if p.unknown > 0 {
+		summary += ", " + t.paint(red, fmt.Sprintf("%d outcome unknown", p.unknown))
+	}
+	if p.skipped > 0 {
+		summary += fmt.Sprintf(", %d skipped", p.skipped)
+	}
+	if t.live {
+		t.bars.remove(step)
+	}
+	t.println(fmt.Sprintf("%s: %s × %d: %s (%s)", e.Step, p.method, p.total, summary, roundDuration(time.Since(p.started))))
 }
 
 func roundDuration(d time.Duration) time.Duration {
@@ -205,6 +252,34 @@ type jsonEvent struct {
 	Message   string          `json:"message,omitempty"`
 	// FromScript marks the lines of a call a script step made.
 	FromScript bool `json:"from_script,omitempty"`
+	Total      *int `json:"total,omitempty"` // expanded, in a sharded run: instances in every shard
+	// state
+	Path     string `json:"path,omitempty"`
+	Resumed  *bool  `json:"resumed,omitempty"`
+	Recorded *int   `json:"recorded,omitempty"`
+	// stopping
+	InFlight *int `json:"in_flight,omitempty"`
+}
+
+// jsonProgress is a progress line: how far each running for_each step has
+// come.
+type jsonProgress struct {
+	Type  string             `json:"type"`
+	Steps []jsonStepProgress `json:"steps"`
+}
+
+type jsonStepProgress struct {
+	Step      string  `json:"step"`
+	Method    string  `json:"method"`
+	Total     int     `json:"total"`
+	Done      int     `json:"done"`
+	Reused    int     `json:"reused"`
+	Failed    int     `json:"failed"`
+	Skipped   int     `json:"skipped"`
+	Retries   int     `json:"retries"`
+	ElapsedMS int64   `json:"elapsed_ms"`
+	Rate      float64 `json:"rate"`             // calls per second in this run
+	ETAMS     *int64  `json:"eta_ms,omitempty"` // absent until it can be told
 }
 
 // jsonOutputs is the last line of a run or a plan.
@@ -225,6 +300,16 @@ func (j *JSON) Observe(e engine.Event) {
 	switch e.Type {
 	case engine.EventExpanded:
 		je.Instances = &e.Instances
+		if e.Total > e.Instances {
+			je.Total = &e.Total
+		}
+	case engine.EventState:
+		je.Path, je.Resumed, je.Recorded = e.Path, &e.Resumed, &e.Recorded
+	case engine.EventStopping:
+		je.InFlight = &e.InFlight
+	case engine.EventProgress:
+		j.write(progressJSON(e.Progress))
+		return
 	case engine.EventRetried:
 		je.Attempt = e.Attempt
 		ms := e.Wait.Milliseconds()
@@ -241,6 +326,21 @@ func (j *JSON) Observe(e engine.Event) {
 		je.Error = e.Err.Error()
 	}
 	j.write(je)
+}
+
+func progressJSON(steps []engine.StepProgress) jsonProgress {
+	jp := jsonProgress{Type: string(engine.EventProgress), Steps: make([]jsonStepProgress, len(steps))}
+	for i, p := range steps {
+		js := jsonStepProgress{Step: p.Step.String(), Method: p.Method, Total: p.Total, Done: p.Done, Reused: p.Reused,
+			Failed: p.Failed, Skipped: p.Skipped, Retries: p.Retries, ElapsedMS: p.Elapsed.Milliseconds(),
+			Rate: math.Round(p.Rate*10) / 10}
+		if p.ETA > 0 {
+			ms := p.ETA.Milliseconds()
+			js.ETAMS = &ms
+		}
+		jp.Steps[i] = js
+	}
+	return jp
 }
 
 func (j *JSON) write(v any) {

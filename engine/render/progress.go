@@ -1,0 +1,195 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/okru-run/okru-run/engine"
+	"github.com/schollz/progressbar/v3"
+)
+
+// liveBars draws one progress bar per running for_each step below the
+// lines Text prints, on a terminal. progressbar renders each bar (count,
+// rate, time left); liveBars stacks them and moves them out of the way of
+// every line printed, which a single-line bar library cannot do alone.
+type liveBars struct {
+	bars  []*liveBar
+	drawn int       // bar lines on screen, below the cursor's line
+	last  time.Time // last redraw
+}
+
+type liveBar struct {
+	step    string
+	method  string
+	pb      *progressbar.ProgressBar
+	max     int
+	reused  int
+	retries int
+}
+
+// redrawEvery bounds how often bars are redrawn while calls finish.
+const redrawEvery = 100 * time.Millisecond
+
+func (l *liveBars) start(step, method string, total int) {
+	b := &liveBar{step: step, method: method, max: total}
+	b.pb = progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(io.Discard), // liveBars writes the rendered text
+		progressbar.OptionSetDescription(step+": "+method),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("calls"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(redrawEvery),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionUseANSICodes(true),
+	)
+	b.describe()
+	l.bars = append(l.bars, b)
+}
+
+func (l *liveBars) find(step string) *liveBar {
+	for _, b := range l.bars {
+		if b.step == step {
+			return b
+		}
+	}
+	return nil
+}
+
+// advance counts an instance over; reused ones come off the total
+// instead, so the rate and time left are this run's.
+func (l *liveBars) advance(step string, reused bool) {
+	b := l.find(step)
+	if b == nil {
+		return
+	}
+	if reused {
+		b.reused++
+		if b.max > 1 {
+			b.max--
+			b.pb.ChangeMax(b.max)
+		}
+		b.describe()
+		return
+	}
+	_ = b.pb.Add(1)
+}
+
+func (l *liveBars) retried(step string) {
+	if b := l.find(step); b != nil {
+		b.retries++
+		b.describe()
+	}
+}
+
+func (b *liveBar) describe() {
+	d := b.step + ": " + b.method
+	var notes []string
+	if b.reused > 0 {
+		notes = append(notes, fmt.Sprintf("%d done earlier", b.reused))
+	}
+	if b.retries > 0 {
+		notes = append(notes, retries(b.retries))
+	}
+	if len(notes) > 0 {
+		d += " (" + strings.Join(notes, ", ") + ")"
+	}
+	b.pb.Describe(d)
+}
+
+func (l *liveBars) remove(step string) {
+	for i, b := range l.bars {
+		if b.step == step {
+			_ = b.pb.Exit()
+			l.bars = append(l.bars[:i], l.bars[i+1:]...)
+			return
+		}
+	}
+}
+
+// erase returns what moves the cursor up over the bars and clears them.
+func (l *liveBars) erase() string {
+	if l.drawn == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("\x1b[%dA\r\x1b[J", l.drawn)
+	l.drawn = 0
+	return s
+}
+
+// frame returns the bars, one line each, and notes them as drawn.
+func (l *liveBars) frame() string {
+	var sb strings.Builder
+	for _, b := range l.bars {
+		line := strings.TrimPrefix(b.pb.String(), "\r")
+		line = strings.TrimRight(strings.TrimSuffix(line, "\x1b[0K"), " ")
+		sb.WriteString(line)
+		sb.WriteString("\x1b[K\n")
+	}
+	l.drawn = len(l.bars)
+	l.last = time.Now()
+	return sb.String()
+}
+
+// redraw returns erase and frame together, or "" when the bars were
+// drawn less than redrawEvery ago and force is false.
+func (l *liveBars) redraw(force bool) string {
+	if !force && time.Since(l.last) < redrawEvery {
+		return ""
+	}
+	if len(l.bars) == 0 && l.drawn == 0 {
+		return ""
+	}
+	return l.erase() + l.frame()
+}
+
+// statusLine is the progress of one for_each step off a terminal: a line
+// every few seconds instead of a bar.
+func statusLine(p engine.StepProgress) string {
+	done := p.Done + p.Reused + p.Failed + p.Skipped
+	s := fmt.Sprintf("%s: %s %d/%d", p.Step, p.Method, done, p.Total)
+	if p.Total > 0 {
+		s += fmt.Sprintf(" (%d%%)", done*100/p.Total)
+	}
+	var notes []string
+	if p.Reused > 0 {
+		notes = append(notes, fmt.Sprintf("%d done earlier", p.Reused))
+	}
+	if p.Failed > 0 {
+		notes = append(notes, fmt.Sprintf("%d failed", p.Failed))
+	}
+	if p.Skipped > 0 {
+		notes = append(notes, fmt.Sprintf("%d skipped", p.Skipped))
+	}
+	if p.Retries > 0 {
+		notes = append(notes, retries(p.Retries))
+	}
+	if p.Rate > 0 {
+		notes = append(notes, fmt.Sprintf("%.1f calls/s", p.Rate))
+	}
+	if p.ETA > 0 {
+		notes = append(notes, fmt.Sprintf("about %s left", roundETA(p.ETA)))
+	}
+	if len(notes) > 0 {
+		s += ", " + strings.Join(notes, ", ")
+	}
+	return s
+}
+
+func roundETA(d time.Duration) time.Duration {
+	if d >= time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+func retries(n int) string {
+	if n == 1 {
+		return "1 retry"
+	}
+	return fmt.Sprintf("%d retries", n)
+}
