@@ -360,8 +360,19 @@ func TestNoSecretsInOutput(t *testing.T) {
 	for _, args := range commands {
 		t.Run(strings.Join(args[:len(args)-1], " "), func(t *testing.T) {
 			t.Parallel()
+			state := filepath.Join(t.TempDir(), "secrets.journal")
+			if args[0] == "run" {
+				// Each run its own state: the parallel runs would otherwise
+				// share the one beside the workflow, and its lock.
+				args = append([]string{args[0], "-state", state}, args[1:]...)
+			}
 			r := runCLI(t, env, "", args...)
 			t.Logf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			if b, err := os.ReadFile(state); err == nil {
+				r.stdout += string(b) // the state must hold no secret either
+			} else if args[0] == "run" {
+				t.Errorf("the run kept no state: %v", err)
+			}
 			if r.code > 1 {
 				t.Fatalf("exit %d:\n%s", r.code, r.stderr)
 			}

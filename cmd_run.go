@@ -187,15 +187,17 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	var f workflowFlags
 	var parallelism int
 	var continueOnError bool
+	var batch batchFlags // see cmd_run_batch.go
 	fs := newFlagSet(env, "run", "run [flags] [FILE|DIR]")
 	f.register(fs)
 	fs.IntVar(&parallelism, "parallelism", engine.DefaultParallelism, "calls in flight at once")
 	fs.BoolVar(&continueOnError, "continue-on-error", false, "keep running steps that do not depend on a failed one, and report every failure")
+	batch.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
 	}
-	if !checkColorFlag(env, f.color) {
+	if !checkColorFlag(env, f.color) || !batch.check(env) {
 		return exitInvalid
 	}
 	if parallelism < 1 {
@@ -218,8 +220,10 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 
 	opts := engine.Options{Parallelism: parallelism, ContinueOnError: continueOnError}
 	secrets := l.wf.Secrets(in)
+	var sbSecrets []string
 	if f.sandbox {
-		srv, connect, sbSecrets, err := startSandbox()
+		srv, connect, sbs, err := startSandbox()
+		sbSecrets = sbs
 		if err != nil {
 			fmt.Fprintf(env.stderr, "okru-run run: %v\n", err)
 			return exitFailed
@@ -240,7 +244,12 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	} else {
 		opts.Observer = render.NewText(stderr, color, isTerminal(env.stderr))
 	}
-	res, diags := l.wf.Run(ctx, in, opts)
+	if !batch.apply(env, &opts, path, f.sandbox, !f.json && isTerminal(env.stderr), sbSecrets) {
+		return exitInvalid
+	}
+	callCtx, release := batch.callContext(ctx, &opts)
+	defer release()
+	res, diags := l.wf.Run(callCtx, in, opts)
 	render.Diagnostics(stderr, l.cfg.Files(), diags, color, 0)
 	if jsonOut != nil {
 		jsonOut.Diagnostics(diags)
@@ -251,7 +260,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	case engine.StatusInvalid:
 		return exitInvalid
 	case engine.StatusInterrupted:
-		fmt.Fprintln(stderr, "okru-run: interrupted")
+		batch.reportInterrupted(stderr, &opts, res, args)
 		return exitInterrupted
 	case engine.StatusFailed:
 		return exitFailed

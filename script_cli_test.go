@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -211,9 +212,19 @@ func TestScriptNoSecretsInOutput(t *testing.T) {
 	for _, c := range commands {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			t.Parallel()
-			r := runCLI(t, env, "", c.args...)
+			args := c.args
+			state := filepath.Join(t.TempDir(), "script.journal")
+			if strings.HasSuffix(args[len(args)-1], ".hcl") {
+				// Each workflow run its own state: the parallel runs would
+				// otherwise share the one beside the workflow, and its lock.
+				args = append([]string{args[0], "-state", state}, args[1:]...)
+			}
+			r := runCLI(t, env, "", args...)
 			t.Logf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			out := r.stdout + r.stderr
+			if b, err := os.ReadFile(state); err == nil {
+				out += string(b) // the state must hold no secret either
+			}
 			if c.sessions == "" {
 				// The workflow's script logs the password and fails a call
 				// with it: both must be hidden.

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/okru-run/okru-run/engine"
+)
+
+// This file holds run's flags for unattended batch runs: the state journal
+// and -resume, -shard, the grace period after a signal, and progress
+// reports off a terminal.
+
+// defaultGrace is how long calls in flight may finish after the first
+// SIGINT or SIGTERM.
+const defaultGrace = 10 * time.Second
+
+// liveProgressEvery refreshes progress bars on a terminal when no call
+// finishes to do it.
+const liveProgressEvery = 500 * time.Millisecond
+
+type batchFlags struct {
+	state        string
+	noState      bool
+	resume       bool
+	fresh        bool
+	retryUnknown bool
+	shardText    string
+	shard        engine.Shard
+	grace        time.Duration
+	progress     time.Duration
+}
+
+func (b *batchFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&b.state, "state", "", "the run's state `file`, to resume it after a crash or a stop (default .okru-run/NAME.journal beside the workflow; with -sandbox none unless given)")
+	fs.BoolVar(&b.noState, "no-state", false, "keep no state: the run cannot be resumed, and other runs of the workflow may run at the same time")
+	fs.BoolVar(&b.resume, "resume", false, "continue the run recorded in the state: finished calls are not repeated (starts a new run when there is none)")
+	fs.BoolVar(&b.fresh, "fresh", false, "discard the state and start over (writes of the recorded run may be sent again)")
+	fs.BoolVar(&b.retryUnknown, "retry-unknown", false, "with -resume: send again the writes whose outcome is unknown")
+	fs.StringVar(&b.shardText, "shard", "", "run share `I/N` of every for_each, for N jobs that split one batch (each keeps its own state)")
+	fs.DurationVar(&b.grace, "grace", defaultGrace, "after SIGINT or SIGTERM, how long calls in flight may finish; a second signal quits at once")
+	fs.DurationVar(&b.progress, "progress", 5*time.Second, "how often to report progress off a terminal and with -json; 0 never")
+}
+
+// check validates the flags and says what is wrong.
+func (b *batchFlags) check(env *cliEnv) bool {
+	fail := func(format string, a ...any) bool {
+		fmt.Fprintf(env.stderr, "okru-run run: "+format+"\n", a...)
+		return false
+	}
+	switch {
+	case b.noState && (b.state != "" || b.resume || b.fresh || b.retryUnknown):
+		return fail("-no-state contradicts -state, -resume, -fresh and -retry-unknown")
+	case b.resume && b.fresh:
+		return fail("-resume and -fresh contradict each other: -resume continues the recorded run, -fresh discards it")
+	case b.retryUnknown && !b.resume:
+		return fail("-retry-unknown applies to a resumed run: add -resume")
+	case b.grace < 0:
+		return fail("-grace must not be negative, got %s", b.grace)
+	case b.progress < 0:
+		return fail("-progress must not be negative, got %s", b.progress)
+	}
+	if b.shardText != "" {
+		sh, err := engine.ParseShard(b.shardText)
+		if err != nil {
+			return fail("-shard: %v", err)
+		}
+		b.shard = sh
+	}
+	return true
+}
+
+// apply sets the run's state, shard and progress. Sandbox runs keep no
+// state unless -state asks: each starts a fresh in-process sandbox, which
+// a resumed run could not find again.
+func (b *batchFlags) apply(env *cliEnv, opts *engine.Options, workflow string, sandbox, live bool, secrets []string) bool {
+	opts.Shard = b.shard
+	opts.ProgressEvery = b.progress
+	if live {
+		opts.ProgressEvery = liveProgressEvery
+	}
+	path := b.state
+	if b.noState {
+		return true
+	}
+	if path == "" && sandbox {
+		if b.resume || b.fresh || b.retryUnknown {
+			fmt.Fprintln(env.stderr, "okru-run run: -sandbox runs keep no state to resume unless -state FILE is given")
+			return false
+		}
+		return true
+	}
+	if path == "" {
+		path = defaultStatePath(workflow, b.shard)
+	}
+	opts.State = &engine.StateOptions{Path: path, Workflow: workflow, Resume: b.resume, Fresh: b.fresh,
+		RetryUnknown: b.retryUnknown, Secrets: secrets}
+	return true
+}
+
+// defaultStatePath is .okru-run/NAME.journal beside the workflow (in the
+// folder for a folder workflow), with the shard in the name so that the
+// jobs of a matrix sharing a checkout do not share a state.
+func defaultStatePath(workflow string, sh engine.Shard) string {
+	dir, name := filepath.Dir(workflow), filepath.Base(workflow)
+	if fi, err := os.Stat(workflow); err == nil && fi.IsDir() {
+		dir, name = workflow, "workflow"
+	}
+	if sh.Sharded() {
+		name += fmt.Sprintf(".shard-%d-of-%d", sh.Index, sh.Count)
+	}
+	return filepath.Join(dir, ".okru-run", name+".journal")
+}
+
+// callContext returns the context the run's calls use. The first signal
+// ends ctx: the engine then starts nothing new (opts.Stop) and the calls
+// in flight get -grace to finish before this context cancels them too. A
+// second signal ends the process (see main), the state being consistent
+// at every moment.
+func (b *batchFlags) callContext(ctx context.Context, opts *engine.Options) (context.Context, func()) {
+	callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	opts.Stop = ctx.Done()
+	unwatch := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(b.grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-callCtx.Done():
+		}
+	})
+	return callCtx, func() {
+		unwatch()
+		cancel()
+	}
+}
+
+// reportInterrupted says what an interrupted run did and how to go on.
+func (b *batchFlags) reportInterrupted(w io.Writer, opts *engine.Options, res *engine.Result, args []string) {
+	done := fmt.Sprintf("%d calls made", res.Calls)
+	if res.Reused > 0 {
+		done += fmt.Sprintf(", %d done by the run it resumed", res.Reused)
+	}
+	if opts.State == nil {
+		fmt.Fprintf(w, "okru-run: interrupted: %s; no state was kept, so a new run starts over\n", done)
+		return
+	}
+	fmt.Fprintf(w, "okru-run: interrupted: %s; the state is in %s\n", done, opts.State.Path)
+	fmt.Fprintf(w, "okru-run: to continue: %s\n", resumeCommand(args))
+}
+
+// resumeCommand is the command line that resumes a run started with args.
+func resumeCommand(args []string) string {
+	parts := []string{"okru-run", "run", "-resume"}
+	for _, a := range args {
+		switch strings.TrimLeft(a, "-") {
+		case "resume", "fresh", "resume=true", "fresh=true":
+			if strings.HasPrefix(a, "-") {
+				continue
+			}
+		}
+		parts = append(parts, shellWord(a))
+	}
+	return strings.Join(parts, " ")
+}
+
+// shellWord quotes s for a POSIX shell only when it needs it, so that a
+// resume command stays readable.
+func shellWord(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,@%+", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
