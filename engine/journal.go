@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/engine/state"
@@ -232,12 +234,73 @@ func instanceArgs(inst *instance) (cty.Value, hcl.Diagnostics) {
 	return evalParams(inst)
 }
 
-// argsHash identifies an instance's parameters as plans show them, with
-// sensitive values hidden: the journal must not hold even a hash of a
-// secret.
+// argsHash identifies an instance's parameters: a hash of their canonical
+// form (see appendCanonical), in which sensitive values are hidden, as the
+// journal must not hold even a hash of a secret.
 func argsHash(args cty.Value) string {
-	sum := sha256.Sum256(lang.DisplayJSON(args))
+	bp := canonicalBuf.Get().(*[]byte)
+	b := appendCanonical((*bp)[:0], args)
+	sum := sha256.Sum256(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		canonicalBuf.Put(bp)
+	}
 	return hex.EncodeToString(sum[:16])
+}
+
+var canonicalBuf = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// appendCanonical appends an unambiguous encoding of v: a tag per kind,
+// strings with their length, collections in cty's order (sorted keys).
+// A sensitive value, or one holding a sensitive part, is only a tag. It
+// runs for every call of a journaled run, so it avoids the allocations of
+// a JSON encoding.
+func appendCanonical(b []byte, v cty.Value) []byte {
+	if lang.IsSensitive(v) {
+		return append(b, 'S')
+	}
+	v, _ = v.Unmark()
+	switch {
+	case !v.IsKnown():
+		return append(b, 'U')
+	case v.IsNull():
+		return append(b, 'N')
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		s := v.AsString()
+		b = append(b, 's')
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		return append(b, s...)
+	case ty == cty.Number:
+		b = append(b, 'n')
+		b = append(b, lang.NumberText(v.AsBigFloat())...)
+		return append(b, 0)
+	case ty == cty.Bool:
+		if v.True() {
+			return append(b, 't')
+		}
+		return append(b, 'f')
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
+		b = append(b, '[')
+		for it := v.ElementIterator(); it.Next(); {
+			_, ev := it.Element()
+			b = appendCanonical(b, ev)
+		}
+		return append(b, ']')
+	case ty.IsMapType() || ty.IsObjectType():
+		b = append(b, '{')
+		for it := v.ElementIterator(); it.Next(); {
+			k, ev := it.Element()
+			key := k.AsString()
+			b = binary.AppendUvarint(b, uint64(len(key)))
+			b = append(b, key...)
+			b = appendCanonical(b, ev)
+		}
+		return append(b, '}')
+	}
+	return append(b, '?')
 }
 
 // begin records that an instance is about to run. A write's start record
