@@ -30,6 +30,7 @@ type Inputs struct {
 type evaluator struct {
 	w        *Workflow
 	planning bool
+	lean     bool // planning for Run: see Workflow.check
 	funcs    map[string]function.Function
 	values   []cty.Value // by node index; cty.NilVal until evaluated
 	varObj   cty.Value
@@ -212,85 +213,134 @@ func (e *evaluator) expand(n *node) (*expansion, hcl.Diagnostics) {
 		x.instances = []*instance{inst}
 		return x, diags
 	}
-	fe, diags := st.ForEach.Value(ctx)
+	fe, el, diags := e.forEach(n, ctx)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	fe = e.knownAfter(n, fe)
 	x.forEach = fe
-	if lang.IsSensitive(fe) {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Sensitive for_each",
-			Detail:  "for_each may not use sensitive values: instance keys are shown in plans and progress. Use a value that is not sensitive.",
-			Subject: st.ForEach.Range().Ptr()}}
-	}
-	ufe, marks := fe.Unmark()
-	if !ufe.IsKnown() {
-		if !e.planning {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown for_each", Detail: "for_each is not known.", Subject: st.ForEach.Range().Ptr()}}
-		}
+	if el == nil {
 		x.unknown = true
-		each := cty.ObjectVal(map[string]cty.Value{"key": cty.DynamicVal, "value": cty.DynamicVal}).WithMarks(marks)
-		child := ctx.NewChild()
-		child.Variables = map[string]cty.Value{"each": each}
-		inst := &instance{node: n, key: cty.DynamicVal, ctx: child}
+		inst := placeholder(n, ctx, fe)
 		x.instances = []*instance{inst}
 		return x, e.evalWhen(inst)
 	}
-	if ufe.IsNull() {
-		return nil, forEachTypeError(st, "null")
-	}
-	ty := ufe.Type()
-	switch {
-	case ty.IsListType() || ty.IsTupleType():
-		x.keying = keyIndex
-	case ty.IsMapType() || ty.IsObjectType():
-		x.keying = keyString
-	case ty.IsSetType():
-		x.keying = keyString
-		if !ty.ElementType().Equals(cty.String) {
-			if _, err := convert.Convert(ufe, cty.Set(cty.String)); err != nil {
-				return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid for_each",
-					Detail:  "A set given to for_each must hold strings, which become each.key and each.value. Use a list to iterate over other values.",
-					Subject: st.ForEach.Range().Ptr()}}
-			}
-		}
-	default:
-		return nil, forEachTypeError(st, ty.FriendlyName())
-	}
-	if !ufe.IsWhollyKnown() && ty.IsSetType() {
-		if !e.planning {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown for_each", Detail: "for_each is not known.", Subject: st.ForEach.Range().Ptr()}}
-		}
-		x.unknown = true
-		each := cty.ObjectVal(map[string]cty.Value{"key": cty.DynamicVal, "value": cty.DynamicVal}).WithMarks(marks)
-		child := ctx.NewChild()
-		child.Variables = map[string]cty.Value{"each": each}
-		inst := &instance{node: n, key: cty.DynamicVal, ctx: child}
-		x.instances = []*instance{inst}
-		return x, e.evalWhen(inst)
-	}
-	x.instances = make([]*instance, 0, ufe.LengthInt())
-	for it := ufe.ElementIterator(); it.Next(); {
-		k, v := it.Element()
-		var key cty.Value
-		switch {
-		case x.keying == keyIndex:
-			key = k
-		case ty.IsSetType():
-			sv, _ := convert.Convert(v, cty.String)
-			key, v = sv, sv
-		default:
-			key = k
-		}
-		child := ctx.NewChild()
-		child.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": key, "value": v})}
-		inst := &instance{node: n, index: len(x.instances), key: key, ctx: child}
+	x.keying = el.keying
+	x.instances = make([]*instance, 0, el.len())
+	for i := range el.len() {
+		inst := el.instance(n, ctx, i)
 		if d := e.evalWhen(inst); d.HasErrors() {
 			return nil, d
 		}
 		x.instances = append(x.instances, inst)
 	}
 	return x, nil
+}
+
+// placeholder is the one instance of a step whose for_each is not known
+// yet (while planning): each is unknown.
+func placeholder(n *node, ctx *hcl.EvalContext, fe cty.Value) *instance {
+	_, marks := fe.Unmark()
+	each := cty.ObjectVal(map[string]cty.Value{"key": cty.DynamicVal, "value": cty.DynamicVal}).WithMarks(marks)
+	child := ctx.NewChild()
+	child.Variables = map[string]cty.Value{"each": each}
+	return &instance{node: n, key: cty.DynamicVal, ctx: child}
+}
+
+// elements are the elements of a known for_each: what each.key and
+// each.value are for every instance, before the instances are made.
+type elements struct {
+	keying keying
+	keys   []cty.Value // keyString: each.key of every element; nil for keyIndex, whose key is the index
+	values []cty.Value // each.value of every element
+}
+
+func (el *elements) len() int { return len(el.values) }
+
+// key returns each.key of element i.
+func (el *elements) key(i int) cty.Value {
+	if el.keys == nil {
+		return cty.NumberIntVal(int64(i))
+	}
+	return el.keys[i]
+}
+
+// instance makes the instance of element i, with each bound in a child
+// of the step's context.
+func (el *elements) instance(n *node, ctx *hcl.EvalContext, i int) *instance {
+	key := el.key(i)
+	child := ctx.NewChild()
+	child.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": key, "value": el.values[i]})}
+	return &instance{node: n, index: i, key: key, ctx: child}
+}
+
+// forEach evaluates the for_each of n and checks it. While planning, a
+// for_each not known yet gives no elements and no error.
+func (e *evaluator) forEach(n *node, ctx *hcl.EvalContext) (cty.Value, *elements, hcl.Diagnostics) {
+	st := n.step
+	fe, diags := st.ForEach.Value(ctx)
+	if diags.HasErrors() {
+		return fe, nil, diags
+	}
+	fe = e.knownAfter(n, fe)
+	if lang.IsSensitive(fe) {
+		return fe, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Sensitive for_each",
+			Detail:  "for_each may not use sensitive values: instance keys are shown in plans and progress. Use a value that is not sensitive.",
+			Subject: st.ForEach.Range().Ptr()}}
+	}
+	unknown := func() (cty.Value, *elements, hcl.Diagnostics) {
+		if !e.planning {
+			return fe, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown for_each", Detail: "for_each is not known.", Subject: st.ForEach.Range().Ptr()}}
+		}
+		return fe, nil, nil
+	}
+	ufe, _ := fe.Unmark()
+	if !ufe.IsKnown() {
+		return unknown()
+	}
+	if ufe.IsNull() {
+		return fe, nil, forEachTypeError(st, "null")
+	}
+	el := &elements{}
+	ty := ufe.Type()
+	switch {
+	case ty.IsListType() || ty.IsTupleType():
+		el.keying = keyIndex
+	case ty.IsMapType() || ty.IsObjectType():
+		el.keying = keyString
+	case ty.IsSetType():
+		el.keying = keyString
+		if !ty.ElementType().Equals(cty.String) {
+			if _, err := convert.Convert(ufe, cty.Set(cty.String)); err != nil {
+				return fe, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid for_each",
+					Detail:  "A set given to for_each must hold strings, which become each.key and each.value. Use a list to iterate over other values.",
+					Subject: st.ForEach.Range().Ptr()}}
+			}
+		}
+	default:
+		return fe, nil, forEachTypeError(st, ty.FriendlyName())
+	}
+	if !ufe.IsWhollyKnown() && ty.IsSetType() {
+		return unknown()
+	}
+	count := ufe.LengthInt()
+	el.values = make([]cty.Value, 0, count)
+	if el.keying == keyString {
+		el.keys = make([]cty.Value, 0, count)
+	}
+	for it := ufe.ElementIterator(); it.Next(); {
+		k, v := it.Element()
+		switch {
+		case el.keying == keyIndex:
+		case ty.IsSetType():
+			sv, _ := convert.Convert(v, cty.String)
+			el.keys = append(el.keys, sv)
+			v = sv
+		default:
+			el.keys = append(el.keys, k)
+		}
+		el.values = append(el.values, v)
+	}
+	return fe, el, nil
 }
 
 func forEachTypeError(st *lang.Step, got string) hcl.Diagnostics {
@@ -373,8 +423,14 @@ func InstanceName(addr lang.Address, key cty.Value) string {
 // result: {result = ...} without for_each, a tuple of them in order for a
 // list, an object of them by key for a map or a set.
 func stepValue(x *expansion, results []cty.Value) cty.Value {
+	return assembleStep(x.keying, results, func(i int) string { return x.instances[i].key.AsString() })
+}
+
+// assembleStep is stepValue given the keying and, for keyString, each
+// instance's key.
+func assembleStep(k keying, results []cty.Value, key func(i int) string) cty.Value {
 	wrap := func(r cty.Value) cty.Value { return cty.ObjectVal(map[string]cty.Value{"result": r}) }
-	switch x.keying {
+	switch k {
 	case keyNone:
 		return wrap(results[0])
 	case keyIndex:
@@ -392,7 +448,7 @@ func stepValue(x *expansion, results []cty.Value) cty.Value {
 	}
 	attrs := make(map[string]cty.Value, len(results))
 	for i, r := range results {
-		attrs[x.instances[i].key.AsString()] = wrap(r)
+		attrs[key(i)] = wrap(r)
 	}
 	return cty.ObjectVal(attrs)
 }

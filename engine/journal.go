@@ -256,10 +256,14 @@ var canonicalBuf = sync.Pool{New: func() any { b := make([]byte, 0, 256); return
 // runs for every call of a journaled run, so it avoids the allocations of
 // a JSON encoding.
 func appendCanonical(b []byte, v cty.Value) []byte {
-	if lang.IsSensitive(v) {
-		return append(b, 'S')
+	// Marks are looked at level by level: a deep search at every level
+	// would cost more than the hash.
+	if v.IsMarked() {
+		if lang.IsSensitive(v) {
+			return append(b, 'S')
+		}
+		v, _ = v.Unmark()
 	}
-	v, _ = v.Unmark()
 	switch {
 	case !v.IsKnown():
 		return append(b, 'U')

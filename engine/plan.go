@@ -67,7 +67,20 @@ func (p *Plan) Calls() (known, pendingSteps int) {
 // parameters), so a clean plan means a run can fail only on what the API
 // answers.
 func (w *Workflow) Plan(ctx context.Context, in Inputs) (*Plan, hcl.Diagnostics) {
+	return w.plan(ctx, in, false)
+}
+
+// check is what Run plans with: the diagnostics of Plan, without keeping
+// the planned instances (see checkForEach), so that checking a batch of a
+// million calls takes the memory of a few.
+func (w *Workflow) check(ctx context.Context, in Inputs) hcl.Diagnostics {
+	_, diags := w.plan(ctx, in, true)
+	return diags
+}
+
+func (w *Workflow) plan(ctx context.Context, in Inputs, lean bool) (*Plan, hcl.Diagnostics) {
 	e := newEvaluator(w, in, true)
+	e.lean = lean
 	p := &Plan{}
 	var diags hcl.Diagnostics
 	for _, n := range w.order {
@@ -102,6 +115,11 @@ func (e *evaluator) planStep(n *node) (PlannedStep, cty.Value, hcl.Diagnostics) 
 	st := n.step
 	if st.Script != nil {
 		return e.planScript(n)
+	}
+	if e.lean {
+		if v, d, ok := e.checkForEach(n); ok {
+			return PlannedStep{Addr: n.addr, Kind: lang.StepCall, Method: st.Call.Method}, v, d
+		}
 	}
 	ps := PlannedStep{Addr: n.addr, Kind: lang.StepCall, Method: st.Call.Method, Paginate: st.Call.Paginate, ForEach: cty.NilVal}
 	if n.sess != nil {

@@ -66,7 +66,7 @@ type Result struct {
 // dependency order, up to Parallelism calls at a time, and evaluates the
 // outputs. The diagnostics hold every failure.
 func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, hcl.Diagnostics) {
-	_, diags := w.Plan(ctx, in)
+	diags := w.check(ctx, in)
 	if diags.HasErrors() {
 		return &Result{Status: StatusInvalid}, diags
 	}
@@ -114,7 +114,8 @@ type runner struct {
 	done     []bool // by node index
 	pending  []int  // dependencies not yet done, by node index
 	ready    []*node
-	queue    []*instance
+	queue    []*stepRun // steps with instances to dispatch, in order (see dequeue)
+	next     pick       // the next instance to dispatch, if any
 	steps    map[*node]*stepRun
 	outputs  map[*node]OutputValue
 	stopped  bool
@@ -133,7 +134,7 @@ type runner struct {
 
 // stepRun is a step whose instances are running.
 type stepRun struct {
-	x         *expansion
+	b         *batch
 	results   []cty.Value // nil when no expression reads them (see resultsNeeded)
 	remaining int
 	failed    int
@@ -246,13 +247,16 @@ func (r *runner) loop(ctx context.Context) {
 		}
 	}
 
-	work := make(chan *instance)
+	work := make(chan pick)
 	results := make(chan result)
 	var wg sync.WaitGroup
 	for range r.opts.Parallelism {
 		wg.Go(func() {
-			for inst := range work {
-				results <- r.execute(ctx, inst)
+			for p := range work {
+				// The worker makes the instance: that work is spread over
+				// the workers, not done by this loop, through which every
+				// instance passes.
+				results <- r.execute(ctx, p.b.instance(p.i))
 			}
 		})
 	}
@@ -279,20 +283,21 @@ func (r *runner) loop(ctx context.Context) {
 		default:
 		}
 		if r.stopped {
-			r.queue = nil
+			r.queue, r.next = nil, pick{}
 		}
-		if len(r.queue) == 0 && inflight == 0 {
+		if r.next.b == nil {
+			r.next = r.dequeue()
+		}
+		if r.next.b == nil && inflight == 0 {
 			return
 		}
-		var send chan *instance
-		var next *instance
-		if len(r.queue) > 0 {
-			send, next = work, r.queue[0]
+		var send chan pick
+		if r.next.b != nil {
+			send = work
 		}
 		select {
-		case send <- next:
-			r.queue[0] = nil
-			r.queue = r.queue[1:]
+		case send <- r.next:
+			r.next = pick{}
 			inflight++
 		case res := <-results:
 			inflight--
@@ -302,7 +307,7 @@ func (r *runner) loop(ctx context.Context) {
 			r.stopped = true
 		case <-stop:
 			stop = r.stopGently(inflight)
-			r.queue = nil
+			r.queue, r.next = nil, pick{}
 		}
 	}
 }
@@ -347,45 +352,55 @@ func (r *runner) startStep(n *node) {
 		r.skipUsersBecause(n, n.addr.String()+" "+why)
 		return
 	}
-	x, d := r.expand(n)
+	b, d := r.expandBatch(n)
 	if d.HasErrors() {
 		r.fail(n, d)
 		return
 	}
-	sr := &stepRun{x: x}
+	count := b.len()
+	run := make([]bool, count) // freed when startStep returns
+	mine := 0
+	for i := range count {
+		if b.owns(r.opts.Shard, i) {
+			run[i] = true
+			mine++
+		}
+	}
+	for i := range count {
+		if !run[i] {
+			continue
+		}
+		ok, d := r.when(b, i)
+		if d.HasErrors() {
+			r.fail(n, d)
+			return
+		}
+		run[i] = ok
+	}
+	sr := &stepRun{b: b}
 	if r.needed[n.index] {
-		sr.results = make([]cty.Value, len(x.instances))
+		sr.results = make([]cty.Value, count)
 	}
 	r.steps[n] = sr
 	if n.step.ForEach != nil {
-		mine := len(x.instances)
-		if r.opts.Shard.Sharded() {
-			mine = 0
-			for _, inst := range x.instances {
-				if r.opts.Shard.owns(inst) {
-					mine++
-				}
-			}
-		}
-		r.obs.Observe(Event{Type: EventExpanded, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(), Instances: mine, Total: len(x.instances)})
+		r.obs.Observe(Event{Type: EventExpanded, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(), Instances: mine, Total: count})
 	}
-	for i, inst := range x.instances {
-		if !r.opts.Shard.owns(inst) {
-			sr.set(i, cty.NullVal(cty.DynamicPseudoType))
-			inst.ctx = nil
+	for i := range count {
+		if run[i] {
+			sr.remaining++
 			continue
 		}
-		if inst.when.False() {
-			sr.set(i, cty.NullVal(cty.DynamicPseudoType))
-			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(), Reason: "when is false"})
-			continue
+		b.setSkipped(i)
+		sr.set(i, cty.NullVal(cty.DynamicPseudoType))
+		if b.owns(r.opts.Shard, i) {
+			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: b.key(i), Method: n.step.Method(), Reason: "when is false"})
 		}
-		sr.remaining++
-		r.queue = append(r.queue, inst)
 	}
 	if sr.remaining == 0 {
 		r.finishStep(n, sr)
+		return
 	}
+	r.queue = append(r.queue, sr)
 }
 
 // finishInstance records one instance's outcome. It is the one place an
@@ -443,7 +458,7 @@ func (r *runner) finishStep(n *node, sr *stepRun) {
 	if sr.results == nil {
 		r.values[n.index] = cty.DynamicVal // read by no expression
 	} else {
-		r.values[n.index] = stepValue(sr.x, sr.results)
+		r.values[n.index] = sr.b.value(sr.results)
 	}
 	r.complete(n)
 }
@@ -540,15 +555,11 @@ func (r *runner) execute(ctx context.Context, inst *instance) result {
 		res.diags = diags
 		return res
 	}
-	wire, err := lang.WireParams(params)
+	p, err := callParams(params)
 	if err != nil {
 		res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid parameter",
 			Detail: InstanceName(n.addr, inst.key) + ": " + err.Error() + ".", Subject: call.Params.Range().Ptr()}}
 		return res
-	}
-	p := make(okru.Params, len(wire))
-	for k, v := range wire {
-		p[k] = v
 	}
 	opts := []okru.CallOption{okru.OnRetry(func(ri okru.RetryInfo) {
 		r.obs.Observe(Event{Type: EventRetried, Step: n.addr, Key: inst.key, Method: call.Method,

@@ -79,18 +79,6 @@ func ShardID(key, value cty.Value) string {
 	return "v:" + string(lang.DisplayJSON(value))
 }
 
-// owns reports whether an instance of a for_each step is this shard's.
-func (s Shard) owns(inst *instance) bool {
-	if !s.Sharded() || inst.key == cty.NilVal {
-		return true
-	}
-	var value cty.Value
-	if each, ok := inst.ctx.Variables["each"]; ok {
-		value = each.GetAttr("value")
-	}
-	return s.Of(ShardID(inst.key, value)) == s.Index
-}
-
 // skips reports why a step without for_each does not run in this shard:
 // writes and scripts run only in shard 1.
 func (s Shard) skips(n *node) (string, bool) {
