@@ -36,6 +36,10 @@ func ValueFromJSON(raw []byte) (cty.Value, error) {
 	return v, nil
 }
 
+// maxNumberExp bounds the binary exponent of a number in a result: 2^3322
+// is about 10^1000.
+const maxNumberExp = 3322
+
 func decodeJSON(dec *json.Decoder) (cty.Value, error) {
 	tok, err := dec.Token()
 	if err != nil {
@@ -86,7 +90,17 @@ func decodeJSON(dec *json.Decoder) (cty.Value, error) {
 	case string:
 		return cty.StringVal(t), nil
 	case json.Number:
-		return cty.ParseNumberVal(string(t))
+		v, err := cty.ParseNumberVal(string(t))
+		if err != nil {
+			return cty.NilVal, err
+		}
+		// A number like 1e10000000 parses at once, but every use that
+		// writes it out in plain decimal (outputs, parameters, the run's
+		// state) would take minutes: an answer cannot hold one.
+		if bf := v.AsBigFloat(); bf.IsInf() || max(bf.MantExp(nil), -bf.MantExp(nil)) > maxNumberExp {
+			return cty.NilVal, fmt.Errorf("number %.40s is out of range: more than 1000 decimal digits", string(t))
+		}
+		return v, nil
 	case bool:
 		return cty.BoolVal(t), nil
 	case nil:

@@ -207,7 +207,11 @@ func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, siz
 		j.header = &h
 		return true
 	}
-	if j.header == nil || (w.Kind != KindEnd && w.ID == "") {
+	switch {
+	case j.header == nil:
+		return false
+	case w.Kind == KindEnd:
+	case w.Kind != KindStart && w.Kind != KindDone && w.Kind != KindFailed, w.ID == "":
 		return false
 	}
 	j.records++
@@ -230,8 +234,6 @@ func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, siz
 		j.index[w.ID] = Entry{Kind: KindDone, Method: m, Write: w.Write, Hash: w.Hash, Redacted: w.Redacted, at: at, size: size}
 	case KindFailed:
 		j.index[w.ID] = Entry{Kind: KindFailed, Method: m, Write: w.Write, Hash: w.Hash}
-	default:
-		return false
 	}
 	return true
 }

@@ -1,0 +1,101 @@
+package okru
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// FuzzDecode feeds any answer (status, Content-Type, Invocation-Error
+// header and body) to the client's response decoding. It must not panic;
+// it returns either valid JSON (only for HTTP 200 without a numeric
+// Invocation-Error) or an *Error or *DecodeError, never both;
+// and no error holds a secret, even when the server echoes it: "@T", "@S"
+// and "@A" in the body stand for the access token, the signature and the
+// app secret key of the request.
+//
+//	go test ./okru -run '^$' -fuzz FuzzDecode -fuzztime 60s
+func FuzzDecode(f *testing.F) {
+	for _, c := range []struct {
+		status      int
+		contentType string
+		header      string
+		body        string
+	}{
+		{200, "application/json;charset=utf-8", "", `{"uid":"1"}`},
+		{200, "application/json;charset=utf-8", "", `["1","2"]`},
+		{200, "application/json", "", `"700000000000001"`},
+		{200, "application/json;charset=utf-8", "102", `{"error_code":102,"error_msg":"PARAM_SESSION_EXPIRED : Session expired","error_data":null}`},
+		{200, "application/json;charset=utf-8", "", `{"error_code":100,"error_msg":"PARAM : bad access_token=@T","error_data":{"sig":"@S"}}`},
+		{200, "application/json;charset=utf-8", "8", ``},
+		{200, "text/html", "", `<html>proxy error for ?access_token=@T&sig=@S</html>`},
+		{502, "text/plain", "", `bad gateway @A`},
+		{200, "application/json;charset=utf-8", "", `{"a":`},
+		{200, "application/json;charset=utf-8", "x", `{"error_code":"7"}`},
+		{429, "application/json", "", `{}`},
+	} {
+		f.Add(c.status, c.contentType, c.header, []byte(c.body))
+	}
+	const (
+		appSecret = "FUZZ-app-secret-key-0123456789"
+		token     = "FUZZ-access-token-abcdef012345"
+		sig       = "0123456789abcdef0123456789abcdef"
+	)
+	a := New(ServerSession("APPKEY", appSecret, token), nil)
+	secrets := []string{appSecret, token, sig, ServerSecret(token, appSecret)}
+	wire := map[string]string{"access_token": token, "sig": sig, "method": "users.getInfo"}
+	f.Fuzz(func(t *testing.T, status int, contentType, header string, body []byte) {
+		if status < 100 || status > 999 {
+			return
+		}
+		body = bytes.ReplaceAll(body, []byte("@T"), []byte(token))
+		body = bytes.ReplaceAll(body, []byte("@S"), []byte(sig))
+		body = bytes.ReplaceAll(body, []byte("@A"), []byte(appSecret))
+		resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))}
+		if contentType != "" {
+			resp.Header.Set("Content-Type", contentType)
+		}
+		if header != "" {
+			resp.Header.Set("Invocation-Error", header)
+		}
+		raw, err := a.decode("users.getInfo", resp, body, wire)
+		if err == nil {
+			if !json.Valid(raw) {
+				t.Fatalf("decoded %q, which is not JSON", raw)
+			}
+			if _, convErr := strconv.Atoi(strings.TrimSpace(header)); status != http.StatusOK || convErr == nil {
+				t.Fatalf("HTTP %d with Invocation-Error %q decoded as a result %q", status, header, raw)
+			}
+			return
+		}
+		if raw != nil {
+			t.Fatalf("both a result %q and an error %v", raw, err)
+		}
+		var apiErr *Error
+		var decErr *DecodeError
+		switch {
+		case errors.As(err, &apiErr):
+			// Without a code in the body, the header's is the error's.
+			if n, convErr := strconv.Atoi(strings.TrimSpace(header)); convErr == nil && !bytes.Contains(body, []byte(`"error_code"`)) && apiErr.Code != Code(n) {
+				t.Fatalf("header %q gave code %d", header, apiErr.Code)
+			}
+		case errors.As(err, &decErr):
+		default:
+			t.Fatalf("error of type %T: %v", err, err)
+		}
+		text := err.Error()
+		if apiErr != nil {
+			text += string(apiErr.Data)
+		}
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Fatalf("the error shows a secret %q: %s", s, text)
+			}
+		}
+	})
+}
