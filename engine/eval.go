@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -414,6 +416,16 @@ func InstanceName(addr lang.Address, key cty.Value) string {
 		return addr.String() + "[*]"
 	}
 	if key.Type() == cty.Number {
+		// Most keys are list indexes: format them without big.Float's
+		// text conversion, as this runs for every call of a journaled run.
+		if bf := key.AsBigFloat(); bf.IsInt() {
+			if i, acc := bf.Int64(); acc == big.Exact {
+				b := make([]byte, 0, len(addr.Kind)+len(addr.Name)+24)
+				b = append(append(append(b, addr.Kind...), '.'), addr.Name...)
+				b = append(strconv.AppendInt(append(b, '['), i, 10), ']')
+				return string(b)
+			}
+		}
 		return addr.String() + "[" + lang.NumberText(key.AsBigFloat()) + "]"
 	}
 	return addr.String() + "[" + lang.QuoteString(key.AsString()) + "]"

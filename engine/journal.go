@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -72,7 +74,8 @@ type journal struct {
 	resumed      bool // the run continues a recorded one
 	retryUnknown bool
 	secrets      []string
-	err          error // the first failure to record a read; reported at the end
+	secretForms  [][]byte // see mayHoldSecret
+	err          error    // the first failure to record a read; reported at the end
 }
 
 // journalCall is one instance being recorded.
@@ -135,7 +138,8 @@ func (r *runner) openJournal() hcl.Diagnostics {
 		return diags
 	}
 	secrets := append(slices.Clone(so.Secrets), r.w.Secrets(r.in)...)
-	r.journal = &journal{st: st, resumed: resumed, retryUnknown: so.RetryUnknown, secrets: append(secrets, r.secrets...)}
+	secrets = append(secrets, r.secrets...)
+	r.journal = &journal{st: st, resumed: resumed, retryUnknown: so.RetryUnknown, secrets: secrets, secretForms: secretForms(secrets)}
 	e := Event{Type: EventState, Key: cty.NilVal, Path: so.Path, Resumed: resumed}
 	if resumed {
 		e.Recorded = st.Records()
@@ -343,13 +347,16 @@ func (j *journal) end(jc *journalCall, res *result, raw json.RawMessage) {
 				raw = json.RawMessage("null")
 			}
 		}
-		text := string(raw)
-		clean := okru.Redact(text, j.secrets...)
-		if clean != text {
-			raw = json.RawMessage(clean)
+		redacted := false
+		if j.mayHoldSecret(raw) {
+			text := string(raw)
+			clean := okru.Redact(text, j.secrets...)
+			if redacted = clean != text; redacted {
+				raw = json.RawMessage(clean)
+			}
 		}
 		rec = &state.Record{Kind: state.KindDone, ID: jc.id, Method: jc.method, Write: jc.write, Hash: jc.hash,
-			Result: raw, Redacted: clean != text}
+			Result: raw, Redacted: redacted}
 	case jc.write && res.inst.node.step.Script == nil && notApplied(res.err):
 		rec = &state.Record{Kind: state.KindFailed, ID: jc.id, Method: jc.method, Write: true, Hash: jc.hash,
 			Error: okru.Redact(res.err.Error(), j.secrets...)}
@@ -368,6 +375,36 @@ func (j *journal) end(jc *journalCall, res *result, raw json.RawMessage) {
 	if err != nil && j.err == nil {
 		j.err = err
 	}
+}
+
+// mayHoldSecret tells, without copying, whether a result may need
+// okru.Redact: it holds a secret as it is or escaped, or a "name=value"
+// that Redact looks at. Most results hold neither.
+func (j *journal) mayHoldSecret(raw []byte) bool {
+	if bytes.IndexByte(raw, '=') >= 0 {
+		return true
+	}
+	for _, s := range j.secretForms {
+		if bytes.Contains(raw, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// secretForms lists every secret as Redact finds it: as it is, and
+// escaped for a query or a path.
+func secretForms(secrets []string) [][]byte {
+	var out [][]byte
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
+			out = append(out, []byte(f))
+		}
+	}
+	return out
 }
 
 // notApplied reports whether a write that failed with err surely did not

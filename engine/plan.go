@@ -168,8 +168,8 @@ func checkParamsValue(inst *instance, params cty.Value) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for it := up.ElementIterator(); it.Next(); {
 		k, v := it.Element()
-		if !v.IsWhollyKnown() {
-			continue
+		if !v.IsWhollyKnown() || (v.Type() == cty.String && !v.IsMarked()) {
+			continue // a known string is always sent as it is
 		}
 		if _, _, err := lang.WireValue(v); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid parameter",
