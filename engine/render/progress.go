@@ -24,9 +24,15 @@ type liveBar struct {
 	step    string
 	method  string
 	pb      *progressbar.ProgressBar
-	max     int
+	max     int // instances this run does: the step's less those done earlier
+	done    int // over in this run
 	reused  int
 	retries int
+	// shown is what pb was last told, so that it is told only changes.
+	shown struct {
+		max, done int
+		desc      string
+	}
 }
 
 // redrawEvery bounds how often bars are redrawn while calls finish.
@@ -43,11 +49,13 @@ func (l *liveBars) start(step, method string, total int) {
 		progressbar.OptionSetItsString("calls"),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionThrottle(redrawEvery),
+		// Bars are brought up to date only when liveBars draws them, at
+		// most every redrawEvery: counting an instance costs nothing.
+		progressbar.OptionThrottle(0),
 		progressbar.OptionSetRenderBlankState(true),
 		progressbar.OptionUseANSICodes(true),
 	)
-	b.describe()
+	b.shown.max, b.shown.desc = total, step+": "+method
 	l.bars = append(l.bars, b)
 }
 
@@ -69,24 +77,37 @@ func (l *liveBars) advance(step string, reused bool) {
 	}
 	if reused {
 		b.reused++
-		if b.max > 1 {
-			b.max--
-			b.pb.ChangeMax(b.max)
-		}
-		b.describe()
+		b.max--
 		return
 	}
-	_ = b.pb.Add(1)
+	b.done++
 }
 
 func (l *liveBars) retried(step string) {
 	if b := l.find(step); b != nil {
 		b.retries++
-		b.describe()
 	}
 }
 
-func (b *liveBar) describe() {
+// line brings the bar up to date and returns it.
+func (b *liveBar) line() string {
+	if desc := b.description(); desc != b.shown.desc {
+		b.pb.Describe(desc)
+		b.shown.desc = desc
+	}
+	if b.max != b.shown.max && b.max > 0 {
+		b.pb.ChangeMax(b.max)
+		b.shown.max = b.max
+	}
+	if b.done != b.shown.done && b.done <= b.max {
+		_ = b.pb.Set(b.done)
+		b.shown.done = b.done
+	}
+	line := strings.TrimPrefix(b.pb.String(), "\r")
+	return strings.TrimRight(strings.TrimSuffix(line, "\x1b[0K"), " ")
+}
+
+func (b *liveBar) description() string {
 	d := b.step + ": " + b.method
 	var notes []string
 	if b.reused > 0 {
@@ -98,7 +119,7 @@ func (b *liveBar) describe() {
 	if len(notes) > 0 {
 		d += " (" + strings.Join(notes, ", ") + ")"
 	}
-	b.pb.Describe(d)
+	return d
 }
 
 func (l *liveBars) remove(step string) {
@@ -125,9 +146,7 @@ func (l *liveBars) erase() string {
 func (l *liveBars) frame() string {
 	var sb strings.Builder
 	for _, b := range l.bars {
-		line := strings.TrimPrefix(b.pb.String(), "\r")
-		line = strings.TrimRight(strings.TrimSuffix(line, "\x1b[0K"), " ")
-		sb.WriteString(line)
+		sb.WriteString(b.line())
 		sb.WriteString("\x1b[K\n")
 	}
 	l.drawn = len(l.bars)
