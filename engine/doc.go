@@ -7,6 +7,12 @@
 // Script steps run Lua (package lang/lua) whose calls go through the same
 // session clients and events as call steps (see script.go).
 //
+// For batch runs it keeps a journal of every call (StateOptions, stored by
+// the state sub-package) to resume a run without repeating finished calls
+// or writes (see journal.go), runs one shard of every for_each (Shard),
+// stops gently (Options.Stop) and makes instances only as they are
+// dispatched, so that memory stays flat as a batch grows (see batch.go).
+//
 // The engine decides nothing about presentation: the CLI renders events and
 // plans (see the render sub-package), and it never sees HTTP: okru does.
 package engine
