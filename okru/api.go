@@ -349,8 +349,8 @@ func readBody(resp *http.Response) ([]byte, error) {
 
 // decode turns one HTTP answer into a result or an error.
 func (a *API) decode(method string, resp *http.Response, body []byte, wire map[string]string) (json.RawMessage, error) {
-	if e := a.apiError(method, resp, body, wire); e != nil {
-		return nil, e
+	if err := a.apiError(method, resp, body, wire); err != nil {
+		return nil, err
 	}
 	ct := resp.Header.Get("Content-Type")
 	if resp.StatusCode != http.StatusOK || !isJSONType(ct) || !json.Valid(body) {
@@ -366,12 +366,16 @@ func (a *API) decode(method string, resp *http.Response, body []byte, wire map[s
 
 // apiError reads ok.ru's error answer: an Invocation-Error header, a body
 // {"error_code": ..., "error_msg": ..., "error_data": ...}, or both. The
-// header alone is enough, for proxies that replace the body.
-func (a *API) apiError(method string, resp *http.Response, body []byte, wire map[string]string) *Error {
-	header := resp.Header.Get("Invocation-Error")
+// header alone is enough, for proxies that replace the body. A header that
+// is not a number, with no code in the body, says the call failed without
+// saying how: a *DecodeError, never a result. Text from the answer is
+// cleared of the call's secrets and of extra ones.
+func (a *API) apiError(method string, resp *http.Response, body []byte, wire map[string]string, extra ...string) error {
+	header := strings.TrimSpace(resp.Header.Get("Invocation-Error"))
 	if header == "" && !bytes.Contains(body, []byte(`"error_code"`)) {
 		return nil
 	}
+	redact := func(text string) string { return Redact(text, append(a.wireSecrets(wire), extra...)...) }
 	var env struct {
 		Code *int            `json:"error_code"`
 		Msg  string          `json:"error_msg"`
@@ -381,12 +385,16 @@ func (a *API) apiError(method string, resp *http.Response, body []byte, wire map
 	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '{' &&
 		json.Unmarshal(trimmed, &env) == nil && env.Code != nil {
 		e.Code = Code(*env.Code)
-		e.Msg = a.redact(env.Msg, wire)
+		e.Msg = redact(env.Msg)
 		if len(env.Data) > 0 && string(env.Data) != "null" {
-			e.Data = json.RawMessage(a.redact(string(env.Data), wire))
+			e.Data = json.RawMessage(redact(string(env.Data)))
 		}
-	} else if n, err := strconv.Atoi(strings.TrimSpace(header)); err == nil {
+	} else if n, err := strconv.Atoi(header); err == nil {
 		e.Code = Code(n)
+	} else if header != "" {
+		return &DecodeError{Method: method, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
+			Excerpt: excerpt(redact(string(body))),
+			Err:     fmt.Errorf("the Invocation-Error header %q is not an error code", excerpt(redact(header)))}
 	} else {
 		return nil
 	}

@@ -13,11 +13,11 @@ import (
 
 // FuzzDecode feeds any answer (status, Content-Type, Invocation-Error
 // header and body) to the client's response decoding. It must not panic;
-// it returns either valid JSON (only for HTTP 200 without a numeric
-// Invocation-Error) or an *Error or *DecodeError, never both;
+// it returns either valid JSON (only for HTTP 200 without an
+// Invocation-Error header) or an *Error or *DecodeError, never both;
 // and no error holds a secret, even when the server echoes it: "@T", "@S"
-// and "@A" in the body stand for the access token, the signature and the
-// app secret key of the request.
+// and "@A" in the body or the header stand for the access token, the
+// signature and the app secret key of the request.
 //
 //	go test ./okru -run '^$' -fuzz FuzzDecode -fuzztime 60s
 func FuzzDecode(f *testing.F) {
@@ -37,6 +37,7 @@ func FuzzDecode(f *testing.F) {
 		{502, "text/plain", "", `bad gateway @A`},
 		{200, "application/json;charset=utf-8", "", `{"a":`},
 		{200, "application/json;charset=utf-8", "x", `{"error_code":"7"}`},
+		{200, "application/json;charset=utf-8", "bad @T", `{"uid":"1"}`},
 		{429, "application/json", "", `{}`},
 	} {
 		f.Add(c.status, c.contentType, c.header, []byte(c.body))
@@ -56,6 +57,7 @@ func FuzzDecode(f *testing.F) {
 		body = bytes.ReplaceAll(body, []byte("@T"), []byte(token))
 		body = bytes.ReplaceAll(body, []byte("@S"), []byte(sig))
 		body = bytes.ReplaceAll(body, []byte("@A"), []byte(appSecret))
+		header = strings.NewReplacer("@T", token, "@S", sig, "@A", appSecret).Replace(header)
 		resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))}
 		if contentType != "" {
 			resp.Header.Set("Content-Type", contentType)
@@ -68,7 +70,7 @@ func FuzzDecode(f *testing.F) {
 			if !json.Valid(raw) {
 				t.Fatalf("decoded %q, which is not JSON", raw)
 			}
-			if _, convErr := strconv.Atoi(strings.TrimSpace(header)); status != http.StatusOK || convErr == nil {
+			if status != http.StatusOK || strings.TrimSpace(header) != "" {
 				t.Fatalf("HTTP %d with Invocation-Error %q decoded as a result %q", status, header, raw)
 			}
 			return

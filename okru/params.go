@@ -3,10 +3,12 @@ package okru
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Params are the parameters of one call. Values are turned into the exact
@@ -15,11 +17,18 @@ import (
 //   - string, []byte: as is
 //   - bool: "true" or "false"
 //   - integers and floats: decimal, floats without exponent where possible
-//   - json.Number, fmt.Stringer: their text
+//   - a named type of one of these kinds: by its value, even when it has a
+//     String method: String is for people (okru.Code's says
+//     "PARAM_SESSION_EXPIRED"), the value is what ok.ru knows (102)
+//   - json.Number: its text
+//   - any other fmt.Stringer (*big.Int, net.IP): its String()
+//   - time.Time: an error, not a guess: ok.ru's methods take dates in
+//     different forms, and its String() carries a monotonic clock reading;
+//     send t.Unix() or t.Format with the layout the method documents
 //   - a slice or array of the above: its elements joined with commas
 //   - json.RawMessage: its compact JSON text
 //   - any other map or struct: its compact JSON encoding (attachments)
-//   - nil: the parameter is left out
+//   - nil, or a nil pointer: the parameter is left out
 //
 // Zero, false and empty values are sent, never dropped.
 type Params map[string]any
@@ -48,23 +57,30 @@ func EncodeValue(v any) (s string, ok bool, err error) {
 		return x.String(), true, nil
 	case json.RawMessage:
 		return compactJSON(x)
-	case fmt.Stringer:
-		return x.String(), true, nil
 	case []string:
 		return strings.Join(x, ","), true, nil
+	case time.Time:
+		return "", false, errors.New("a time.Time has no one wire form at ok.ru: send t.Unix() or t.Format with the layout the method documents")
 	}
 	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return "", false, nil
+		}
+		// A pointer is sent as what it points to (a *Code as a Code, a
+		// *time.Time refused as a time.Time), unless String is defined on
+		// the pointer alone, as *big.Int's is.
+		if _, ok := v.(fmt.Stringer); !ok || rv.Elem().Type().Implements(stringerType) {
+			return EncodeValue(rv.Elem().Interface())
+		}
+	}
+	if s, ok := encodeScalar(rv); ok {
+		return s, true, nil
+	}
+	if x, ok := v.(fmt.Stringer); ok {
+		return x.String(), true, nil
+	}
 	switch rv.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return strconv.FormatInt(rv.Int(), 10), true, nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return strconv.FormatUint(rv.Uint(), 10), true, nil
-	case reflect.Float32:
-		return strconv.FormatFloat(rv.Float(), 'f', -1, 32), true, nil
-	case reflect.String:
-		return rv.String(), true, nil
-	case reflect.Bool:
-		return strconv.FormatBool(rv.Bool()), true, nil
 	case reflect.Slice, reflect.Array:
 		parts := make([]string, rv.Len())
 		for i := range parts {
@@ -86,17 +102,34 @@ func EncodeValue(v any) (s string, ok bool, err error) {
 			parts[i] = s
 		}
 		return strings.Join(parts, ","), true, nil
-	case reflect.Pointer, reflect.Interface:
-		if rv.IsNil() {
-			return "", false, nil
-		}
-		return EncodeValue(rv.Elem().Interface())
 	}
 	b, err := marshalJSON(v)
 	if err != nil {
 		return "", false, err
 	}
 	return string(b), true, nil
+}
+
+var stringerType = reflect.TypeFor[fmt.Stringer]()
+
+// encodeScalar formats a value of a named integer, float, string or bool
+// type by its kind.
+func encodeScalar(rv reflect.Value) (string, bool) {
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(rv.Int(), 10), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.FormatUint(rv.Uint(), 10), true
+	case reflect.Float32:
+		return strconv.FormatFloat(rv.Float(), 'f', -1, 32), true
+	case reflect.Float64:
+		return strconv.FormatFloat(rv.Float(), 'f', -1, 64), true
+	case reflect.String:
+		return rv.String(), true
+	case reflect.Bool:
+		return strconv.FormatBool(rv.Bool()), true
+	}
+	return "", false
 }
 
 func isComposite(v reflect.Value) bool {

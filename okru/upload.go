@@ -177,10 +177,11 @@ func (a *API) postMultipart(ctx context.Context, uploadURL string, files []Uploa
 	if err != nil {
 		return nil, &TransportError{Method: op, Sent: true, Err: err}
 	}
-	if e := a.apiError(op, resp, body, nil); e != nil {
-		e.Msg = Redact(e.Msg, secrets...)
-		e.DidYouMean = nil
-		return nil, e
+	if err := a.apiError(op, resp, body, nil, secrets...); err != nil {
+		if e, ok := errors.AsType[*Error](err); ok {
+			e.DidYouMean = nil // op is not a method
+		}
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK || !isJSONType(resp.Header.Get("Content-Type")) || !json.Valid(body) {
 		return nil, &DecodeError{Method: op, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
