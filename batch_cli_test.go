@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/okru-run/okru-run/okru"
-	"github.com/okru-run/okru-run/okru/okrutest"
 )
 
 // The tests of this file run okru-run as a CI batch job does: the built
@@ -28,71 +26,6 @@ import (
 // was really done.
 
 const batchWorkflow = "testdata/batch/batch.hcl"
-
-// sandboxProc is an `okru-run sandbox` process.
-type sandboxProc struct {
-	banner sandboxBanner
-	env    []string // OKRU_* variables for the workflow's session
-}
-
-func startSandboxProc(t testing.TB) *sandboxProc {
-	t.Helper()
-	cmd := exec.Command(binary, "sandbox", "-addr", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("read the sandbox's banner: %v\n%s", err, stderr.String())
-	}
-	s := &sandboxProc{}
-	if err := json.Unmarshal([]byte(line), &s.banner); err != nil {
-		t.Fatalf("banner %q: %v", line, err)
-	}
-	b := s.banner
-	s.env = []string{"OKRU_APP_KEY=" + b.AppKey, "OKRU_APP_SECRET_KEY=" + b.AppSecretKey,
-		"OKRU_ACCESS_TOKEN=" + b.User.AccessToken, "OKRU_API_URL=" + b.APIURL}
-	return s
-}
-
-// setLatency delays every API call of the sandbox by d.
-func (s *sandboxProc) setLatency(t *testing.T, d time.Duration) {
-	t.Helper()
-	body := fmt.Sprintf(`{"latency": %q}`, d.String())
-	resp, err := http.Post(s.banner.ControlURL+"faults", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("set latency: HTTP %d", resp.StatusCode)
-	}
-}
-
-// calls returns the sandbox's call log.
-func (s *sandboxProc) calls(t *testing.T) []okrutest.Call {
-	t.Helper()
-	resp, err := http.Get(s.banner.ControlURL + "calls")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var calls []okrutest.Call
-	if err := json.NewDecoder(resp.Body).Decode(&calls); err != nil {
-		t.Fatal(err)
-	}
-	return calls
-}
 
 // done counts the calls the sandbox carried out, by what they were about:
 // "read N" and "post N" (the tag of posts is tag). Calls abandoned by the
@@ -122,6 +55,32 @@ func (s *sandboxProc) done(t *testing.T, tag string) map[string]int {
 	return m
 }
 
+// checkDoneOnce fails for each of what 0 to n-1 ("read 0", "post 7")
+// that the sandbox did other than once, by done's counts.
+func checkDoneOnce(t *testing.T, done map[string]int, what string, n int) {
+	t.Helper()
+	for i := range n {
+		if got := done[fmt.Sprint(what, " ", i)]; got != 1 {
+			t.Errorf("%s %d done %d times, want once", what, i, got)
+		}
+	}
+}
+
+// copyBatchWorkflow copies the batch workflow into a folder of its own,
+// where its default state goes, and returns the copy's path and text.
+func copyBatchWorkflow(t *testing.T) (wf string, src []byte) {
+	t.Helper()
+	src, err := os.ReadFile(batchWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf = filepath.Join(t.TempDir(), "batch.hcl")
+	if err := os.WriteFile(wf, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return wf, src
+}
+
 // runProc is one `okru-run run -json` process; onEvent sees each NDJSON
 // line as it comes and may stop the process.
 type runProc struct {
@@ -133,8 +92,7 @@ type runProc struct {
 
 func startRun(t *testing.T, env []string, onEvent func(p *runProc, e map[string]any), args ...string) *runProc {
 	t.Helper()
-	p := &runProc{cmd: exec.Command(binary, append([]string{"run", "-json"}, args...)...)}
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	p := &runProc{cmd: okruRun(t, env, append([]string{"run", "-json"}, args...)...)}
 	p.cmd.Stderr = &p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -348,12 +306,7 @@ func TestBatchSIGINT(t *testing.T) {
 	if n := p.count("reused", "call.post"); n != finished {
 		t.Errorf("the resumed run reused %d posts, want %d", n, finished)
 	}
-	done := sb.done(t, "sigint")
-	for i := range 60 {
-		if n := done[fmt.Sprint("post ", i)]; n != 1 {
-			t.Errorf("post %d done %d times, want once", i, n)
-		}
-	}
+	checkDoneOnce(t, sb.done(t, "sigint"), "post", 60)
 }
 
 // A second SIGINT ends the process at once, without waiting for the calls
@@ -406,12 +359,7 @@ func TestBatchSecondSIGINT(t *testing.T) {
 	}
 	// The sandbox dropped the calls whose client went away during the
 	// latency, so sending them again did them once.
-	done := sb.done(t, "twice")
-	for i := range 20 {
-		if n := done[fmt.Sprint("post ", i)]; n != 1 {
-			t.Errorf("post %d done %d times, want once", i, n)
-		}
-	}
+	checkDoneOnce(t, sb.done(t, "twice"), "post", 20)
 }
 
 // Two runs of one workflow cannot share a state: the second fails at
@@ -446,15 +394,8 @@ func TestBatchLock(t *testing.T) {
 func TestBatchResumeChangedWorkflow(t *testing.T) {
 	t.Parallel()
 	sb := startSandboxProc(t)
-	dir := t.TempDir()
-	wf := filepath.Join(dir, "batch.hcl")
-	src, err := os.ReadFile(batchWorkflow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(wf, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	wf, src := copyBatchWorkflow(t)
+	dir := filepath.Dir(wf)
 	// No -state: the default is .okru-run/ beside the workflow.
 	var once sync.Once
 	p := startRun(t, sb.env, func(p *runProc, e map[string]any) {
@@ -503,15 +444,8 @@ func TestBatchResumeChangedWorkflow(t *testing.T) {
 func TestBatchShards(t *testing.T) {
 	t.Parallel()
 	sb := startSandboxProc(t)
-	dir := t.TempDir()
-	wf := filepath.Join(dir, "batch.hcl")
-	src, err := os.ReadFile(batchWorkflow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(wf, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	wf, _ := copyBatchWorkflow(t)
+	dir := filepath.Dir(wf)
 	const shards = 3
 	var wg sync.WaitGroup
 	results := make([]cliResult, shards)
@@ -534,16 +468,8 @@ func TestBatchShards(t *testing.T) {
 		}
 	}
 	done := sb.done(t, "shard")
-	for i := range 100 {
-		if n := done[fmt.Sprint("read ", i)]; n != 1 {
-			t.Errorf("read %d done %d times across the shards, want once", i, n)
-		}
-	}
-	for i := range 150 {
-		if n := done[fmt.Sprint("post ", i)]; n != 1 {
-			t.Errorf("post %d done %d times across the shards, want once", i, n)
-		}
-	}
+	checkDoneOnce(t, done, "read", 100)
+	checkDoneOnce(t, done, "post", 150)
 }
 
 func TestBatchFlagsRejected(t *testing.T) {
@@ -600,9 +526,8 @@ func BenchmarkBatchPeakRSS(b *testing.B) {
 	peaks := map[int]int64{}
 	for b.Loop() {
 		for _, calls := range []int{10_000, 100_000} {
-			cmd := exec.Command(binary, "run", "-parallelism", "8", "-state", filepath.Join(b.TempDir(), "rss.journal"),
+			cmd := okruRun(b, sb.env, "run", "-parallelism", "8", "-state", filepath.Join(b.TempDir(), "rss.journal"),
 				"-var", fmt.Sprint("reads=", calls-1), "testdata/batch/reads.hcl")
-			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir()}, sb.env...)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				b.Fatalf("%d calls: %v\n%s", calls, err, out)
 			}

@@ -1,115 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"flag"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/okru-run/okru-run/okru"
 	"github.com/okru-run/okru-run/okru/okrutest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
-// binary is the okru-run built once for every CLI test.
-var binary string
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	dir, err := os.MkdirTemp("", "okru-run-cli")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "okru-run")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build okru-run:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// cliResult is what one run of the binary printed.
-type cliResult struct {
-	code           int
-	stdout, stderr string
-}
-
-// runCLI runs the binary in the module folder with a clean environment
-// plus env, and stdin.
-func runCLI(t *testing.T, env []string, stdin string, args ...string) cliResult {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), binary, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run okru-run %s: %v", strings.Join(args, " "), err)
-	}
-	return cliResult{code: code, stdout: out.String(), stderr: errOut.String()}
-}
-
-// Durations vary from run to run; goldens hold a placeholder.
-var durationRE = regexp.MustCompile(`(\(|in )\d+(\.\d+)?(ns|µs|ms|s)\b`)
-
-func normalize(s string) string { return durationRE.ReplaceAllString(s, "${1}<dur>") }
-
-// checkGolden compares a result with testdata/golden/NAME.golden, or
-// rewrites it with -update.
-func checkGolden(t *testing.T, name string, r cliResult) {
-	t.Helper()
-	got := fmt.Sprintf("exit: %d\n-- stdout --\n%s-- stderr --\n%s", r.code, normalize(r.stdout), normalize(r.stderr))
-	path := filepath.Join("testdata", "golden", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -run %s -update rewrites it):\n%s", path, t.Name(),
-			diffText(string(want), got))
-	}
-}
-
-func diffText(want, got string) string {
-	var b strings.Builder
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(wl), len(gl)); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			fmt.Fprintf(&b, "line %d:\n  want: %q\n  got:  %q\n", i+1, w, g)
-		}
-	}
-	return b.String()
-}
 
 // TestCLIGolden runs every command and every diagnostic against golden
 // stdout, stderr and exit code. Runs use the in-process sandbox and one
@@ -170,6 +68,7 @@ func TestCLIGolden(t *testing.T) {
 		{name: "methods_prefix", args: []string{"methods", "group.get"}},
 		{name: "methods_none", args: []string{"methods", "users.getInfoo"}},
 		{name: "unknown_command_file", args: []string{"nosuch.hcl"}},
+		{name: "unknown_command", args: []string{"frobnicate", "-sandbox"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,26 +105,6 @@ func TestFmtRewritesInPlace(t *testing.T) {
 	if r.code != 0 || r.stdout != string(formatted) {
 		t.Errorf("fmt - = exit %d, %q; want the formatted file", r.code, r.stdout)
 	}
-}
-
-// jsonLines parses NDJSON output, failing on any line that is not an object
-// with a type.
-func jsonLines(t *testing.T, out string) []map[string]any {
-	t.Helper()
-	var lines []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("line is not a JSON object: %q: %v", sc.Text(), err)
-		}
-		if _, ok := m["type"].(string); !ok {
-			t.Fatalf("line has no type: %q", sc.Text())
-		}
-		lines = append(lines, m)
-	}
-	return lines
 }
 
 func TestRunJSON(t *testing.T) {
@@ -333,20 +212,8 @@ func TestNoSecretsInOutput(t *testing.T) {
 	t.Parallel()
 	srv := okrutest.NewServer(okrutest.Config{})
 	t.Cleanup(srv.Close)
-	app, demo := srv.App(), srv.DemoUser()
-	const password = "pw-SECRET-9f8e7d6c5b4a"
-	secrets := map[string]string{
-		"app secret key":     app.SecretKey,
-		"access token":       demo.AccessToken,
-		"session secret key": demo.SessionSecretKey,
-		"server secret":      okru.ServerSecret(demo.AccessToken, app.SecretKey),
-		"sensitive variable": password,
-	}
-	env := []string{
-		"OKRU_APP_KEY=" + app.Key, "OKRU_APP_SECRET_KEY=" + app.SecretKey,
-		"OKRU_ACCESS_TOKEN=" + demo.AccessToken, "OKRU_SESSION_SECRET_KEY=" + demo.SessionSecretKey,
-		"OKRU_API_URL=" + srv.URL, "OKRU_VAR_api_password=" + password,
-	}
+	demo := srv.DemoUser()
+	env, secrets := credentialsEnv(srv, "pw-SECRET-9f8e7d6c5b4a")
 	const wf = "testdata/cli/secrets.hcl"
 	commands := [][]string{
 		{"run", "-continue-on-error", "-parallelism", "1", wf},
@@ -376,13 +243,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 			if r.code > 1 {
 				t.Fatalf("exit %d:\n%s", r.code, r.stderr)
 			}
-			for what, s := range secrets {
-				for name, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
-					if strings.Contains(out, s) {
-						t.Errorf("%s shows the %s:\n%s", name, what, out)
-					}
-				}
-			}
+			checkNoSecrets(t, r, secrets)
 			if args[0] == "run" {
 				if !strings.Contains(r.stdout, demo.UID) {
 					t.Errorf("the run did not reach the sandbox with the credentials:\n%s\n%s", r.stdout, r.stderr)

@@ -9,11 +9,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -83,12 +87,24 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 	if c, ok := commands[args[0]]; ok {
 		return c.run(ctx, env, args[1:])
 	}
-	if c, ok := commands["run"]; ok {
+	if c, ok := commands["run"]; ok && !mistypedCommand(args[0]) {
 		// okru-run FILE is okru-run run FILE.
 		return c.run(ctx, env, args)
 	}
-	fmt.Fprintf(env.stderr, "okru-run: unknown command %q; see okru-run help\n", args[0])
+	fmt.Fprintf(env.stderr, "okru-run: %s is neither a command nor a file; run okru-run help for the commands\n", args[0])
 	return exitInvalid
+}
+
+// mistypedCommand reports whether arg, which is not a command, is not meant
+// as a file either: a bare word (no flag, no extension, no folder) that
+// names nothing. "frobnicate" is a mistyped command; "nosuch.hcl" is a
+// missing file, which run explains better.
+func mistypedCommand(arg string) bool {
+	if strings.HasPrefix(arg, "-") || filepath.Ext(arg) != "" || strings.ContainsRune(arg, filepath.Separator) {
+		return false
+	}
+	_, err := os.Stat(arg)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 func usage(w io.Writer) {

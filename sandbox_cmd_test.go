@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -51,42 +46,16 @@ func TestSandboxCommandRejectsBadFlags(t *testing.T) {
 }
 
 // TestSandboxCommandServes runs the built binary as a user would: it reads
-// the banner, calls the API with a signature made by hand, and stops the
+// the banner (every field known, none missing), calls the API with a signature made by hand, and stops the
 // process with SIGINT.
 func TestSandboxCommandServes(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "okru-run")
-	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.CommandContext(t.Context(), bin, "sandbox", "-addr", "127.0.0.1:0", "-seed", "7", "-users", "100", "-v")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	out := bufio.NewReader(stdout)
-	line, err := out.ReadString('\n')
-	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("read the banner: %v; stderr:\n%s", err, stderr.String())
-	}
-	var banner sandboxBanner
-	dec := json.NewDecoder(strings.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&banner); err != nil {
-		t.Fatalf("banner %q: %v", line, err)
-	}
-	b := banner
+	sb := startSandboxProc(t, "-seed", "7", "-users", "100", "-v")
+	b := sb.banner
 	if !strings.HasPrefix(b.APIURL, "http://127.0.0.1:") || !strings.HasSuffix(b.APIURL, "/") || b.ConnectURL != b.APIURL ||
 		b.AppKey == "" || b.AppSecretKey == "" || b.User.UID == "" || b.User.AccessToken == "" || b.User.SessionSecretKey == "" ||
 		b.User.Login == "" || b.User.Password == "" || b.AppID == "" {
-		t.Fatalf("incomplete banner %s", line)
+		t.Fatalf("incomplete banner %+v", b)
 	}
 
 	// Server-server circuit on fb.do, client-server on the /api/ path.
@@ -103,28 +72,20 @@ func TestSandboxCommandServes(t *testing.T) {
 	if !strings.HasPrefix(friends, `["`) {
 		t.Fatalf("friends.get = %s", friends)
 	}
-	resp, err := http.Get(b.ControlURL + "calls")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var calls []struct{ Method string }
-	json.NewDecoder(resp.Body).Decode(&calls)
-	resp.Body.Close()
+	calls := sb.calls(t)
 	if len(calls) != 2 || calls[0].Method != "users.getLoggedInUser" || calls[1].Method != "friends.get" {
 		t.Fatalf("control endpoint lists %+v", calls)
 	}
 
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	rest, _ := io.ReadAll(out)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("after SIGINT: %v, want exit 0; stderr:\n%s", err, stderr.String())
+	sb.interrupt()
+	rest, _ := io.ReadAll(sb.stdout)
+	if err := sb.stop(); err != nil {
+		t.Fatalf("after SIGINT: %v, want exit 0; stderr:\n%s", err, sb.stderr.String())
 	}
 	if len(rest) != 0 {
 		t.Errorf("stdout has more than the banner: %q", rest)
 	}
-	logs := stderr.String()
+	logs := sb.stderr.String()
 	if !strings.Contains(logs, "sandbox listening") || !strings.Contains(logs, "method=friends.get") || !strings.Contains(logs, "sandbox stopped") {
 		t.Errorf("stderr lacks the expected log lines:\n%s", logs)
 	}

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/okru-run/okru-run/okru"
 	"github.com/okru-run/okru-run/okru/okrutest"
 )
 
@@ -133,8 +132,7 @@ func TestScriptInterrupted(t *testing.T) {
 			app, demo := sandbox.App(), sandbox.DemoUser()
 			env := []string{"OKRU_APP_KEY=" + app.Key, "OKRU_APP_SECRET_KEY=" + app.SecretKey,
 				"OKRU_ACCESS_TOKEN=" + demo.AccessToken, "OKRU_API_URL=" + front.URL}
-			cmd := exec.CommandContext(t.Context(), binary, "run", "-json", tt.script)
-			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+			cmd := okruRun(t, env, "run", "-json", tt.script)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			stdout, err := cmd.StdoutPipe()
@@ -185,20 +183,8 @@ func TestScriptNoSecretsInOutput(t *testing.T) {
 	t.Parallel()
 	srv := okrutest.NewServer(okrutest.Config{})
 	t.Cleanup(srv.Close)
-	app, demo := srv.App(), srv.DemoUser()
-	const password = "pw-SECRET-1a2b3c4d5e6f"
-	secrets := map[string]string{
-		"app secret key":     app.SecretKey,
-		"access token":       demo.AccessToken,
-		"session secret key": demo.SessionSecretKey,
-		"server secret":      okru.ServerSecret(demo.AccessToken, app.SecretKey),
-		"sensitive variable": password,
-	}
-	env := []string{
-		"OKRU_APP_KEY=" + app.Key, "OKRU_APP_SECRET_KEY=" + app.SecretKey,
-		"OKRU_ACCESS_TOKEN=" + demo.AccessToken, "OKRU_SESSION_SECRET_KEY=" + demo.SessionSecretKey,
-		"OKRU_API_URL=" + srv.URL, "OKRU_VAR_api_password=" + password,
-	}
+	demo := srv.DemoUser()
+	env, secrets := credentialsEnv(srv, "pw-SECRET-1a2b3c4d5e6f")
 	commands := []struct {
 		args     []string
 		sessions string // what okru.sessions() says, in the log
