@@ -65,7 +65,7 @@ var outputSchema = &hcl.BodySchema{
 // The Config is returned even with errors, so that its files can be used to
 // print the diagnostics.
 func Load(path string) (*Config, hcl.Diagnostics) {
-	c := &Config{files: map[string]*hcl.File{}, byKey: map[Address]any{}}
+	c := newConfig("")
 	files, dir, diags := workflowFiles(path)
 	c.Dir = dir
 	if diags.HasErrors() {
@@ -76,7 +76,7 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 		return c, diags
 	}
 	for _, f := range bodies {
-		diags = append(diags, c.decodeFile(f.Body)...)
+		diags = append(diags, c.decodeFile(f.Body, false)...)
 	}
 	diags = append(diags, c.checkReferences()...)
 	return c, diags
@@ -108,22 +108,29 @@ func (c *Config) parseFiles(files []string) ([]*hcl.File, hcl.Diagnostics) {
 // is used in diagnostics and decides the syntax (.json or HCL), and dir is
 // the folder file() reads from.
 func LoadSource(filename string, src []byte, dir string) (*Config, hcl.Diagnostics) {
-	c := &Config{Dir: dir, files: map[string]*hcl.File{}, byKey: map[Address]any{}}
+	c := newConfig(dir)
 	p := hclparse.NewParser()
-	var f *hcl.File
-	var diags hcl.Diagnostics
-	if strings.HasSuffix(filename, ".json") {
-		f, diags = p.ParseJSON(src, filename)
-	} else {
-		f, diags = p.ParseHCL(src, filename)
-	}
+	f, diags := parseSource(p, filename, src)
 	c.files = p.Files()
 	if diags.HasErrors() {
 		return c, diags
 	}
-	diags = append(diags, c.decodeFile(f.Body)...)
+	diags = append(diags, c.decodeFile(f.Body, false)...)
 	diags = append(diags, c.checkReferences()...)
 	return c, diags
+}
+
+func newConfig(dir string) *Config {
+	return &Config{Dir: dir, files: map[string]*hcl.File{}, byKey: map[Address]any{}}
+}
+
+// parseSource parses one file's text: JSON when its name ends in .json,
+// HCL otherwise.
+func parseSource(p *hclparse.Parser, filename string, src []byte) (*hcl.File, hcl.Diagnostics) {
+	if strings.HasSuffix(filename, ".json") {
+		return p.ParseJSON(src, filename)
+	}
+	return p.ParseHCL(src, filename)
 }
 
 // workflowFiles lists the files of a workflow path and its folder.
@@ -168,9 +175,21 @@ func workflowFiles(path string) ([]string, string, hcl.Diagnostics) {
 	return files, path, nil
 }
 
-func (c *Config) decodeFile(body hcl.Body) hcl.Diagnostics {
+// decodeFile decodes the blocks of one file of a workflow. For the
+// --config of a script run (configOnly) it decodes only the session,
+// variable and locals blocks, and warns about the others.
+func (c *Config) decodeFile(body hcl.Body, configOnly bool) hcl.Diagnostics {
 	content, diags := body.Content(rootSchema)
 	for _, b := range content.Blocks {
+		if configOnly && b.Type != "session" && b.Type != "variable" && b.Type != "locals" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Block ignored",
+				Detail:   fmt.Sprintf("A script run uses only the session, variable and locals blocks of --config; this %s block is not run.", b.Type),
+				Subject:  b.DefRange.Ptr(),
+			})
+			continue
+		}
 		switch b.Type {
 		case "variable":
 			diags = append(diags, c.decodeVariable(b)...)
@@ -187,6 +206,19 @@ func (c *Config) decodeFile(body hcl.Body) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// declareBlock declares decl, the thing block b declares, at addr and adds
+// it to list; it returns b's content by schema, or nil when the name is
+// taken, in which case the block is not decoded further.
+func declareBlock[T any](c *Config, list *[]*T, decl *T, addr Address, b *hcl.Block, schema *hcl.BodySchema) (*hcl.BodyContent, hcl.Diagnostics) {
+	diags := c.declare(addr, decl, b.DefRange)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	*list = append(*list, decl)
+	content, d := b.Body.Content(schema)
+	return content, append(diags, d...)
 }
 
 // declare records a declaration, rejecting a second one of the same name.
@@ -249,13 +281,10 @@ func declRange(decl any) hcl.Range {
 
 func (c *Config) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 	v := &Variable{Name: b.Labels[0], Type: cty.DynamicPseudoType, DeclRange: b.DefRange}
-	diags := c.declare(Address{KindVariable, v.Name}, v, b.DefRange)
-	if diags.HasErrors() {
+	content, diags := declareBlock(c, &c.Variables, v, Address{KindVariable, v.Name}, b, variableSchema)
+	if content == nil {
 		return diags
 	}
-	c.Variables = append(c.Variables, v)
-	content, d := b.Body.Content(variableSchema)
-	diags = append(diags, d...)
 	if a, ok := content.Attributes["type"]; ok {
 		ty, defaults, d := typeexpr.TypeConstraintWithDefaults(a.Expr)
 		diags = append(diags, d...)
@@ -349,13 +378,10 @@ func (c *Config) decodeLocals(b *hcl.Block) hcl.Diagnostics {
 
 func (c *Config) decodeSession(b *hcl.Block) hcl.Diagnostics {
 	s := &Session{Name: b.Labels[0], DeclRange: b.DefRange}
-	diags := c.declare(Address{KindSession, s.Name}, s, b.DefRange)
-	if diags.HasErrors() {
+	content, diags := declareBlock(c, &c.Sessions, s, Address{KindSession, s.Name}, b, sessionSchema)
+	if content == nil {
 		return diags
 	}
-	c.Sessions = append(c.Sessions, s)
-	content, d := b.Body.Content(sessionSchema)
-	diags = append(diags, d...)
 	s.Attrs = content.Attributes
 	if a, ok := s.Attrs["circuit"]; ok {
 		v, d := staticString(a)
@@ -374,13 +400,11 @@ func (c *Config) decodeSession(b *hcl.Block) hcl.Diagnostics {
 
 func (c *Config) decodeCall(b *hcl.Block) hcl.Diagnostics {
 	st := &Step{Addr: Address{KindCall, b.Labels[0]}, Kind: StepCall, Call: &Call{}, DeclRange: b.DefRange}
-	diags := c.declare(st.Addr, st, b.DefRange)
-	if diags.HasErrors() {
+	content, diags := declareBlock(c, &c.Steps, st, st.Addr, b, callSchema)
+	if content == nil {
 		return diags
 	}
-	c.Steps = append(c.Steps, st)
-	content, d := b.Body.Content(callSchema)
-	diags = append(diags, d...)
+	var d hcl.Diagnostics
 	call := st.Call
 	if a, ok := content.Attributes["method"]; ok {
 		call.Method, d = staticString(a)
@@ -515,16 +539,14 @@ func decodeRetry(b *hcl.Block) (*Retry, hcl.Diagnostics) {
 
 func (c *Config) decodeOutput(b *hcl.Block) hcl.Diagnostics {
 	o := &Output{Name: b.Labels[0], DeclRange: b.DefRange}
-	diags := c.declare(Address{KindOutput, o.Name}, o, b.DefRange)
-	if diags.HasErrors() {
+	content, diags := declareBlock(c, &c.Outputs, o, Address{KindOutput, o.Name}, b, outputSchema)
+	if content == nil {
 		return diags
 	}
-	c.Outputs = append(c.Outputs, o)
-	content, d := b.Body.Content(outputSchema)
-	diags = append(diags, d...)
 	if a, ok := content.Attributes["value"]; ok {
 		o.Value = a.Expr
 	}
+	var d hcl.Diagnostics
 	if a, ok := content.Attributes["sensitive"]; ok {
 		o.Sensitive, d = staticBool(a)
 		diags = append(diags, d...)

@@ -148,13 +148,10 @@ func lineText(src []byte, line int) string {
 
 func (c *Config) decodeScript(b *hcl.Block) hcl.Diagnostics {
 	st := &Step{Addr: Address{KindScript, b.Labels[0]}, Kind: StepScript, Script: &Script{}, DeclRange: b.DefRange}
-	diags := c.declare(st.Addr, st, b.DefRange)
-	if diags.HasErrors() {
+	content, diags := declareBlock(c, &c.Steps, st, st.Addr, b, scriptSchema)
+	if content == nil {
 		return diags
 	}
-	c.Steps = append(c.Steps, st)
-	content, d := b.Body.Content(scriptSchema)
-	diags = append(diags, d...)
 	file, hasFile := content.Attributes["file"]
 	source, hasSource := content.Attributes["source"]
 	switch {
@@ -182,7 +179,8 @@ func (c *Config) decodeScript(b *hcl.Block) hcl.Diagnostics {
 		s.Input = a.Expr
 	}
 	if a, ok := content.Attributes["session"]; ok {
-		s.Session, d = staticString(a)
+		session, d := staticString(a)
+		s.Session = session
 		diags = append(diags, d...)
 		s.SessionRange = a.Expr.Range()
 	}
@@ -331,7 +329,7 @@ type ScriptRun struct {
 // after the file (script.report for report.lua) and an output "result"
 // holding the script's return value.
 func LoadScriptRun(r ScriptRun) (*Config, hcl.Diagnostics) {
-	c := &Config{Dir: filepath.Dir(r.Path), files: map[string]*hcl.File{}, byKey: map[Address]any{}}
+	c := newConfig(filepath.Dir(r.Path))
 	var diags hcl.Diagnostics
 	switch {
 	case r.Config != "":
@@ -346,7 +344,7 @@ func LoadScriptRun(r ScriptRun) (*Config, hcl.Diagnostics) {
 		}
 		diags = append(diags, d...)
 		for _, f := range bodies {
-			diags = append(diags, c.decodeConfigFile(f.Body)...)
+			diags = append(diags, c.decodeFile(f.Body, true)...)
 		}
 	case r.EnvSession:
 		f, d := hclparse.NewParser().ParseHCL([]byte(envSession), EnvSessionFile)
@@ -354,7 +352,7 @@ func LoadScriptRun(r ScriptRun) (*Config, hcl.Diagnostics) {
 			return c, d
 		}
 		c.files[EnvSessionFile] = f
-		diags = append(diags, c.decodeFile(f.Body)...)
+		diags = append(diags, c.decodeFile(f.Body, false)...)
 	}
 
 	src, err := os.ReadFile(r.Path)
@@ -388,30 +386,6 @@ func LoadScriptRun(r ScriptRun) (*Config, hcl.Diagnostics) {
 		return c, diags
 	}
 	return c, append(diags, c.checkReferences()...)
-}
-
-// decodeConfigFile decodes the blocks of a --config file that a script
-// run uses, warning about the others.
-func (c *Config) decodeConfigFile(body hcl.Body) hcl.Diagnostics {
-	content, diags := body.Content(rootSchema)
-	for _, b := range content.Blocks {
-		switch b.Type {
-		case "variable":
-			diags = append(diags, c.decodeVariable(b)...)
-		case "locals":
-			diags = append(diags, c.decodeLocals(b)...)
-		case "session":
-			diags = append(diags, c.decodeSession(b)...)
-		default:
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagWarning,
-				Summary:  "Block ignored",
-				Detail:   fmt.Sprintf("A script run uses only the session, variable and locals blocks of --config; this %s block is not run.", b.Type),
-				Subject:  b.DefRange.Ptr(),
-			})
-		}
-	}
-	return diags
 }
 
 // scriptStepName names the step of okru-run script.lua after its file:

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 
@@ -163,16 +164,8 @@ func (c *Config) varFile(path string) (map[string]cty.Value, map[string]hcl.Rang
 		}}
 	}
 	p := hclparse.NewParser()
-	var f *hcl.File
-	var diags hcl.Diagnostics
-	if strings.HasSuffix(path, ".json") {
-		f, diags = p.ParseJSON(src, path)
-	} else {
-		f, diags = p.ParseHCL(src, path)
-	}
-	for n, file := range p.Files() {
-		c.files[n] = file
-	}
+	f, diags := parseSource(p, path, src)
+	maps.Copy(c.files, p.Files())
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
