@@ -41,10 +41,9 @@ func BenchmarkCall(b *testing.B) {
 	}
 }
 
-// BenchmarkBareHTTP is the baseline: the request is signed once, outside
-// the loop, and each iteration only posts it and reads the answer.
-func BenchmarkBareHTTP(b *testing.B) {
-	srv := benchSandbox(b)
+// signedCallBody is the form of a users.getCurrentUser call to srv as the
+// demo user, signed once for the bare-HTTP baselines.
+func signedCallBody(srv *okrutest.Server) string {
 	app, demo := srv.App(), srv.DemoUser()
 	params := map[string]string{"application_key": app.Key, "format": "json", "method": "users.getCurrentUser"}
 	params["sig"] = okru.Sign(params, okru.ServerSecret(demo.AccessToken, app.SecretKey))
@@ -53,7 +52,14 @@ func BenchmarkBareHTTP(b *testing.B) {
 	for k, v := range params {
 		form.Set(k, v)
 	}
-	body := form.Encode()
+	return form.Encode()
+}
+
+// BenchmarkBareHTTP is the baseline: the request is signed once, outside
+// the loop, and each iteration only posts it and reads the answer.
+func BenchmarkBareHTTP(b *testing.B) {
+	srv := benchSandbox(b)
+	body := signedCallBody(srv)
 	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	ctx := b.Context()
 	b.ReportAllocs()
@@ -96,15 +102,7 @@ func BenchmarkCallParallel(b *testing.B) {
 
 func BenchmarkBareHTTPParallel(b *testing.B) {
 	srv := benchSandbox(b)
-	app, demo := srv.App(), srv.DemoUser()
-	params := map[string]string{"application_key": app.Key, "format": "json", "method": "users.getCurrentUser"}
-	params["sig"] = okru.Sign(params, okru.ServerSecret(demo.AccessToken, app.SecretKey))
-	params["access_token"] = demo.AccessToken
-	form := url.Values{}
-	for k, v := range params {
-		form.Set(k, v)
-	}
-	body := form.Encode()
+	body := signedCallBody(srv)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	client := &http.Client{Transport: tr}
