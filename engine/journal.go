@@ -35,6 +35,9 @@ import (
 //     not have taken effect, so a resumed run reports it and does not send
 //     it again unless RetryUnknown says so;
 //   - a script instance counts as a write: the Lua may have changed things.
+//     Its calls are journaled one by one (see script_journal.go), so a
+//     resumed run runs an unfinished script again, answering the calls
+//     recorded from the journal, and only a finished script is reused.
 //
 // A resumed run uses the recorded results of finished instances instead of
 // calling again. Each record carries a hash of the instance's parameters
@@ -76,6 +79,9 @@ type journal struct {
 	secrets      []string
 	secretForms  [][]byte // see mayHoldSecret
 	err          error    // the first failure to record a read; reported at the end
+	// scriptWrites are the writes of each script instance in the recorded
+	// run, by instance name; set when the run resumes.
+	scriptWrites map[string][]scriptWrite
 }
 
 // journalCall is one instance being recorded.
@@ -140,6 +146,9 @@ func (r *runner) openJournal() hcl.Diagnostics {
 	secrets := append(slices.Clone(so.Secrets), r.w.Secrets(r.in)...)
 	secrets = append(secrets, r.secrets...)
 	r.journal = &journal{st: st, resumed: resumed, retryUnknown: so.RetryUnknown, secrets: secrets, secretForms: secretForms(secrets)}
+	if resumed {
+		r.journal.indexScriptWrites()
+	}
 	e := Event{Type: EventState, Key: cty.NilVal, Path: so.Path, Resumed: resumed}
 	if resumed {
 		e.Recorded = st.Records()
@@ -195,6 +204,10 @@ func (r *runner) replay(inst *instance) (result, bool) {
 	}
 	res := result{inst: inst}
 	switch {
+	case e.Kind == state.KindStart && n.step.Script != nil:
+		// An unfinished script runs again, its recorded calls answered
+		// from the journal.
+		return result{}, false
 	case e.Kind == state.KindStart && j.retryUnknown:
 		return result{}, false
 	case e.Kind == state.KindStart:
@@ -337,7 +350,6 @@ func (j *journal) end(jc *journalCall, res *result, raw json.RawMessage) {
 	if j == nil || jc == nil {
 		return
 	}
-	var rec *state.Record
 	switch {
 	case res.err == nil && !res.diags.HasErrors():
 		if raw == nil {
@@ -347,27 +359,36 @@ func (j *journal) end(jc *journalCall, res *result, raw json.RawMessage) {
 				raw = json.RawMessage("null")
 			}
 		}
-		redacted := false
-		if j.mayHoldSecret(raw) {
-			text := string(raw)
-			clean := okru.Redact(text, j.secrets...)
-			if redacted = clean != text; redacted {
-				raw = json.RawMessage(clean)
-			}
-		}
-		rec = &state.Record{Kind: state.KindDone, ID: jc.id, Method: jc.method, Write: jc.write, Hash: jc.hash,
-			Result: raw, Redacted: redacted}
+		j.recordDone(jc.id, jc.method, jc.write, jc.hash, raw)
 	case jc.write && res.inst.node.step.Script == nil && notApplied(res.err):
-		rec = &state.Record{Kind: state.KindFailed, ID: jc.id, Method: jc.method, Write: true, Hash: jc.hash,
-			Error: okru.Redact(res.err.Error(), j.secrets...)}
-	default:
-		// A failed read is simply run again; a write or a script that
-		// may have taken effect keeps its start record alone: its outcome
-		// is unknown.
-		return
+		j.record(&state.Record{Kind: state.KindFailed, ID: jc.id, Method: jc.method, Write: true, Hash: jc.hash,
+			Error: okru.Redact(res.err.Error(), j.secrets...)}, true)
 	}
+	// Otherwise a failed read is simply run again, and a write or a script
+	// that may have taken effect keeps its start record alone: its outcome
+	// is unknown.
+}
+
+// recordDone records a call that answered raw, with the secrets it may
+// echo replaced. A write's record is durable before it returns.
+func (j *journal) recordDone(id, method string, write bool, hash string, raw json.RawMessage) {
+	redacted := false
+	if j.mayHoldSecret(raw) {
+		text := string(raw)
+		clean := okru.Redact(text, j.secrets...)
+		if redacted = clean != text; redacted {
+			raw = json.RawMessage(clean)
+		}
+	}
+	j.record(&state.Record{Kind: state.KindDone, ID: id, Method: method, Write: write, Hash: hash,
+		Result: raw, Redacted: redacted}, write)
+}
+
+// record appends rec, durably when asked; a failure is reported at the
+// end of the run.
+func (j *journal) record(rec *state.Record, durable bool) {
 	var err error
-	if jc.write {
+	if durable {
 		err = j.st.AppendDurable(rec)
 	} else {
 		err = j.st.Append(rec)

@@ -216,13 +216,14 @@ type scriptCaller struct {
 	names   []string // sorted
 	def     string   // the default session; "" when there is none
 	retry   *lang.Retry
+	journal *scriptJournal // nil without state
 }
 
 var _ lua.Caller = (*scriptCaller)(nil)
 
 func (r *runner) newScriptCaller(inst *instance) *scriptCaller {
 	n := inst.node
-	c := &scriptCaller{r: r, inst: inst, clients: map[string]Caller{}, retry: n.step.Retry}
+	c := &scriptCaller{r: r, inst: inst, clients: map[string]Caller{}, retry: n.step.Retry, journal: r.newScriptJournal(inst)}
 	for _, s := range r.w.cfg.Sessions {
 		if client := r.callers[r.w.byAddr["session."+s.Name]]; client != nil {
 			c.clients[s.Name] = client
@@ -239,20 +240,45 @@ func (r *runner) newScriptCaller(inst *instance) *scriptCaller {
 // Sessions lists the sessions a script may name.
 func (c *scriptCaller) Sessions() []string { return c.names }
 
-// Call makes one call for the script, as a call step would.
+// Call makes one call for the script, as a call step would, journaled
+// one by one when the run keeps state (see script_journal.go).
 func (c *scriptCaller) Call(ctx context.Context, session, method string, params map[string]any) (json.RawMessage, error) {
 	client, err := c.client(session, method, params)
 	if err != nil {
 		return nil, err
 	}
+	jc := c.journal.next(method, params)
+	if rep, ok := c.journal.replay(jc); ok {
+		c.replayed(method, rep.err)
+		return rep.raw, rep.err
+	}
+	if err := c.journal.begin(jc); err != nil {
+		c.replayed(method, err)
+		return nil, err
+	}
 	c.emit(Event{Type: EventStarted, Method: method})
 	begin := time.Now()
 	raw, err := client.Call(ctx, method, okru.Params(params), c.options(method)...)
+	c.journal.end(jc, raw, err)
 	c.finish(ctx, method, begin, 0, err)
 	if err != nil {
 		return nil, c.r.redact(err)
 	}
 	return raw, nil
+}
+
+// replayed reports a call answered from the journal of the run being
+// resumed.
+func (c *scriptCaller) replayed(method string, err error) {
+	switch {
+	case err == nil:
+		c.emit(Event{Type: EventReused, Method: method})
+	case errors.Is(err, CodeOutcomeUnknown):
+		c.emit(Event{Type: EventUnknown, Method: method,
+			Reason: "sent by the run being resumed, which stopped before its answer was recorded; not sent again"})
+	default:
+		c.emit(Event{Type: EventFailed, Method: method, Err: err})
+	}
 }
 
 // Pages follows the pages of a list method for okru.paginate. The call is
@@ -264,12 +290,21 @@ func (c *scriptCaller) Pages(ctx context.Context, session, method string, params
 			yield(nil, err)
 			return
 		}
-		c.emit(Event{Type: EventStarted, Method: method})
+		jc := c.journal.next(method, params)
 		begin := time.Now()
-		pages := 0
-		for raw, err := range client.Pages(ctx, method, okru.Params(params), c.options(method)...) {
+		pages, live := 0, false
+		follow := func() iter.Seq2[json.RawMessage, error] {
+			live = true
+			c.emit(Event{Type: EventStarted, Method: method})
+			return client.Pages(ctx, method, okru.Params(params), c.options(method)...)
+		}
+		for raw, err := range c.journal.pages(jc, follow) {
 			if err != nil {
-				c.finish(ctx, method, begin, pages, err)
+				if live {
+					c.finish(ctx, method, begin, pages, err)
+				} else {
+					c.replayed(method, err)
+				}
 				yield(nil, c.r.redact(err))
 				return
 			}
@@ -278,7 +313,11 @@ func (c *scriptCaller) Pages(ctx context.Context, session, method string, params
 				break
 			}
 		}
-		c.finish(ctx, method, begin, pages, nil)
+		if live {
+			c.finish(ctx, method, begin, pages, nil)
+		} else {
+			c.replayed(method, nil)
+		}
 	}
 }
 
