@@ -231,7 +231,7 @@ func (c *Config) declare(addr Address, decl any, rng hcl.Range) hcl.Diagnostics 
 			Subject:  rng.Ptr(),
 		}}
 	}
-	if !validName(addr.Name) {
+	if !isIdentifier(addr.Name) {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid name",
@@ -242,8 +242,6 @@ func (c *Config) declare(addr Address, decl any, rng hcl.Range) hcl.Diagnostics 
 	c.byKey[addr] = decl
 	return nil
 }
-
-func validName(s string) bool { return isIdentifier(s) }
 
 func declNoun(k Kind) string {
 	switch k {
@@ -358,16 +356,10 @@ func ConvertVariable(v *Variable, val cty.Value) (cty.Value, error) {
 
 func (c *Config) decodeLocals(b *hcl.Block) hcl.Diagnostics {
 	attrs, diags := b.Body.JustAttributes()
-	names := make([]string, 0, len(attrs))
-	for n := range attrs {
-		names = append(names, n)
-	}
 	// Keep the written order, so plans and graphs are stable.
-	slices.SortFunc(names, func(a, b string) int { return attrs[a].Range.Start.Byte - attrs[b].Range.Start.Byte })
-	for _, n := range names {
-		a := attrs[n]
-		l := &Local{Name: n, Expr: a.Expr, DeclRange: a.Range}
-		d := c.declare(Address{KindLocal, n}, l, a.NameRange)
+	for _, a := range SortedAttributes(attrs) {
+		l := &Local{Name: a.Name, Expr: a.Expr, DeclRange: a.Range}
+		d := c.declare(Address{KindLocal, a.Name}, l, a.NameRange)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			c.Locals = append(c.Locals, l)

@@ -39,7 +39,7 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 		diags = append(diags, d...)
 	}
 	for _, s := range c.Sessions {
-		for _, a := range sortedAttrs(s.Attrs) {
+		for _, a := range SortedAttributes(s.Attrs) {
 			refs, d := c.references(a.Expr, refRules{where: "a session", locals: true})
 			diags = append(diags, d...)
 			s.Refs = append(s.Refs, refs...)
@@ -288,8 +288,9 @@ func traversalString(tr hcl.Traversal) string {
 	return b.String()
 }
 
-// sortedAttrs returns attributes in the order they were written.
-func sortedAttrs(attrs map[string]*hcl.Attribute) []*hcl.Attribute {
+// SortedAttributes returns a block's attributes in the order they were
+// written.
+func SortedAttributes(attrs map[string]*hcl.Attribute) []*hcl.Attribute {
 	out := make([]*hcl.Attribute, 0, len(attrs))
 	for _, a := range attrs {
 		out = append(out, a)
@@ -302,7 +303,3 @@ func sortedAttrs(attrs map[string]*hcl.Attribute) []*hcl.Attribute {
 	})
 	return out
 }
-
-// SortedAttributes returns a block's attributes in the order they were
-// written.
-func SortedAttributes(attrs map[string]*hcl.Attribute) []*hcl.Attribute { return sortedAttrs(attrs) }

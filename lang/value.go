@@ -161,11 +161,12 @@ func WireValue(v cty.Value) (s string, ok bool, err error) {
 		parts := make([]string, 0, v.LengthInt())
 		for it := v.ElementIterator(); it.Next(); {
 			_, ev := it.Element()
-			if !ev.Type().IsPrimitiveType() || ev.IsNull() {
-				if ev.IsNull() && ev.Type().IsPrimitiveType() {
-					return "", false, fmt.Errorf("element %d of the list is null", len(parts))
-				}
+			if !ev.Type().IsPrimitiveType() {
+				// A list holding objects or lists is JSON, not a comma list.
 				return string(appendJSON(nil, v, jsonWire)), true, nil
+			}
+			if ev.IsNull() {
+				return "", false, fmt.Errorf("element %d of the list is null", len(parts))
 			}
 			parts = append(parts, primitiveText(ev))
 		}

@@ -172,7 +172,7 @@ func (c *Config) varFile(path string) (map[string]cty.Value, map[string]hcl.Rang
 	attrs, diags := f.Body.JustAttributes()
 	vals := map[string]cty.Value{}
 	ranges := map[string]hcl.Range{}
-	for _, a := range sortedAttrs(attrs) {
+	for _, a := range SortedAttributes(attrs) {
 		if c.Variable(a.Name) == nil {
 			d := c.undeclaredInput(a.Name, path)
 			d.Severity = hcl.DiagWarning
