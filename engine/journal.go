@@ -455,7 +455,7 @@ func notApplied(err error) bool {
 }
 
 // fingerprint identifies a run for -resume: the workflow's files (and
-// scripts), the variables' values and the shard. Only hashes are kept, so
+// scripts with their arguments), the variables' values and the shard. Only hashes are kept, so
 // a sensitive variable never reaches the state.
 func (w *Workflow) fingerprint(in Inputs, sh Shard, path string) state.Header {
 	files := sha256.New()
@@ -468,6 +468,10 @@ func (w *Workflow) fingerprint(in Inputs, sh Shard, path string) state.Header {
 		if st.Script != nil {
 			fmt.Fprintf(files, "script %s\x00%d\x00", st.Addr, len(st.Script.Source))
 			io.WriteString(files, string(st.Script.Source))
+			// okru-run script.lua ARGS: other arguments make another run.
+			for _, a := range st.Script.Args {
+				fmt.Fprintf(files, "arg %d\x00%s", len(a), a)
+			}
 		}
 	}
 	vars := sha256.New()

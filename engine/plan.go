@@ -122,6 +122,24 @@ func (e *evaluator) planStep(n *node) (PlannedStep, cty.Value, hcl.Diagnostics) 
 		}
 	}
 	ps := PlannedStep{Addr: n.addr, Kind: lang.StepCall, Method: st.Call.Method, Paginate: st.Call.Paginate, ForEach: cty.NilVal}
+	v, diags := e.planInstances(n, &ps, func(inst *instance) (PlannedInstance, hcl.Diagnostics) {
+		params, d := evalParams(inst)
+		params = e.knownAfter(n, params)
+		if !d.HasErrors() {
+			d = append(d, checkParamsValue(inst, params)...)
+		}
+		return PlannedInstance{Params: params, Input: cty.NilVal}, d
+	})
+	return ps, v, diags
+}
+
+// planInstances plans what call and script steps share: it sets the
+// step's session, depends_on and for_each in ps, expands it, and adds one
+// instance per key, whose params or input plan gives. It returns the
+// value the step holds until it runs: unknown, or a collection of
+// unknown results (null for instances when skips).
+func (e *evaluator) planInstances(n *node, ps *PlannedStep, plan func(*instance) (PlannedInstance, hcl.Diagnostics)) (cty.Value, hcl.Diagnostics) {
+	st := n.step
 	if n.sess != nil {
 		ps.Session = n.sess.addr.Name
 	}
@@ -131,30 +149,26 @@ func (e *evaluator) planStep(n *node) (PlannedStep, cty.Value, hcl.Diagnostics) 
 	unknown := lang.UnknownAfter(cty.DynamicPseudoType, n.addr)
 	x, diags := e.expand(n)
 	if diags.HasErrors() {
-		return ps, cty.DynamicVal, diags
+		return cty.DynamicVal, diags
 	}
 	if st.ForEach != nil {
 		ps.ForEach = x.forEach
 	}
 	results := make([]cty.Value, len(x.instances))
 	for i, inst := range x.instances {
-		params, d := evalParams(inst)
-		params = e.knownAfter(n, params)
+		pi, d := plan(inst)
 		diags = append(diags, d...)
-		if !d.HasErrors() {
-			d = checkParamsValue(inst, params)
-			diags = append(diags, d...)
-		}
-		ps.Instances = append(ps.Instances, PlannedInstance{Key: inst.key, When: inst.when, Params: params, Input: cty.NilVal})
+		pi.Key, pi.When = inst.key, inst.when
+		ps.Instances = append(ps.Instances, pi)
 		results[i] = unknown
 		if inst.when.IsKnown() && inst.when.False() {
 			results[i] = cty.NullVal(cty.DynamicPseudoType)
 		}
 	}
 	if x.unknown {
-		return ps, unknown, diags
+		return unknown, diags
 	}
-	return ps, stepValue(x, results), diags
+	return stepValue(x, results), diags
 }
 
 // checkParamsValue checks the parameters that are known while planning,

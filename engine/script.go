@@ -95,35 +95,11 @@ func (e *evaluator) planScript(n *node) (PlannedStep, cty.Value, hcl.Diagnostics
 	if st.Script.File != "" {
 		ps.ScriptFile = st.Script.Name
 	}
-	if n.sess != nil {
-		ps.Session = n.sess.addr.Name
-	}
-	for _, r := range st.DependsOn {
-		ps.DependsOn = append(ps.DependsOn, r.Addr)
-	}
-	unknown := lang.UnknownAfter(cty.DynamicPseudoType, n.addr)
-	x, diags := e.expand(n)
-	if diags.HasErrors() {
-		return ps, cty.DynamicVal, diags
-	}
-	if st.ForEach != nil {
-		ps.ForEach = x.forEach
-	}
-	results := make([]cty.Value, len(x.instances))
-	for i, inst := range x.instances {
+	v, diags := e.planInstances(n, &ps, func(inst *instance) (PlannedInstance, hcl.Diagnostics) {
 		input, d := evalInput(inst)
-		diags = append(diags, d...)
-		ps.Instances = append(ps.Instances, PlannedInstance{Key: inst.key, When: inst.when,
-			Params: cty.NullVal(cty.DynamicPseudoType), Input: e.knownAfter(n, input)})
-		results[i] = unknown
-		if inst.when.IsKnown() && inst.when.False() {
-			results[i] = cty.NullVal(cty.DynamicPseudoType)
-		}
-	}
-	if x.unknown {
-		return ps, unknown, diags
-	}
-	return ps, stepValue(x, results), diags
+		return PlannedInstance{Params: cty.NullVal(cty.DynamicPseudoType), Input: e.knownAfter(n, input)}, d
+	})
+	return ps, v, diags
 }
 
 // evalInput evaluates the input of one script instance; null without one.
