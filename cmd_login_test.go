@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -193,26 +192,7 @@ func TestLoginFailures(t *testing.T) {
 // sandbox's banner work on its login form, through okru-run login.
 func TestLoginAgainstSandboxProcess(t *testing.T) {
 	t.Parallel()
-	cmd := exec.CommandContext(t.Context(), binary, "sandbox", "-users", "20")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("read the banner: %v", err)
-	}
-	var banner sandboxBanner
-	if err := json.Unmarshal([]byte(line), &banner); err != nil {
-		t.Fatalf("banner %q: %v", line, err)
-	}
+	banner := startSandboxProc(t, "-users", "20").banner
 	env := []string{
 		"OKRU_APP_ID=" + banner.AppID, "OKRU_APP_KEY=" + banner.AppKey, "OKRU_LOGIN=" + banner.User.Login,
 		"OKRU_PASSWORD=" + banner.User.Password, "OKRU_CONNECT_URL=" + banner.ConnectURL, "OKRU_API_URL=" + banner.APIURL,
