@@ -244,7 +244,11 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	} else {
 		opts.Observer = render.NewText(stderr, color, isTerminal(env.stderr))
 	}
-	if !batch.apply(env, &opts, path, f.sandbox, !f.json && isTerminal(env.stderr), sbSecrets) {
+	noDefault := ""
+	if f.sandbox {
+		noDefault = "-sandbox runs keep no state to resume unless -state FILE is given"
+	}
+	if !batch.apply(env, &opts, path, noDefault, !f.json && isTerminal(env.stderr), sbSecrets) {
 		return exitInvalid
 	}
 	callCtx, release := batch.callContext(ctx, &opts)

@@ -38,7 +38,7 @@ type batchFlags struct {
 }
 
 func (b *batchFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&b.state, "state", "", "the run's state `file`, to resume it after a crash or a stop (default .okru-run/NAME.journal beside the workflow; with -sandbox none unless given)")
+	fs.StringVar(&b.state, "state", "", "the run's state `file`, to resume it after a crash or a stop (default .okru-run/NAME.journal beside the workflow; none for -sandbox and .lua script runs unless given)")
 	fs.BoolVar(&b.noState, "no-state", false, "keep no state: the run cannot be resumed, and other runs of the workflow may run at the same time")
 	fs.BoolVar(&b.resume, "resume", false, "continue the run recorded in the state: finished calls are not repeated (starts a new run when there is none)")
 	fs.BoolVar(&b.fresh, "fresh", false, "discard the state and start over (writes of the recorded run may be sent again)")
@@ -76,10 +76,11 @@ func (b *batchFlags) check(env *cliEnv) bool {
 	return true
 }
 
-// apply sets the run's state, shard and progress. Sandbox runs keep no
-// state unless -state asks: each starts a fresh in-process sandbox, which
-// a resumed run could not find again.
-func (b *batchFlags) apply(env *cliEnv, opts *engine.Options, workflow string, sandbox, live bool, secrets []string) bool {
+// apply sets the run's state, shard and progress. Without -state, the
+// state is kept at defaultStatePath unless noDefault says why this run
+// keeps none (and what to do to resume it), as for a sandbox run, which
+// starts a fresh in-process sandbox that a resumed run could not find.
+func (b *batchFlags) apply(env *cliEnv, opts *engine.Options, workflow, noDefault string, live bool, secrets []string) bool {
 	opts.Shard = b.shard
 	opts.ProgressEvery = b.progress
 	if live {
@@ -89,9 +90,9 @@ func (b *batchFlags) apply(env *cliEnv, opts *engine.Options, workflow string, s
 	if b.noState {
 		return true
 	}
-	if path == "" && sandbox {
+	if path == "" && noDefault != "" {
 		if b.resume || b.fresh || b.retryUnknown {
-			fmt.Fprintln(env.stderr, "okru-run run: -sandbox runs keep no state to resume unless -state FILE is given")
+			fmt.Fprintf(env.stderr, "okru-run run: %s\n", noDefault)
 			return false
 		}
 		return true

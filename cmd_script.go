@@ -23,10 +23,12 @@ import (
 // lang.LoadScriptRun), so its calls get the events, retries, pacing and
 // redaction of a workflow's calls.
 
-// scriptFlags are the flags of a script run: those of run, plus -timeout
-// and -config.
+// scriptFlags are the flags of a script run: those of run (the batch
+// flags among them, for a resumable script), plus -timeout, -config and
+// -session.
 type scriptFlags struct {
 	workflowFlags
+	batch   batchFlags
 	timeout time.Duration
 	config  string
 	session string
@@ -34,6 +36,7 @@ type scriptFlags struct {
 
 func (f *scriptFlags) register(fs *flag.FlagSet) {
 	f.workflowFlags.register(fs)
+	f.batch.register(fs)
 	fs.DurationVar(&f.timeout, "timeout", 0, "stop the script after this long, e.g. 30s (0: no limit)")
 	fs.StringVar(&f.config, "config", "", "use the session, variable and locals blocks of this .hcl file or folder")
 	fs.StringVar(&f.session, "session", "", "the session okru.call uses when the script names none (default: the only one)")
@@ -92,7 +95,11 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 		}
 		return flagExit(err)
 	}
-	if !checkColorFlag(env, f.color) {
+	if !checkColorFlag(env, f.color) || !f.batch.check(env) {
+		return exitInvalid
+	}
+	if f.batch.shard.Sharded() {
+		fmt.Fprintln(env.stderr, "okru-run run: -shard splits the for_each steps of a workflow between jobs; a script run is one script instance, which cannot be split (run it in one job)")
 		return exitInvalid
 	}
 	if f.timeout < 0 {
@@ -154,7 +161,13 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	} else {
 		opts.Observer = render.NewText(stderr, color, isTerminal(env.stderr))
 	}
-	res, diags := wf.Run(ctx, in, opts)
+	noDefault := "a script run keeps no state unless -state FILE is given"
+	if !f.batch.apply(env, &opts, path, noDefault, !f.json && isTerminal(env.stderr), secrets) {
+		return exitInvalid
+	}
+	callCtx, release := f.batch.callContext(ctx, &opts)
+	defer release()
+	res, diags := wf.Run(callCtx, in, opts)
 	render.Diagnostics(stderr, cfg.Files(), diags, color, 0)
 	if jsonOut != nil {
 		jsonOut.Diagnostics(diags)
@@ -166,7 +179,7 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	case engine.StatusInvalid:
 		return exitInvalid
 	case engine.StatusInterrupted:
-		fmt.Fprintln(stderr, "okru-run: interrupted")
+		f.batch.reportInterrupted(stderr, &opts, res, args)
 		return exitInterrupted
 	case engine.StatusFailed:
 		return exitFailed

@@ -422,7 +422,7 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 		}
 		r.obs.Observe(Event{Type: EventUnknown, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 			Reason: "sent by the run being resumed, which stopped before its answer was recorded; not sent again"})
-	} else if res.err != nil && ctx.Err() != nil && errors.Is(res.err, ctx.Err()) {
+	} else if res.err != nil && (ctx.Err() != nil && errors.Is(res.err, ctx.Err()) || r.interrupted && errors.Is(res.err, errStopping)) {
 		// Interrupted, not failed: the run reports the interruption.
 		sr.failed++
 		r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(),

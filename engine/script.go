@@ -8,6 +8,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -136,6 +137,20 @@ func (r *runner) runScript(ctx context.Context, inst *instance) result {
 		return res
 	}
 	c := r.newScriptCaller(inst)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	c.cancel = cancel
+	if r.opts.Stop != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-r.opts.Stop:
+				c.stop()
+			case <-done:
+			}
+		}()
+	}
 	res.called = true
 	r.obs.Observe(Event{Type: EventStarted, Step: n.addr, Key: inst.key, Method: lang.ScriptMethod})
 	begin := time.Now()
@@ -149,6 +164,10 @@ func (r *runner) runScript(ctx context.Context, inst *instance) result {
 	res.took = time.Since(begin)
 	if err == nil {
 		res.value, err = lang.ValueFromJSON(out)
+	}
+	if err != nil && errors.Is(context.Cause(ctx), errStopping) {
+		res.err = fmt.Errorf("%s: %w", InstanceName(n.addr, inst.key), errStopping)
+		return res
 	}
 	if err != nil {
 		res.err = r.redact(err)
@@ -193,6 +212,48 @@ type scriptCaller struct {
 	def     string   // the default session; "" when there is none
 	retry   *lang.Retry
 	journal *scriptJournal // nil without state
+
+	// A gentle stop (Options.Stop) lets the call in flight finish, then
+	// stops the script: cancel ends its Lua run.
+	mu       sync.Mutex
+	inFlight bool
+	stopping bool
+	cancel   context.CancelCauseFunc
+}
+
+// errStopping ends a script when the run stops gently.
+var errStopping = errors.New("the run is stopping")
+
+// stop stops the script now, or once its call in flight is over.
+func (c *scriptCaller) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopping = true
+	if !c.inFlight {
+		c.cancel(errStopping)
+	}
+}
+
+// enter marks a call in flight; it fails once the run is stopping.
+func (c *scriptCaller) enter(method string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopping {
+		return fmt.Errorf("call %s: %w", method, errStopping)
+	}
+	c.inFlight = true
+	return nil
+}
+
+// leave marks the call in flight over, and stops the script if the run
+// began stopping meanwhile.
+func (c *scriptCaller) leave() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inFlight = false
+	if c.stopping {
+		c.cancel(errStopping)
+	}
 }
 
 var _ lua.Caller = (*scriptCaller)(nil)
@@ -228,6 +289,10 @@ func (c *scriptCaller) Call(ctx context.Context, session, method string, params 
 		c.replayed(method, rep.err)
 		return rep.raw, rep.err
 	}
+	if err := c.enter(method); err != nil {
+		return nil, err
+	}
+	defer c.leave()
 	if err := c.journal.begin(jc); err != nil {
 		c.replayed(method, err)
 		return nil, err
@@ -270,10 +335,18 @@ func (c *scriptCaller) Pages(ctx context.Context, session, method string, params
 		begin := time.Now()
 		pages, live := 0, false
 		follow := func() iter.Seq2[json.RawMessage, error] {
+			if err := c.enter(method); err != nil {
+				return func(yield func(json.RawMessage, error) bool) { yield(nil, err) }
+			}
 			live = true
 			c.emit(Event{Type: EventStarted, Method: method})
 			return client.Pages(ctx, method, okru.Params(params), c.options(method)...)
 		}
+		defer func() {
+			if live {
+				c.leave()
+			}
+		}()
 		for raw, err := range c.journal.pages(jc, follow) {
 			if err != nil {
 				if live {
