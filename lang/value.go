@@ -217,8 +217,7 @@ func appendJSON(b []byte, v cty.Value, mode jsonMode) []byte {
 	ty := v.Type()
 	switch {
 	case ty == cty.String:
-		enc, _ := json.Marshal(v.AsString())
-		return append(b, enc...)
+		return appendJSONString(b, v.AsString(), mode)
 	case ty == cty.Number:
 		return append(b, NumberText(v.AsBigFloat())...)
 	case ty == cty.Bool:
@@ -244,14 +243,30 @@ func appendJSON(b []byte, v cty.Value, mode jsonMode) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			enc, _ := json.Marshal(k.AsString())
-			b = append(b, enc...)
+			b = appendJSONString(b, k.AsString(), mode)
 			b = append(b, ':')
 			b = appendJSON(b, ev, mode)
 		}
 		return append(b, '}')
 	}
 	return append(b, "null"...)
+}
+
+// appendJSONString appends s as a JSON string. On the wire, &, < and > are
+// sent as they are, as okru.Params sends attachments: ok.ru signs the text
+// as sent, and there is no HTML page to protect. Display keeps
+// encoding/json's escaping, which shard keys and journal hashes were
+// computed with.
+func appendJSONString(b []byte, s string, mode jsonMode) []byte {
+	if mode != jsonWire {
+		enc, _ := json.Marshal(s)
+		return append(b, enc...)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
 
 // DisplayJSON renders v as JSON for people and machines reading plans and

@@ -76,6 +76,8 @@ func TestWireValue(t *testing.T) {
 		{"object as JSON", obj, `{"n":1,"type":"text"}`, true},
 		{"list of objects as JSON", cty.TupleVal([]cty.Value{obj}), `[{"n":1,"type":"text"}]`, true},
 		{"null not sent", cty.NullVal(cty.String), "", false},
+		{"JSON text sent unescaped like okru.Params", cty.ObjectVal(map[string]cty.Value{
+			"a&b": cty.StringVal(`<i>"q"</i> & é`)}), `{"a&b":"<i>\"q\"</i> & é"}`, true},
 		{"sensitive still sent", Sensitive(cty.StringVal("pw")), "pw", true},
 	}
 	for _, tt := range tests {
