@@ -238,11 +238,26 @@ func (c *scriptCaller) stop() {
 func (c *scriptCaller) enter(method string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.stopping {
+	if c.isStopping() {
+		c.cancel(errStopping)
 		return fmt.Errorf("call %s: %w", method, errStopping)
 	}
 	c.inFlight = true
 	return nil
+}
+
+// isStopping reports whether the run is stopping, looking at Stop itself
+// too, so that no call starts after it closed even before the watcher
+// of runScript has seen it. c.mu is held.
+func (c *scriptCaller) isStopping() bool {
+	if !c.stopping {
+		select {
+		case <-c.r.opts.Stop:
+			c.stopping = true
+		default:
+		}
+	}
+	return c.stopping
 }
 
 // leave marks the call in flight over, and stops the script if the run
@@ -251,7 +266,7 @@ func (c *scriptCaller) leave() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inFlight = false
-	if c.stopping {
+	if c.isStopping() {
 		c.cancel(errStopping)
 	}
 }

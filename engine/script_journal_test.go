@@ -368,3 +368,54 @@ output "r" { value = script.s.result }
 		t.Errorf("script events = %s, want %s", got, want)
 	}
 }
+
+// TestScriptGentleStop closes Options.Stop while a script's write is in
+// flight: the write finishes and is recorded, the script makes no further
+// call, and the run is interrupted, not failed; resumed, the script gets
+// the write's result from the journal.
+func TestScriptGentleStop(t *testing.T) {
+	t.Parallel()
+	srv := newScriptServer(t)
+	srv.hang.Store(true)
+	w := compile(t, testSession+`
+script "s" {
+  source = <<-EOT
+    local topic = okru.call("mediatopic.post", {type = "USER", attachment = {media = {{type = "text", text = "hang"}}}})
+    local friends = okru.call("friends.get", {})
+    return {topic = topic, friends = friends}
+  EOT
+}
+output "r" { value = script.s.result }
+`)
+	path := statePath(t)
+	stop := make(chan struct{})
+	var once sync.Once
+	obs := ObserverFunc(func(e Event) {
+		if e.FromScript && e.Type == EventStarted && e.Method == "mediatopic.post" {
+			once.Do(func() {
+				go func() {
+					for srv.count("mediatopic.post") == 0 {
+						runtime.Gosched()
+					}
+					close(stop) // the first signal
+					srv.release()
+				}()
+			})
+		}
+	})
+	res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), Observer: obs, Stop: stop, State: &StateOptions{Path: path}})
+	if res.Status != StatusInterrupted || diags.HasErrors() {
+		t.Fatalf("stopped run: status %v, want interrupted without errors: %s", res.Status, diags.Error())
+	}
+	if n := srv.count("friends.get"); n != 0 {
+		t.Errorf("friends.get called %d times after the stop, want 0", n)
+	}
+	srv.hang.Store(false)
+	res, diags = w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), State: &StateOptions{Path: path, Resume: true}})
+	if res.Status != StatusOK || outputsJSON(res)["r"] != `{"friends":["7","8"],"topic":"topic:hang"}` {
+		t.Fatalf("resumed run: status %v, result %s: %s", res.Status, outputsJSON(res)["r"], diags.Error())
+	}
+	if n := srv.posts()["hang"]; n != 1 {
+		t.Errorf("posted %d times, want 1", n)
+	}
+}
