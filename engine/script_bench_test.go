@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/okru-run/okru-run/lang"
@@ -14,7 +15,7 @@ import (
 // in-process sandbox (pacing off, one call at a time) three ways, side by
 // side: okru.API.Call in a Go loop (the baseline), an HCL call with
 // for_each over 1,000 elements, and one script step calling okru.call
-// 1,000 times. The differences are the costs of the engine (evaluation,
+// 1,000 times, without and with a state journal. The differences are the costs of the engine (evaluation,
 // events, cty values) and of the Lua layer (the VM, value conversion both
 // ways). Compare ns/call:
 //
@@ -32,9 +33,9 @@ func BenchmarkThousandCalls(b *testing.B) {
 variable "uid" { type = string }
 session "main" {}
 `
-	run := func(b *testing.B, w *Workflow) {
+	run := func(b *testing.B, w *Workflow, state *StateOptions) {
 		for b.Loop() {
-			res, diags := w.Run(b.Context(), in, Options{Connect: connect, Parallelism: 1})
+			res, diags := w.Run(b.Context(), in, Options{Connect: connect, Parallelism: 1, State: state})
 			if diags.HasErrors() || res.Status != StatusOK {
 				b.Fatalf("run: status %v: %s", res.Status, diags.Error())
 			}
@@ -61,10 +62,9 @@ call "info" {
   params   = { uids = var.uid, fields = "first_name" }
 }
 output "n" { value = length(call.info) }
-`))
+`), nil)
 	})
-	b.Run("lua", func(b *testing.B) {
-		run(b, compileBench(b, head+`
+	const luaSource = `
 script "info" {
   input  = var.uid
   source = <<-EOT
@@ -76,7 +76,12 @@ script "info" {
   EOT
 }
 output "n" { value = script.info.result }
-`))
+`
+	b.Run("lua", func(b *testing.B) { run(b, compileBench(b, head+luaSource), nil) })
+	// The same script with a state journal: a read's record per call,
+	// group-committed, as a batch run keeps them.
+	b.Run("lua-journaled", func(b *testing.B) {
+		run(b, compileBench(b, head+luaSource), &StateOptions{Path: filepath.Join(b.TempDir(), "bench.journal"), Fresh: true})
 	})
 }
 
