@@ -132,7 +132,7 @@ func TestScriptInterrupted(t *testing.T) {
 			app, demo := sandbox.App(), sandbox.DemoUser()
 			env := []string{"OKRU_APP_KEY=" + app.Key, "OKRU_APP_SECRET_KEY=" + app.SecretKey,
 				"OKRU_ACCESS_TOKEN=" + demo.AccessToken, "OKRU_API_URL=" + front.URL}
-			cmd := okruRun(t, env, "run", "-json", tt.script)
+			cmd := okruRun(t, env, "run", "-json", "-grace", "1s", tt.script)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			stdout, err := cmd.StdoutPipe()

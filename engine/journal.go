@@ -78,7 +78,8 @@ type journal struct {
 	retryUnknown bool
 	secrets      []string
 	secretForms  [][]byte // see mayHoldSecret
-	err          error    // the first failure to record a read; reported at the end
+	errMu        sync.Mutex
+	err          error // the first failure to record; reported at the end; guarded by errMu
 	// scriptWrites are the writes of each script instance in the recorded
 	// run, by instance name; set when the run resumes.
 	scriptWrites map[string][]scriptWrite
@@ -165,10 +166,13 @@ func (r *runner) closeJournal(complete bool) hcl.Diagnostics {
 		return nil
 	}
 	var errs []error
-	if j.err != nil {
-		errs = append(errs, j.err)
+	j.errMu.Lock()
+	recordErr := j.err
+	j.errMu.Unlock()
+	if recordErr != nil {
+		errs = append(errs, recordErr)
 	}
-	if complete && j.err == nil {
+	if complete && recordErr == nil {
 		if err := j.st.Append(&state.Record{Kind: state.KindEnd}); err != nil {
 			errs = append(errs, err)
 		}
@@ -393,9 +397,15 @@ func (j *journal) record(rec *state.Record, durable bool) {
 	} else {
 		err = j.st.Append(rec)
 	}
-	if err != nil && j.err == nil {
+	if err == nil {
+		return
+	}
+	// Workers record concurrently.
+	j.errMu.Lock()
+	if j.err == nil {
 		j.err = err
 	}
+	j.errMu.Unlock()
 }
 
 // mayHoldSecret tells, without copying, whether a result may need

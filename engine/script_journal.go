@@ -217,10 +217,7 @@ func (s *scriptJournal) diverge() {
 			continue
 		}
 		id := s.id + "#" + carriedPrefix + w.method + "." + w.hash
-		err := s.j.st.Append(&state.Record{Kind: w.kind, ID: id, Method: w.method, Write: true, Hash: w.hash})
-		if err != nil && s.j.err == nil {
-			s.j.err = err
-		}
+		s.j.record(&state.Record{Kind: w.kind, ID: id, Method: w.method, Write: true, Hash: w.hash}, false)
 	}
 }
 
