@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"iter"
 	"slices"
 	"strings"
@@ -160,6 +161,7 @@ func (r *runner) runScript(ctx context.Context, inst *instance) result {
 		Args:    st.Script.Args,
 		Log:     c.log,
 		Timeout: st.Timeout,
+		Seed:    scriptSeed(InstanceName(n.addr, inst.key)),
 	})
 	res.took = time.Since(begin)
 	if err == nil {
@@ -451,4 +453,12 @@ func (c *scriptCaller) log(msg string) {
 func (c *scriptCaller) emit(e Event) {
 	e.Step, e.Key, e.FromScript = c.inst.node.addr, c.inst.key, true
 	c.r.obs.Observe(e)
+}
+
+// scriptSeed seeds math.random from the instance's name, so that every run
+// of one instance, a resumed one included, draws the same numbers.
+func scriptSeed(instance string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(instance))
+	return h.Sum64()
 }

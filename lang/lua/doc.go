@@ -72,7 +72,9 @@
 // package and coroutine are tables that raise on any use; require returns
 // only the built-in modules and never reads a file; print goes to the log
 // because stdout carries the tool's data; string.dump raises (gopher-lua has
-// no bytecode dump). The run's context (and Options.Timeout) stops the VM
+// no bytecode dump); math.random draws from a generator seeded by
+// Options.Seed, so a run repeated with the same seed draws the same numbers.
+// The run's context (and Options.Timeout) stops the VM
 // between any two instructions and is passed to the Caller, so an endless
 // loop or a waiting call ends with "script stopped: timeout after 2s" or
 // "script stopped: interrupted", and a script cannot swallow the stop with

@@ -71,6 +71,10 @@ func (r *runtime) install() {
 	if str, ok := L.GetGlobal(glua.StringLibName).(*glua.LTable); ok {
 		str.RawSetString("rep", L.NewFunction(r.stringRep))
 	}
+	if math, ok := L.GetGlobal(glua.MathLibName).(*glua.LTable); ok {
+		math.RawSetString("random", L.NewFunction(r.mathRandom))
+		math.RawSetString("randomseed", L.NewFunction(r.mathRandomseed))
+	}
 
 	r.null = L.NewUserData()
 	r.null.Value = nullValue{}

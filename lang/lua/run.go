@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -73,6 +74,11 @@ type Options struct {
 	// Timeout stops the script after this long ("script stopped: timeout
 	// after 2s"). 0 leaves it to ctx.
 	Timeout time.Duration
+	// Seed seeds math.random. Each run starts from it, so a script run
+	// again with the same seed draws the same numbers: a resumed run
+	// replays a script's calls only if the script makes the same ones.
+	// math.randomseed(n) reseeds for the rest of the run.
+	Seed uint64
 }
 
 // Script is a compiled Lua script. It is immutable and may be run many
@@ -173,6 +179,10 @@ type runtime struct {
 
 	// stops end the page iterators a script left unfinished.
 	stops []func()
+
+	// rng serves math.random; gopher-lua's own draws from Go's global
+	// generator, which no seed can make repeatable.
+	rng *rand.Rand
 }
 
 func newRuntime(name string, opts Options) (*runtime, error) {
@@ -181,6 +191,7 @@ func newRuntime(name string, opts Options) (*runtime, error) {
 		caller: opts.Caller,
 		log:    opts.Log,
 		limit:  opts.MaxResultBytes,
+		rng:    newRand(opts.Seed),
 		L: glua.NewState(glua.Options{
 			SkipOpenLibs: true,
 			// The call stack grows as needed up to callStackSize instead of
