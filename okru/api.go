@@ -305,7 +305,10 @@ func (a *API) send(ctx context.Context, method string, wire map[string]string, c
 	if err != nil {
 		return nil, a.transportError(method, err, wire)
 	}
-	body, err := readBody(resp)
+	body, err := readBody(method, resp)
+	if de, ok := errors.AsType[*DecodeError](err); ok {
+		return nil, de
+	}
 	if err != nil {
 		return nil, &TransportError{Method: method, Sent: true, Err: a.redactErr(err, wire)}
 	}
@@ -333,18 +336,37 @@ func encodeForm(wire map[string]string) string {
 	return b.String()
 }
 
+// maxBody is the largest answer readBody accepts. A variable, so tests
+// can lower it.
+var maxBody int64 = 64 << 20
+
 // readBody reads the whole body and closes it, so the connection can be
-// reused.
-func readBody(resp *http.Response) ([]byte, error) {
+// reused. An answer larger than maxBody, whether its Content-Length says
+// so or it streams without one, is a *DecodeError.
+func readBody(method string, resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
-	if resp.ContentLength >= 0 && resp.ContentLength < 64<<20 {
+	tooLarge := func() error {
+		return &DecodeError{Method: method, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
+			Err: fmt.Errorf("the answer is larger than %d bytes", maxBody)}
+	}
+	if resp.ContentLength > maxBody {
+		return nil, tooLarge()
+	}
+	if resp.ContentLength >= 0 {
 		body := make([]byte, resp.ContentLength)
 		if _, err := io.ReadFull(resp.Body, body); err != nil {
 			return nil, err
 		}
 		return body, nil
 	}
-	return io.ReadAll(resp.Body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > maxBody {
+		return nil, tooLarge()
+	}
+	return body, nil
 }
 
 // decode turns one HTTP answer into a result or an error.

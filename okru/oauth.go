@@ -254,7 +254,10 @@ func tokenGrant(ctx context.Context, cfg OAuthConfig, grant string, form url.Val
 		if err != nil {
 			return nil, 0, a.transportError(endpoint, err, nil)
 		}
-		data, err := readBody(resp)
+		data, err := readBody(endpoint, resp)
+		if de, ok := errors.AsType[*DecodeError](err); ok {
+			return nil, 0, de
+		}
 		if err != nil {
 			return nil, 0, &TransportError{Method: endpoint, Sent: true, Err: err}
 		}

@@ -173,7 +173,10 @@ func (a *API) postMultipart(ctx context.Context, uploadURL string, files []Uploa
 		}
 		return nil, a.transportError(op, err, nil)
 	}
-	body, err := readBody(resp)
+	body, err := readBody(op, resp)
+	if de, ok := errors.AsType[*DecodeError](err); ok {
+		return nil, de
+	}
 	if err != nil {
 		return nil, &TransportError{Method: op, Sent: true, Err: err}
 	}
