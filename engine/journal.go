@@ -226,6 +226,13 @@ func (r *runner) replay(inst *instance) (result, bool) {
 		// A read whose recorded result no longer fits, or was stored
 		// without a secret it held: repeat it.
 		return result{}, false
+	case e.Redacted && r.needed[n.index]:
+		// A write or a script cannot be repeated, and its record is not
+		// its result: a secret was cut out of it.
+		res.err = fmt.Errorf("%s was done by the recorded run, but its recorded result held a secret, which the state does not keep, so it cannot be reused; it was not done again. Start over with -fresh if it must be", id)
+		res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Recorded result held a secret",
+			Detail: res.err.Error() + ".", Subject: n.rng.Ptr()}}
+		return res, true
 	}
 	res.replay = replayReused
 	if r.needed[n.index] {

@@ -822,3 +822,49 @@ func TestJournalRecordsOfAWrite(t *testing.T) {
 		t.Errorf("call.read[0] = %+v, %v; want a read", e, ok)
 	}
 }
+
+// A write whose recorded result held a secret cannot be reused as data,
+// nor sent again: a resumed run fails it and says why.
+func TestResumeRefusesRedactedWriteResult(t *testing.T) {
+	t.Parallel()
+	const password = "pw-SECRET-9f8e7d6c"
+	srv := newAPIServer(t, batchHandle) // a post answers "topic:" and its text
+	w := compile(t, testSession+`
+variable "password" {
+  type      = string
+  sensitive = true
+}
+call "post" {
+  method = "mediatopic.post"
+  params = { type = "USER", attachment = { media = [{ type = "text", text = var.password }] } }
+}
+call "after" {
+  method = "users.getInfo"
+  params = { uids = "1", fields = call.post.result }
+}
+`)
+	path := statePath(t)
+	in := Inputs{Variables: vars("password", lang.Sensitive(cty.StringVal(password)))}
+	if res, diags := w.Run(t.Context(), in, Options{Connect: srv.connector(), State: &StateOptions{Path: path}}); res.Status != StatusOK {
+		t.Fatal(diags.Error())
+	}
+	before := countCalls(srv.Calls())
+	res, diags := w.Run(t.Context(), in, Options{Connect: srv.connector(), State: &StateOptions{Path: path, Resume: true}})
+	if res.Status != StatusFailed {
+		t.Fatalf("resumed run: status %v, want failed: %s", res.Status, diags.Error())
+	}
+	after := countCalls(srv.Calls())
+	for _, c := range srv.Calls() {
+		if c.Method == "users.getInfo" && strings.Contains(c.Form["fields"], "[REDACTED]") {
+			t.Errorf("a later step got the redacted record as data: %v", c.Form)
+		}
+	}
+	for k, n := range after {
+		if strings.HasPrefix(k, "post ") && n != before[k] {
+			t.Errorf("the write was sent again")
+		}
+	}
+	if !strings.Contains(diags.Error(), "held a secret") || !strings.Contains(diags.Error(), "-fresh") {
+		t.Errorf("diagnostics do not explain: %s", diags.Error())
+	}
+}
