@@ -79,9 +79,13 @@
 // loop or a waiting call ends with "script stopped: timeout after 2s" or
 // "script stopped: interrupted", and a script cannot swallow the stop with
 // pcall. The call depth (about 1000), the value stack (256 Ki slots),
-// string.rep and every conversion are bounded. Memory is not metered as a
-// whole: a script that builds huge strings or tables by concatenation can
-// still use a lot of it before its timeout.
+// string.rep and every conversion are bounded. Memory is guarded, not
+// metered: while a script runs, the process's Go heap is sampled every 50ms
+// and the script stops with "script stopped: memory limit of 512 MiB
+// exceeded" once the heap has grown more than Options.MaxMemory beyond its
+// size at the start. The heap is the whole process's (other runs and
+// garbage not yet collected count too) and one concatenation can allocate a
+// lot between two samples, so the bound is approximate.
 //
 // # Errors
 //

@@ -79,6 +79,12 @@ type Options struct {
 	// replays a script's calls only if the script makes the same ones.
 	// math.randomseed(n) reseeds for the rest of the run.
 	Seed uint64
+	// MaxMemory stops the script ("script stopped: memory limit of 512 MiB
+	// exceeded") when the process's Go heap grows more than this many bytes
+	// beyond what it was when the run started. It is sampled every 50ms
+	// and counts the whole process, so it is approximate. 0 means
+	// DefaultMaxMemory; negative turns the guard off.
+	MaxMemory int64
 }
 
 // Script is a compiled Lua script. It is immutable and may be run many
@@ -135,6 +141,15 @@ func (s *Script) Run(ctx context.Context, opts Options) (json.RawMessage, error)
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, opts.Timeout, &timeoutError{opts.Timeout})
 		defer cancel()
+	}
+	if opts.MaxMemory >= 0 {
+		limit := opts.MaxMemory
+		if limit == 0 {
+			limit = DefaultMaxMemory
+		}
+		var stop func()
+		ctx, stop = guardMemory(ctx, limit)
+		defer stop()
 	}
 	r, err := newRuntime(s.name, opts)
 	if err != nil {
