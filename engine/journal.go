@@ -362,6 +362,11 @@ func (j *journal) end(jc *journalCall, res *result, raw json.RawMessage) {
 		return
 	}
 	switch {
+	case res.err == nil && !res.diags.HasErrors() && lang.IsSensitive(res.value):
+		// A result made from a secret (a script's string.upper(input.x))
+		// need not hold it as it is: it is not stored, nor reused.
+		j.record(&state.Record{Kind: state.KindDone, ID: jc.id, Method: jc.method, Write: jc.write, Hash: jc.hash,
+			Result: json.RawMessage(`"(sensitive)"`), Redacted: true}, jc.write)
 	case res.err == nil && !res.diags.HasErrors():
 		if raw == nil {
 			v, _ := res.value.UnmarkDeep()

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/okru-run/okru-run/lang"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // scriptServer answers users.getCurrentUser, users.getInfo (failing while
@@ -417,5 +420,42 @@ output "r" { value = script.s.result }
 	}
 	if n := srv.posts()["hang"]; n != 1 {
 		t.Errorf("posted %d times, want 1", n)
+	}
+}
+
+// A script's result made from a secret is not stored in clear, though it
+// is not the secret as it is, and a resumed run does not reuse it.
+func TestScriptSensitiveResultNotStored(t *testing.T) {
+	t.Parallel()
+	srv := newScriptServer(t)
+	w := compile(t, testSession+`
+variable "password" {
+  type      = string
+  sensitive = true
+}
+script "s" {
+  input  = { x = var.password }
+  source = "return string.upper(input.x)"
+}
+output "up" {
+  value     = script.s.result
+  sensitive = true
+}
+`)
+	path := statePath(t)
+	in := Inputs{Variables: vars("password", lang.Sensitive(cty.StringVal("pw-secret-abc123")))}
+	if res, diags := w.Run(t.Context(), in, Options{Connect: srv.connector(), State: &StateOptions{Path: path}}); res.Status != StatusOK {
+		t.Fatal(diags.Error())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "PW-SECRET-ABC123") || !strings.Contains(string(b), "(sensitive)") {
+		t.Fatalf("the state holds the sensitive result:\n%s", b)
+	}
+	res, diags := w.Run(t.Context(), in, Options{Connect: srv.connector(), State: &StateOptions{Path: path, Resume: true}})
+	if res.Status != StatusFailed || !strings.Contains(diags.Error(), "held a secret") {
+		t.Errorf("resumed run: status %v, want the script failed: %s", res.Status, diags.Error())
 	}
 }
