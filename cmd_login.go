@@ -206,6 +206,11 @@ func readPassword(env *cliEnv, login string) (string, error) {
 		return "", errors.New("no password: set OKRU_PASSWORD, or run on a terminal to be asked for it")
 	}
 	fmt.Fprintf(env.stderr, "Password for %s on ok.ru: ", login)
+	// A second Ctrl-C ends the process inside ReadPassword, which would
+	// leave the terminal without echo: give it its state back first.
+	if state, err := term.GetState(int(in.Fd())); err == nil {
+		defer atHardExit(func() { term.Restore(int(in.Fd()), state) })()
+	}
 	b, err := term.ReadPassword(int(in.Fd()))
 	fmt.Fprintln(env.stderr)
 	if err != nil {
