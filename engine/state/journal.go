@@ -79,8 +79,9 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("state %s is in use by %s: wait for that run to end, or give this run its own state with -state", e.Path, holder)
 }
 
-// CorruptError is returned by Open when a line other than the last cannot
-// be read: something other than a crash changed the file.
+// CorruptError is returned by Open when a whole line (one that ends in a
+// newline, unlike a last line torn by a crash) cannot be read: something
+// other than a crash changed the file.
 type CorruptError struct {
 	Path string
 	Line int
@@ -183,10 +184,8 @@ func (j *Journal) read() (int64, error) {
 		}
 		var w wireRecord
 		if uerr := json.Unmarshal(b, &w); uerr != nil || !j.accept(&w, methods, off, len(b), line) {
-			if _, perr := r.Peek(1); perr != nil {
-				// The last line: torn by a crash while it was written.
-				return off, nil
-			}
+			// A whole line, newline included, was not torn by a crash
+			// (only a last line without its newline is): it is damaged.
 			if uerr == nil {
 				uerr = fmt.Errorf("unexpected record %q", w.Kind)
 			}

@@ -326,3 +326,27 @@ func TestAppendRejectsBadRecords(t *testing.T) {
 		t.Errorf("a bad record broke the journal: %v", err)
 	}
 }
+
+// A last line that is whole, newline included, was not torn by a crash:
+// if it cannot be read the state is damaged, and Open says so.
+func TestJournalCorruptWholeLastLine(t *testing.T) {
+	t.Parallel()
+	j, path := openNew(t)
+	if err := j.AppendDurable(&Record{Kind: KindDone, ID: "call.a", Result: json.RawMessage(`1`)}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"k":"done","id":call.b"}` + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Open(path)
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Line != 3 {
+		t.Fatalf("Open = %v, want a CorruptError at line 3", err)
+	}
+}
