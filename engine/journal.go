@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -114,8 +115,17 @@ func (r *runner) openJournal() hcl.Diagnostics {
 	if err != nil {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot use the state", Detail: capitalize(err.Error()) + "."}}
 	}
-	h := r.w.fingerprint(r.in, r.opts.Shard, so.Workflow)
 	old, recorded := st.Header()
+	salt, err := newSalt()
+	if err != nil {
+		st.Close()
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot use the state", Detail: capitalize(err.Error()) + "."}}
+	}
+	if recorded && so.Resume && !so.Fresh {
+		// The variables are compared by the recorded run's salt.
+		salt = old.Salt
+	}
+	h := r.w.fingerprint(r.in, r.opts.Shard, so.Workflow, salt)
 	var diags hcl.Diagnostics
 	resumed := false
 	switch {
@@ -476,10 +486,21 @@ func notApplied(err error) bool {
 	return true
 }
 
+// newSalt returns a random salt, in hex, for the variables' hash.
+func newSalt() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make a salt for the state: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
 // fingerprint identifies a run for -resume: the workflow's files (and
-// scripts with their arguments), the variables' values and the shard. Only hashes are kept, so
-// a sensitive variable never reaches the state.
-func (w *Workflow) fingerprint(in Inputs, sh Shard, path string) state.Header {
+// scripts with their arguments), the variables' values and the shard. Only
+// hashes are kept, the variables' salted with salt (hex, stored in the
+// header), so a sensitive variable never reaches the state, nor a hash of
+// it that could be checked against guesses.
+func (w *Workflow) fingerprint(in Inputs, sh Shard, path, salt string) state.Header {
 	files := sha256.New()
 	for _, name := range w.sourceFiles() {
 		b := w.cfg.Files()[name].Bytes
@@ -497,6 +518,8 @@ func (w *Workflow) fingerprint(in Inputs, sh Shard, path string) state.Header {
 		}
 	}
 	vars := sha256.New()
+	saltBytes, _ := hex.DecodeString(salt)
+	vars.Write(saltBytes)
 	names := make([]string, 0, len(in.Variables))
 	for name := range in.Variables {
 		names = append(names, name)
@@ -509,7 +532,7 @@ func (w *Workflow) fingerprint(in Inputs, sh Shard, path string) state.Header {
 		vars.Write([]byte{0})
 	}
 	return state.Header{Workflow: path, Files: hex.EncodeToString(files.Sum(nil)),
-		Vars: hex.EncodeToString(vars.Sum(nil)), Shard: sh.String()}
+		Vars: hex.EncodeToString(vars.Sum(nil)), Salt: salt, Shard: sh.String()}
 }
 
 // sourceFiles lists the workflow files that declare something, sorted:

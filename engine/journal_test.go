@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -866,5 +868,59 @@ call "after" {
 	}
 	if !strings.Contains(diags.Error(), "held a secret") || !strings.Contains(diags.Error(), "-fresh") {
 		t.Errorf("diagnostics do not explain: %s", diags.Error())
+	}
+}
+
+// The state's header holds the variables' hash salted with a random salt
+// of its own, never a plain hash a guess of a secret could be checked
+// against; a resumed run compares by that salt.
+func TestStateVarsHashSalted(t *testing.T) {
+	t.Parallel()
+	const password = "pw-123456"
+	srv := newAPIServer(t, batchHandle)
+	w := compile(t, testSession+`
+variable "password" {
+  type      = string
+  sensitive = true
+}
+call "read" {
+  method = "users.getInfo"
+  params = { uids = "1", fields = var.password }
+}
+`)
+	in := Inputs{Variables: vars("password", lang.Sensitive(cty.StringVal(password)))}
+	plain := sha256.New()
+	fmt.Fprintf(plain, "password\x00")
+	plain.Write(lang.DisplayJSON(cty.StringVal(password)))
+	plain.Write([]byte{0})
+	value := sha256.Sum256([]byte(password))
+	salts := map[string]bool{}
+	for range 2 {
+		path := statePath(t)
+		if res, diags := w.Run(t.Context(), in, Options{Connect: srv.connector(), State: &StateOptions{Path: path}}); res.Status != StatusOK {
+			t.Fatal(diags.Error())
+		}
+		st, err := state.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := st.Header()
+		st.Close()
+		b, _ := os.ReadFile(path)
+		if h.Salt == "" || h.Vars == hex.EncodeToString(plain.Sum(nil)) || strings.Contains(string(b), hex.EncodeToString(value[:])) {
+			t.Fatalf("the header holds an unsalted hash of the variables:\n%s", b)
+		}
+		salts[h.Salt] = true
+		res, diags := w.Run(t.Context(), in, Options{Connect: srv.connector(), State: &StateOptions{Path: path, Resume: true}})
+		if res.Status != StatusOK || res.Reused != 1 {
+			t.Fatalf("resumed run: status %v, %d reused: %s", res.Status, res.Reused, diags.Error())
+		}
+		other := Inputs{Variables: vars("password", lang.Sensitive(cty.StringVal("other")))}
+		if res, _ := w.Run(t.Context(), other, Options{Connect: srv.connector(), State: &StateOptions{Path: path, Resume: true}}); res.Status == StatusOK {
+			t.Fatal("a run with another password resumed the recorded one")
+		}
+	}
+	if len(salts) != 2 {
+		t.Error("two runs have the same salt")
 	}
 }

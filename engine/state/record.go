@@ -42,7 +42,8 @@ type Header struct {
 	Version  int       `json:"version"`
 	Workflow string    `json:"workflow"`        // the workflow path as given, for messages
 	Files    string    `json:"files"`           // a hash of the workflow files
-	Vars     string    `json:"vars"`            // a hash of the variables' values, never the values
+	Vars     string    `json:"vars"`            // a salted hash of the variables' values, never the values
+	Salt     string    `json:"salt,omitempty"`  // hex, random per run: Vars is sha256(salt || values)
 	Shard    string    `json:"shard,omitempty"` // "2/4" for a sharded run
 	Created  time.Time `json:"created"`
 }
