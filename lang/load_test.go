@@ -114,3 +114,28 @@ func TestFormatAndDiff(t *testing.T) {
 		t.Error("a syntax error was formatted")
 	}
 }
+
+func TestResolveVariablesBadRawValue(t *testing.T) {
+	t.Parallel()
+	cfg, diags := LoadSource("v.hcl", []byte(`
+variable "pin" { type = number }
+variable "code" {
+  type      = number
+  sensitive = true
+}
+`), t.TempDir())
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	_, diags = cfg.ResolveVariables(Inputs{Vars: []string{"pin=abc", "code=s3cr3t"}}, Scope{})
+	var got string
+	for _, d := range diags {
+		got += d.Summary + ": " + d.Detail + "\n"
+	}
+	if !strings.Contains(got, `var.pin needs a number; got "abc"`) || strings.Contains(got, "Variables not allowed") {
+		t.Errorf("diags = %s, want var.pin needs a number", got)
+	}
+	if !strings.Contains(got, "var.code needs a number") || strings.Contains(got, "s3cr3t") {
+		t.Errorf("diags = %s, want var.code needs a number without its value", got)
+	}
+}

@@ -145,12 +145,32 @@ func (c *Config) rawValue(v *Variable, raw, source string) (cty.Value, hcl.Range
 	if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
 		return cty.StringVal(raw), rng, nil
 	}
+	// A bare word (-var pin=abc) parses as a reference, which HCL refuses
+	// with "Variables not allowed": say what the variable needs instead.
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), source, hcl.InitialPos)
 	if diags.HasErrors() {
-		return cty.NilVal, rng, diags
+		return cty.NilVal, rng, c.badRawValue(v, raw, rng)
 	}
 	val, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return cty.NilVal, rng, c.badRawValue(v, raw, rng)
+	}
 	return val, rng, diags
+}
+
+// badRawValue reports a command-line or environment value that is not an
+// HCL value, quoting it unless the variable is sensitive.
+func (c *Config) badRawValue(v *Variable, raw string, rng hcl.Range) hcl.Diagnostics {
+	detail := fmt.Sprintf("var.%s needs a %s; got %q.", v.Name, typeString(v.Type), raw)
+	if v.Sensitive {
+		detail = fmt.Sprintf("var.%s needs a %s; the value given is not one (not shown: the variable is sensitive).", v.Name, typeString(v.Type))
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid value for variable",
+		Detail:   detail,
+		Subject:  rng.Ptr(),
+	}}
 }
 
 // varFile reads a file of name = value attributes.
