@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/okru-run/okru-run/engine"
+	"github.com/okru-run/okru-run/okru"
 )
 
 // This file holds run's flags for unattended batch runs: the state journal
@@ -143,8 +144,10 @@ func (b *batchFlags) callContext(ctx context.Context, opts *engine.Options) (con
 }
 
 // reportInterrupted says what an interrupted run did and how to go on.
+// w is the run's redacting stderr: a -var value that holds one of its
+// secrets is shown as "..." in the resume command, to be given again.
 func (b *batchFlags) reportInterrupted(w io.Writer, opts *engine.Options, res *engine.Result, args []string) {
-	done := fmt.Sprintf("%d calls made", res.Calls)
+	done := pluralize(res.Calls, "call") + " made"
 	if res.Reused > 0 {
 		done += fmt.Sprintf(", %d done by the run it resumed", res.Reused)
 	}
@@ -152,23 +155,80 @@ func (b *batchFlags) reportInterrupted(w io.Writer, opts *engine.Options, res *e
 		fmt.Fprintf(w, "okru-run: interrupted: %s; no state was kept, so a new run starts over\n", done)
 		return
 	}
+	var secrets []string
+	r, _ := w.(*redactor)
+	if r != nil {
+		secrets = r.secrets
+	}
+	cmd, hidden := resumeCommand(args, secrets)
 	fmt.Fprintf(w, "okru-run: interrupted: %s; the state is in %s\n", done, opts.State.Path)
-	fmt.Fprintf(w, "okru-run: to continue: %s\n", resumeCommand(args))
+	line := "okru-run: to continue: " + cmd + "\n"
+	if r != nil {
+		// The command's sensitive -var values are "..." already; the
+		// redactor would make "password=..." "password=[REDACTED]". Any
+		// other secret is still hidden by value.
+		for _, s := range secrets {
+			if len(s) >= 6 {
+				line = strings.ReplaceAll(line, s, okru.Redacted)
+			}
+		}
+		r.Flush()
+		r.mu.Lock()
+		_, _ = io.WriteString(r.w, line)
+		r.mu.Unlock()
+	} else {
+		_, _ = io.WriteString(w, line)
+	}
+	if hidden {
+		fmt.Fprintf(w, "okru-run: sensitive values are not shown (...): give them again in their place\n")
+	}
 }
 
 // resumeCommand is the command line that resumes a run started with args.
-func resumeCommand(args []string) string {
+// The value of a -var that holds one of secrets is replaced by "...", and
+// hidden reports that one was.
+func resumeCommand(args, secrets []string) (cmd string, hidden bool) {
 	parts := []string{"okru-run", "run", "-resume"}
+	varValue := false // the previous argument was -var
 	for _, a := range args {
-		switch strings.TrimLeft(a, "-") {
+		flag := strings.TrimLeft(a, "-")
+		isFlag := strings.HasPrefix(a, "-")
+		switch flag {
 		case "resume", "fresh", "resume=true", "fresh=true":
-			if strings.HasPrefix(a, "-") {
+			if isFlag {
 				continue
 			}
 		}
+		switch {
+		case varValue:
+			a, hidden = hideVar(a, secrets, hidden)
+		case isFlag && strings.HasPrefix(flag, "var="):
+			var v string
+			v, hidden = hideVar(flag[len("var="):], secrets, hidden)
+			a = a[:len(a)-len(flag)] + "var=" + v
+		}
+		varValue = isFlag && flag == "var"
 		parts = append(parts, shellWord(a))
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, " "), hidden
+}
+
+// hideVar returns a -var's "name=value" with the value "..." if it holds
+// one of secrets.
+func hideVar(nv string, secrets []string, hidden bool) (string, bool) {
+	name, value, ok := strings.Cut(nv, "=")
+	if !ok {
+		return nv, hidden
+	}
+	if okru.IsSensitiveParam(name) {
+		return name + "=...", true
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(value, s) {
+			return name + "=...", true
+		}
+	}
+	return nv, hidden
 }
 
 // shellWord quotes s for a POSIX shell only when it needs it, so that a
@@ -180,4 +240,12 @@ func shellWord(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// pluralize is "1 call", "2 calls", as the engine's messages say it.
+func pluralize(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
