@@ -147,7 +147,14 @@ func load(env *cliEnv, path string, color bool) (*loaded, bool) {
 func (l *loaded) inputs(env *cliEnv, f *workflowFlags) (engine.Inputs, bool) {
 	scope := lang.Scope{Dir: l.cfg.Dir, Getenv: env.getenv}
 	vals, diags := l.cfg.ResolveVariables(lang.Inputs{Getenv: env.getenv, VarFiles: f.varFiles, Vars: f.vars}, scope)
-	render.Diagnostics(env.stderr, l.cfg.Files(), diags, l.color, 0)
+	// The redactor of the run does not exist yet: hide the sensitive
+	// values given (a -var-file snippet may quote one) here.
+	var buf bytes.Buffer
+	render.Diagnostics(&buf, l.cfg.Files(), diags, l.color, 0)
+	if buf.Len() > 0 {
+		secrets := sensitiveInputs(l.cfg, env.getenv, f.varFiles, f.vars)
+		io.WriteString(env.stderr, redactVarSecrets(buf.String(), secrets))
+	}
 	return engine.Inputs{Variables: vals, Getenv: env.getenv}, !diags.HasErrors()
 }
 
