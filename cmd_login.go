@@ -100,7 +100,7 @@ func runLogin(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	cfg, err := f.config(env)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "okru-run login: %v\n", err)
+		fmt.Fprintf(env.stderr, "okru-run login: %s\n", strings.TrimPrefix(err.Error(), "okru login: "))
 		return exitInvalid
 	}
 	out := f.out
@@ -224,7 +224,9 @@ func readPassword(env *cliEnv, login string) (string, error) {
 
 // loginFailed reports a failed login: 130 when interrupted, else 1.
 func loginFailed(ctx context.Context, env *cliEnv, err error, secrets []string) int {
-	msg := okru.Redact(err.Error(), secrets...)
+	// okru's login errors say "okru login: ..."; after "okru-run login: "
+	// that would be said twice.
+	msg := strings.TrimPrefix(okru.Redact(err.Error(), secrets...), "okru login: ")
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		fmt.Fprintln(env.stderr, "okru-run login: interrupted")
 		return exitInterrupted

@@ -180,6 +180,9 @@ func TestLoginFailures(t *testing.T) {
 			if r.code != tt.code || !strings.Contains(r.stderr, tt.msg) || r.stdout != "" {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and %q", r.code, r.stdout, r.stderr, tt.code, tt.msg)
 			}
+			if strings.Contains(r.stderr, "login: okru login:") {
+				t.Errorf("the prefix is doubled: %q", r.stderr)
+			}
 			if _, err := os.Stat(out); !os.IsNotExist(err) {
 				t.Errorf("a credentials file was written: %v", err)
 			}
