@@ -158,6 +158,20 @@ func (l *loaded) inputs(env *cliEnv, f *workflowFlags) (engine.Inputs, bool) {
 	return engine.Inputs{Variables: vals, Getenv: env.getenv}, !diags.HasErrors()
 }
 
+// useSandbox starts the in-process sandbox for --sandbox, points opts at
+// it and adds its credentials to *secrets; it reports a failure on stderr.
+// The caller defers stop.
+func useSandbox(env *cliEnv, opts *engine.Options, secrets *[]string) (stop func(), ok bool) {
+	srv, connect, sbSecrets, err := startSandbox()
+	if err != nil {
+		fmt.Fprintf(env.stderr, "okru-run run: %v\n", err)
+		return nil, false
+	}
+	opts.Connect = connect
+	*secrets = append(*secrets, sbSecrets...)
+	return srv.Close, true
+}
+
 // startSandbox starts the in-process sandbox and returns a Connector that
 // points every session at it with the demo user's credentials, and those
 // credentials for redaction.
@@ -229,14 +243,11 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	secrets := l.wf.Secrets(in)
 	var sbSecrets []string
 	if f.sandbox {
-		srv, connect, sbs, err := startSandbox()
-		sbSecrets = sbs
-		if err != nil {
-			fmt.Fprintf(env.stderr, "okru-run run: %v\n", err)
+		stop, ok := useSandbox(env, &opts, &sbSecrets)
+		if !ok {
 			return exitFailed
 		}
-		defer srv.Close()
-		opts.Connect = connect
+		defer stop()
 		secrets = append(secrets, sbSecrets...)
 	}
 	stdout := newRedactor(env.stdout, secrets)

@@ -138,14 +138,11 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	opts := engine.Options{Parallelism: 1}
 	secrets := wf.Secrets(in)
 	if f.sandbox {
-		srv, connect, sbSecrets, err := startSandbox()
-		if err != nil {
-			fmt.Fprintf(env.stderr, "okru-run run: %v\n", err)
+		stop, ok := useSandbox(env, &opts, &secrets)
+		if !ok {
 			return exitFailed
 		}
-		defer srv.Close()
-		opts.Connect = connect
-		secrets = append(secrets, sbSecrets...)
+		defer stop()
 	}
 	stdout := newRedactor(env.stdout, secrets)
 	stderr := newRedactor(env.stderr, secrets)
