@@ -13,8 +13,10 @@ func init() {
 
 func cmdPlan(ctx context.Context, env *cliEnv, args []string) int {
 	var f workflowFlags
+	var detail bool
 	fs := newFlagSet(env, "plan", "plan [flags] [FILE|DIR]")
 	f.register(fs)
+	fs.BoolVar(&detail, "detail", false, fmt.Sprintf("show every instance of a for_each step, not only its first %d", render.PlanSample))
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -60,7 +62,7 @@ func cmdPlan(ctx context.Context, env *cliEnv, args []string) int {
 			j.Plan(p)
 		}
 	} else if !diags.HasErrors() {
-		render.Plan(stdout, p)
+		render.Plan(stdout, p, detail)
 	}
 	if ctx.Err() != nil {
 		return exitInterrupted

@@ -44,7 +44,14 @@ call "c" {
   when     = parseint(each.value, 10) >= 0
   params   = { uids = each.value }
 }
-`, []string{"call.c[3]"}, 1},
+`, []string{"call.c[3]", "call.c[7]", "call.c[1500]", "call.c[2999]"}, 4},
+		{"bad params in every instance", 3000, `
+call "c" {
+  method   = "users.getInfo"
+  for_each = var.items
+  params   = { uids = parseint("x${each.value}", 10) }
+}
+`, []string{"call.c[0]", "call.c[1]", "call.c[2]", "call.c[3]", "call.c[4]", "call.c[5]", "call.c[6]", "call.c[7]", "call.c[8]", "call.c[9]"}, 11},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

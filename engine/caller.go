@@ -32,9 +32,16 @@ type SessionConfig struct {
 	SessionSecretKey string
 	RefreshToken     string
 	APIURL           string
-	RateLimit        float64 // calls per second; 0 means the client's default
+	RateLimit        float64 // calls per second; 0 means DefaultRateLimit, Unlimited no pacing
 	Circuit          string  // "auto", "server", "client" or "app"
 }
+
+// Pacing of a session's calls: okru's cautious default unless the
+// workflow sets rate_limit, which may say "unlimited" (Unlimited).
+const (
+	DefaultRateLimit = okru.DefaultRate
+	Unlimited        = okru.Unlimited
+)
 
 // String describes the session without its secrets.
 func (s SessionConfig) String() string {

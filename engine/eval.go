@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -32,7 +33,6 @@ type Inputs struct {
 type evaluator struct {
 	w        *Workflow
 	planning bool
-	lean     bool // planning for Run: see Workflow.check
 	funcs    map[string]function.Function
 	values   []cty.Value // by node index; cty.NilVal until evaluated
 	varObj   cty.Value
@@ -131,19 +131,9 @@ func (e *evaluator) evalSession(n *node) (SessionConfig, hcl.Diagnostics) {
 			continue
 		}
 		if a.Name == "rate_limit" {
-			num, err := convert.Convert(v, cty.Number)
-			if err != nil {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid rate_limit",
-					Detail: "rate_limit must be a number of calls per second, such as 5 or 0.5.", Subject: a.Expr.Range().Ptr()})
-				continue
-			}
-			f, _ := num.AsBigFloat().Float64()
-			if f <= 0 {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid rate_limit",
-					Detail: "rate_limit must be more than zero calls per second.", Subject: a.Expr.Range().Ptr()})
-				continue
-			}
-			s.RateLimit = f
+			rate, d := rateLimit(v, a.Expr)
+			diags = append(diags, d...)
+			s.RateLimit = rate
 			continue
 		}
 		str, err := convert.Convert(v, cty.String)
@@ -174,181 +164,6 @@ func (e *evaluator) evalSession(n *node) (SessionConfig, hcl.Diagnostics) {
 		}
 	}
 	return s, diags
-}
-
-// keying says how the instances of a step are named.
-type keying int
-
-const (
-	keyNone   keying = iota // no for_each: one instance
-	keyIndex                // a list or tuple: each.key is the index
-	keyString               // a map, object or set: each.key is a string
-)
-
-// instance is one call a step makes: the only one, or one per for_each
-// element.
-type instance struct {
-	node  *node
-	index int              // position within the step
-	key   cty.Value        // cty.NilVal without for_each
-	ctx   *hcl.EvalContext // with each bound
-	when  cty.Value        // cty.True, cty.False or unknown (planning)
-}
-
-// expansion is a step expanded into its instances.
-type expansion struct {
-	keying    keying
-	instances []*instance
-	unknown   bool // planning: for_each is not known yet
-	forEach   cty.Value
-}
-
-// expand evaluates for_each and when. A for_each that is unknown (while
-// planning) gives one placeholder instance whose each is unknown.
-func (e *evaluator) expand(n *node) (*expansion, hcl.Diagnostics) {
-	st := n.step
-	ctx := e.evalContext(n)
-	x := &expansion{}
-	if st.ForEach == nil {
-		inst := &instance{node: n, key: cty.NilVal, ctx: ctx}
-		diags := e.evalWhen(inst)
-		x.instances = []*instance{inst}
-		return x, diags
-	}
-	fe, el, diags := e.forEach(n, ctx)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	x.forEach = fe
-	if el == nil {
-		x.unknown = true
-		inst := placeholder(n, ctx, fe)
-		x.instances = []*instance{inst}
-		return x, e.evalWhen(inst)
-	}
-	x.keying = el.keying
-	x.instances = make([]*instance, 0, el.len())
-	for i := range el.len() {
-		inst := el.instance(n, ctx, i)
-		if d := e.evalWhen(inst); d.HasErrors() {
-			return nil, d
-		}
-		x.instances = append(x.instances, inst)
-	}
-	return x, nil
-}
-
-// placeholder is the one instance of a step whose for_each is not known
-// yet (while planning): each is unknown.
-func placeholder(n *node, ctx *hcl.EvalContext, fe cty.Value) *instance {
-	_, marks := fe.Unmark()
-	each := cty.ObjectVal(map[string]cty.Value{"key": cty.DynamicVal, "value": cty.DynamicVal}).WithMarks(marks)
-	child := ctx.NewChild()
-	child.Variables = map[string]cty.Value{"each": each}
-	return &instance{node: n, key: cty.DynamicVal, ctx: child}
-}
-
-// elements are the elements of a known for_each: what each.key and
-// each.value are for every instance, before the instances are made.
-type elements struct {
-	keying keying
-	keys   []cty.Value // keyString: each.key of every element; nil for keyIndex, whose key is the index
-	values []cty.Value // each.value of every element
-}
-
-func (el *elements) len() int { return len(el.values) }
-
-// key returns each.key of element i.
-func (el *elements) key(i int) cty.Value {
-	if el.keys == nil {
-		return cty.NumberIntVal(int64(i))
-	}
-	return el.keys[i]
-}
-
-// instance makes the instance of element i, with each bound in a child
-// of the step's context.
-func (el *elements) instance(n *node, ctx *hcl.EvalContext, i int) *instance {
-	key := el.key(i)
-	child := ctx.NewChild()
-	child.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": key, "value": el.values[i]})}
-	return &instance{node: n, index: i, key: key, ctx: child}
-}
-
-// forEach evaluates the for_each of n and checks it. While planning, a
-// for_each not known yet gives no elements and no error.
-func (e *evaluator) forEach(n *node, ctx *hcl.EvalContext) (cty.Value, *elements, hcl.Diagnostics) {
-	st := n.step
-	fe, diags := st.ForEach.Value(ctx)
-	if diags.HasErrors() {
-		return fe, nil, diags
-	}
-	fe = e.knownAfter(n, fe)
-	if lang.IsSensitive(fe) {
-		return fe, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Sensitive for_each",
-			Detail:  "for_each may not use sensitive values: instance keys are shown in plans and progress. Use a value that is not sensitive.",
-			Subject: st.ForEach.Range().Ptr()}}
-	}
-	unknown := func() (cty.Value, *elements, hcl.Diagnostics) {
-		if !e.planning {
-			return fe, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown for_each", Detail: "for_each is not known.", Subject: st.ForEach.Range().Ptr()}}
-		}
-		return fe, nil, nil
-	}
-	ufe, _ := fe.Unmark()
-	if !ufe.IsKnown() {
-		return unknown()
-	}
-	if ufe.IsNull() {
-		return fe, nil, forEachTypeError(st, "null")
-	}
-	el := &elements{}
-	ty := ufe.Type()
-	switch {
-	case ty.IsListType() || ty.IsTupleType():
-		el.keying = keyIndex
-	case ty.IsMapType() || ty.IsObjectType():
-		el.keying = keyString
-	case ty.IsSetType():
-		el.keying = keyString
-		if !ty.ElementType().Equals(cty.String) {
-			if _, err := convert.Convert(ufe, cty.Set(cty.String)); err != nil {
-				return fe, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid for_each",
-					Detail:  "A set given to for_each must hold strings, which become each.key and each.value. Use a list to iterate over other values.",
-					Subject: st.ForEach.Range().Ptr()}}
-			}
-		}
-	default:
-		return fe, nil, forEachTypeError(st, ty.FriendlyName())
-	}
-	if !ufe.IsWhollyKnown() && ty.IsSetType() {
-		return unknown()
-	}
-	count := ufe.LengthInt()
-	el.values = make([]cty.Value, 0, count)
-	if el.keying == keyString {
-		el.keys = make([]cty.Value, 0, count)
-	}
-	for it := ufe.ElementIterator(); it.Next(); {
-		k, v := it.Element()
-		switch {
-		case el.keying == keyIndex:
-		case ty.IsSetType():
-			sv, _ := convert.Convert(v, cty.String)
-			el.keys = append(el.keys, sv)
-			v = sv
-		default:
-			el.keys = append(el.keys, k)
-		}
-		el.values = append(el.values, v)
-	}
-	return fe, el, nil
-}
-
-func forEachTypeError(st *lang.Step, got string) hcl.Diagnostics {
-	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid for_each",
-		Detail:  fmt.Sprintf("for_each must be a list, a map, an object or a set of strings, not %s.", got),
-		Subject: st.ForEach.Range().Ptr()}}
 }
 
 // evalWhen evaluates the when of one instance.
@@ -431,40 +246,6 @@ func InstanceName(addr lang.Address, key cty.Value) string {
 	return addr.String() + "[" + lang.QuoteString(key.AsString()) + "]"
 }
 
-// stepValue assembles what call.NAME holds once every instance has a
-// result: {result = ...} without for_each, a tuple of them in order for a
-// list, an object of them by key for a map or a set.
-func stepValue(x *expansion, results []cty.Value) cty.Value {
-	return assembleStep(x.keying, results, func(i int) string { return x.instances[i].key.AsString() })
-}
-
-// assembleStep is stepValue given the keying and, for keyString, each
-// instance's key.
-func assembleStep(k keying, results []cty.Value, key func(i int) string) cty.Value {
-	wrap := func(r cty.Value) cty.Value { return cty.ObjectVal(map[string]cty.Value{"result": r}) }
-	switch k {
-	case keyNone:
-		return wrap(results[0])
-	case keyIndex:
-		if len(results) == 0 {
-			return cty.EmptyTupleVal
-		}
-		elems := make([]cty.Value, len(results))
-		for i, r := range results {
-			elems[i] = wrap(r)
-		}
-		return cty.TupleVal(elems)
-	}
-	if len(results) == 0 {
-		return cty.EmptyObjectVal
-	}
-	attrs := make(map[string]cty.Value, len(results))
-	for i, r := range results {
-		attrs[key(i)] = wrap(r)
-	}
-	return cty.ObjectVal(attrs)
-}
-
 // evalOutput evaluates an output, refusing a sensitive value in an output
 // not declared sensitive, as the value would be printed.
 func (e *evaluator) evalOutput(n *node) (OutputValue, hcl.Diagnostics) {
@@ -494,4 +275,25 @@ func knownList(addrs []lang.Address) string {
 		s[i] = a.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// rateLimit reads a session's rate_limit: a number of calls per second
+// above zero, or "unlimited" for no pacing at all.
+func rateLimit(v cty.Value, expr hcl.Expression) (float64, hcl.Diagnostics) {
+	bad := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid rate_limit",
+		Detail: fmt.Sprintf("rate_limit must be a number of calls per second above zero, such as 5 or 0.5, or \"unlimited\" to turn pacing off (without rate_limit a session makes at most %s calls/s).",
+			strconv.FormatFloat(DefaultRateLimit, 'f', -1, 64)),
+		Subject: expr.Range().Ptr()}}
+	if v.Type() == cty.String && strings.EqualFold(strings.TrimSpace(v.AsString()), "unlimited") {
+		return Unlimited, nil
+	}
+	num, err := convert.Convert(v, cty.Number)
+	if err != nil {
+		return 0, bad
+	}
+	f, _ := num.AsBigFloat().Float64()
+	if f <= 0 || math.IsInf(f, 0) {
+		return 0, bad
+	}
+	return f, nil
 }

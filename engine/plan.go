@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/lang"
@@ -13,8 +16,18 @@ import (
 // Values that wait for a result are unknown and carry the step they wait
 // for (see lang.KnownAfter); sensitive values stay marked.
 type Plan struct {
-	Steps   []PlannedStep
-	Outputs []OutputValue
+	Sessions []PlannedSession
+	Steps    []PlannedStep
+	Outputs  []OutputValue
+}
+
+// PlannedSession is a session of a plan, with the pace its calls will keep.
+type PlannedSession struct {
+	Name string
+	// RateLimit is the session's rate_limit in calls per second: 0 when
+	// the workflow does not set it (DefaultRateLimit then applies), or
+	// Unlimited.
+	RateLimit float64
 }
 
 // PlannedStep is one step of a plan.
@@ -26,10 +39,13 @@ type PlannedStep struct {
 	Paginate bool
 	// ScriptFile is the .lua file of a script step, "" for inline source.
 	ScriptFile string
-	// ForEach is the for_each value, cty.NilVal without for_each; when it
-	// is unknown, Instances holds one placeholder with an unknown key.
+	// HasForEach says the step has a for_each.
+	HasForEach bool
+	// ForEach is a for_each not known yet (it waits for a call): Instances
+	// then holds one placeholder with an unknown key. It is cty.NilVal
+	// when for_each is known or absent.
 	ForEach   cty.Value
-	Instances []PlannedInstance
+	Instances []PlannedInstance // empty in a run's check
 	DependsOn []lang.Address
 }
 
@@ -48,7 +64,7 @@ func (p *Plan) Calls() (known, pendingSteps int) {
 		if s.Kind == lang.StepScript {
 			continue
 		}
-		if s.ForEach != cty.NilVal && !s.ForEach.IsWhollyKnown() {
+		if s.ForEach != cty.NilVal {
 			pendingSteps++
 			continue
 		}
@@ -65,27 +81,32 @@ func (p *Plan) Calls() (known, pendingSteps int) {
 // Plan evaluates the workflow with every result unknown: no call is made.
 // It reports every error it can find without results (types, functions,
 // parameters), so a clean plan means a run can fail only on what the API
-// answers.
+// answers. Each for_each is evaluated once; cancelling ctx stops planning
+// between instances.
 func (w *Workflow) Plan(ctx context.Context, in Inputs) (*Plan, hcl.Diagnostics) {
-	return w.plan(ctx, in, false)
+	p, _, diags := w.plan(ctx, in, true)
+	return p, diags
 }
 
 // check is what Run plans with: the diagnostics of Plan, without keeping
-// the planned instances (see checkForEach), so that checking a batch of a
-// million calls takes the memory of a few.
-func (w *Workflow) check(ctx context.Context, in Inputs) hcl.Diagnostics {
-	_, diags := w.plan(ctx, in, true)
-	return diags
+// the planned instances, so that checking a batch of a million calls takes
+// the memory of a few. It returns, by node index, the expansions whose
+// keys and values are wholly known: they are the same in the run, which
+// reuses them instead of evaluating their for_each again.
+func (w *Workflow) check(ctx context.Context, in Inputs) ([]*expanded, hcl.Diagnostics) {
+	_, reuse, diags := w.plan(ctx, in, false)
+	return reuse, diags
 }
 
-func (w *Workflow) plan(ctx context.Context, in Inputs, lean bool) (*Plan, hcl.Diagnostics) {
+func (w *Workflow) plan(ctx context.Context, in Inputs, keep bool) (*Plan, []*expanded, hcl.Diagnostics) {
 	e := newEvaluator(w, in, true)
-	e.lean = lean
+	needed := w.resultsNeeded()
+	reuse := make([]*expanded, len(w.nodes))
 	p := &Plan{}
 	var diags hcl.Diagnostics
 	for _, n := range w.order {
 		if ctx.Err() != nil {
-			return p, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Interrupted", Detail: "Planning was interrupted."})
+			return p, reuse, append(diags, interrupted())
 		}
 		switch {
 		case n.local != nil:
@@ -93,53 +114,57 @@ func (w *Workflow) plan(ctx context.Context, in Inputs, lean bool) (*Plan, hcl.D
 			diags = append(diags, d...)
 			e.values[n.index] = v
 		case n.session != nil:
-			_, d := e.evalSession(n)
+			sc, d := e.evalSession(n)
 			diags = append(diags, d...)
+			p.Sessions = append(p.Sessions, PlannedSession{Name: sc.Name, RateLimit: sc.RateLimit})
 		case n.step != nil:
-			ps, v, d := e.planStep(n)
+			x, ps, v, d := e.planStep(ctx, n, keep, needed[n.index])
 			diags = append(diags, d...)
 			e.values[n.index] = v
 			p.Steps = append(p.Steps, ps)
+			if x != nil && x.known && n.step.ForEach != nil && !d.HasErrors() {
+				reuse[n.index] = x
+			}
 		case n.output != nil:
 			o, d := e.evalOutput(n)
 			diags = append(diags, d...)
 			p.Outputs = append(p.Outputs, o)
 		}
 	}
-	return p, diags
+	if ctx.Err() != nil {
+		diags = append(diags, interrupted())
+	}
+	return p, reuse, diags
 }
 
-// planStep plans one step and returns the unknown value call.NAME holds
-// until it runs.
-func (e *evaluator) planStep(n *node) (PlannedStep, cty.Value, hcl.Diagnostics) {
+func interrupted() *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Interrupted", Detail: "Planning was interrupted."}
+}
+
+// planChunk is the fewest instances a goroutine of planStep plans.
+const planChunk = 256
+
+// maxInstanceErrors is how many failing instances of a step are reported
+// in full; the others are counted.
+const maxInstanceErrors = 10
+
+// planStep plans one step: its for_each is evaluated once (expand), then
+// every instance is planned by planInstance, in parallel chunks for a
+// large step. keep keeps the planned instances (a plan shows them; a run's
+// check needs only the diagnostics); needed builds the value later
+// expressions read: unknown results, null for instances whose when is
+// false.
+func (e *evaluator) planStep(ctx context.Context, n *node, keep, needed bool) (*expanded, PlannedStep, cty.Value, hcl.Diagnostics) {
 	st := n.step
+	ps := PlannedStep{Addr: n.addr, Kind: lang.StepCall, Method: st.Method(), ForEach: cty.NilVal, HasForEach: st.ForEach != nil}
 	if st.Script != nil {
-		return e.planScript(n)
-	}
-	if e.lean {
-		if v, d, ok := e.checkForEach(n); ok {
-			return PlannedStep{Addr: n.addr, Kind: lang.StepCall, Method: st.Call.Method}, v, d
+		ps.Kind = lang.StepScript
+		if st.Script.File != "" {
+			ps.ScriptFile = st.Script.Name
 		}
+	} else {
+		ps.Paginate = st.Call.Paginate
 	}
-	ps := PlannedStep{Addr: n.addr, Kind: lang.StepCall, Method: st.Call.Method, Paginate: st.Call.Paginate, ForEach: cty.NilVal}
-	v, diags := e.planInstances(n, &ps, func(inst *instance) (PlannedInstance, hcl.Diagnostics) {
-		params, d := evalParams(inst)
-		params = e.knownAfter(n, params)
-		if !d.HasErrors() {
-			d = append(d, checkParamsValue(inst, params)...)
-		}
-		return PlannedInstance{Params: params, Input: cty.NilVal}, d
-	})
-	return ps, v, diags
-}
-
-// planInstances plans what call and script steps share: it sets the
-// step's session, depends_on and for_each in ps, expands it, and adds one
-// instance per key, whose params or input plan gives. It returns the
-// value the step holds until it runs: unknown, or a collection of
-// unknown results (null for instances when skips).
-func (e *evaluator) planInstances(n *node, ps *PlannedStep, plan func(*instance) (PlannedInstance, hcl.Diagnostics)) (cty.Value, hcl.Diagnostics) {
-	st := n.step
 	if n.sess != nil {
 		ps.Session = n.sess.addr.Name
 	}
@@ -149,26 +174,115 @@ func (e *evaluator) planInstances(n *node, ps *PlannedStep, plan func(*instance)
 	unknown := lang.UnknownAfter(cty.DynamicPseudoType, n.addr)
 	x, diags := e.expand(n)
 	if diags.HasErrors() {
-		return cty.DynamicVal, diags
+		return nil, ps, cty.DynamicVal, diags
 	}
-	if st.ForEach != nil {
-		ps.ForEach = x.forEach
+	count := x.len()
+	if x.pending != cty.NilVal {
+		ps.ForEach = x.pending
 	}
-	results := make([]cty.Value, len(x.instances))
-	for i, inst := range x.instances {
-		pi, d := plan(inst)
-		diags = append(diags, d...)
-		pi.Key, pi.When = inst.key, inst.when
-		ps.Instances = append(ps.Instances, pi)
-		results[i] = unknown
-		if inst.when.IsKnown() && inst.when.False() {
-			results[i] = cty.NullVal(cty.DynamicPseudoType)
+	if keep {
+		ps.Instances = make([]PlannedInstance, count)
+	}
+	// Every result is unknown, or null when skipped: two values shared by
+	// all, so the step's value costs a slot per instance.
+	var wrapped []cty.Value
+	if needed && x.pending == cty.NilVal {
+		wrapped = make([]cty.Value, count)
+	}
+	unknownResult := cty.ObjectVal(map[string]cty.Value{"result": unknown})
+	skippedResult := cty.ObjectVal(map[string]cty.Value{"result": cty.NullVal(cty.DynamicPseudoType)})
+
+	chunks := 1
+	if count >= 2*planChunk {
+		chunks = min(runtime.GOMAXPROCS(0), count/planChunk)
+	}
+	type part struct {
+		diags  hcl.Diagnostics
+		failed int // instances with errors
+	}
+	parts := make([]part, chunks)
+	var wg sync.WaitGroup
+	for c := range chunks {
+		wg.Go(func() {
+			p := &parts[c]
+			for i := c * count / chunks; i < (c+1)*count/chunks; i++ {
+				if i%planChunk == 0 && ctx.Err() != nil {
+					return
+				}
+				pi, d := e.planInstance(x, i)
+				if d.HasErrors() {
+					p.failed++
+					if p.failed > maxInstanceErrors {
+						continue
+					}
+				}
+				p.diags = append(p.diags, d...)
+				if keep {
+					ps.Instances[i] = pi
+				}
+				if wrapped != nil {
+					wrapped[i] = unknownResult
+					if pi.When.IsKnown() && pi.When.False() {
+						wrapped[i] = skippedResult
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	failed, shown := 0, 0
+	for _, p := range parts {
+		failed += p.failed
+		for _, d := range p.diags {
+			if d.Severity == hcl.DiagError {
+				if shown >= maxInstanceErrors {
+					continue
+				}
+				shown++
+			}
+			diags = append(diags, d)
 		}
 	}
-	if x.unknown {
-		return unknown, diags
+	if failed > maxInstanceErrors {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "More instances with errors",
+			Detail:  fmt.Sprintf("%d instances of %s have errors in all; the first ones are shown above.", failed, n.addr),
+			Subject: n.rng.Ptr()})
 	}
-	return stepValue(x, results), diags
+	switch {
+	case x.pending != cty.NilVal:
+		return x, ps, unknown, diags
+	case wrapped == nil:
+		return x, ps, cty.DynamicVal, diags // read by no expression
+	}
+	return x, ps, x.assemble(wrapped), diags
+}
+
+// planInstance plans instance i of x: its when, then (unless when is
+// false) the params of a call or the input of a script. It is the one
+// place an instance is worked out without calling, for plans and for the
+// check before a run.
+func (e *evaluator) planInstance(x *expanded, i int) (PlannedInstance, hcl.Diagnostics) {
+	inst := x.instance(i)
+	n := x.n
+	pi := PlannedInstance{Key: inst.key, When: cty.True, Params: cty.NullVal(cty.DynamicPseudoType), Input: cty.NilVal}
+	if d := e.evalWhen(inst); d.HasErrors() {
+		return pi, d
+	}
+	pi.When = inst.when
+	if inst.when.IsKnown() && inst.when.False() {
+		return pi, nil
+	}
+	if n.step.Script != nil {
+		input, d := evalInput(inst)
+		pi.Input = e.knownAfter(n, input)
+		return pi, d
+	}
+	params, d := evalParams(inst)
+	pi.Params = e.knownAfter(n, params)
+	if !d.HasErrors() {
+		d = append(d, checkParamsValue(inst, pi.Params)...)
+	}
+	return pi, d
 }
 
 // checkParamsValue checks the parameters that are known while planning,

@@ -66,11 +66,12 @@ type Result struct {
 // dependency order, up to Parallelism calls at a time, and evaluates the
 // outputs. The diagnostics hold every failure.
 func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, hcl.Diagnostics) {
-	diags := w.check(ctx, in)
+	checked, diags := w.check(ctx, in)
 	if diags.HasErrors() {
 		return &Result{Status: StatusInvalid}, diags
 	}
 	r := newRunner(w, in, opts)
+	r.checked = checked
 	d := r.setup(ctx)
 	diags = append(diags, d...)
 	if d.HasErrors() {
@@ -124,9 +125,10 @@ type runner struct {
 	diags    hcl.Diagnostics
 
 	in          Inputs
-	journal     *journal // nil without StateOptions
-	needed      []bool   // by node index: a step's results are read later (resultsNeeded)
-	interrupted bool     // Options.Stop was closed
+	checked     []*expanded // by node index: expansions of the check to reuse (see expandBatch)
+	journal     *journal    // nil without StateOptions
+	needed      []bool      // by node index: a step's results are read later (resultsNeeded)
+	interrupted bool        // Options.Stop was closed
 	reused      int
 	unknown     int
 	unknownIDs  []string // the first few, for the summary
@@ -458,7 +460,7 @@ func (r *runner) finishStep(n *node, sr *stepRun) {
 	if sr.results == nil {
 		r.values[n.index] = cty.DynamicVal // read by no expression
 	} else {
-		r.values[n.index] = sr.b.value(sr.results)
+		r.values[n.index] = sr.b.stepValue(sr.results)
 	}
 	r.complete(n)
 }

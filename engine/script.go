@@ -89,21 +89,6 @@ func (p *Plan) Scripts() int {
 	return n
 }
 
-// planScript plans a script step: its instances and their inputs, so far
-// as they are known. The script itself does not run.
-func (e *evaluator) planScript(n *node) (PlannedStep, cty.Value, hcl.Diagnostics) {
-	st := n.step
-	ps := PlannedStep{Addr: n.addr, Kind: lang.StepScript, Method: lang.ScriptMethod, ForEach: cty.NilVal}
-	if st.Script.File != "" {
-		ps.ScriptFile = st.Script.Name
-	}
-	v, diags := e.planInstances(n, &ps, func(inst *instance) (PlannedInstance, hcl.Diagnostics) {
-		input, d := evalInput(inst)
-		return PlannedInstance{Params: cty.NullVal(cty.DynamicPseudoType), Input: e.knownAfter(n, input)}, d
-	})
-	return ps, v, diags
-}
-
 // evalInput evaluates the input of one script instance; null without one.
 func evalInput(inst *instance) (cty.Value, hcl.Diagnostics) {
 	expr := inst.node.step.Script.Input

@@ -116,7 +116,7 @@ var SessionAttributes = []SessionAttribute{
 	{Name: "session_secret_key", Sensitive: true, Doc: "the session secret key issued with the token (client-server circuit)"},
 	{Name: "refresh_token", Sensitive: true, Doc: "a refresh token, to renew an expired access token"},
 	{Name: "api_url", Doc: "API base URL (default https://api.ok.ru/)"},
-	{Name: "rate_limit", Number: true, Doc: "calls per second this session may make (default: the client's)"},
+	{Name: "rate_limit", Number: true, Doc: "calls per second this session may make, or \"unlimited\" (default: 3)"},
 	{Name: "circuit", Doc: `signature circuit: "auto" (default), "server", "client" or "app"`},
 }
 

@@ -289,6 +289,11 @@ func Sensitive(v cty.Value) cty.Value { return v.Mark(sensitiveMark{}) }
 // IsSensitive reports whether v or anything inside it is sensitive.
 func IsSensitive(v cty.Value) bool { return v.HasMarkDeep(sensitiveMark{}) }
 
+// IsMarkedSensitive reports whether v itself, not a part of it, is
+// marked sensitive: enough for a set, whose elements' marks cty moves to
+// the set, without walking (and sorting) its elements.
+func IsMarkedSensitive(v cty.Value) bool { return v.HasMark(sensitiveMark{}) }
+
 // UnknownAfter returns an unknown value of type ty that is known once the
 // step at addr has run.
 func UnknownAfter(ty cty.Type, addr Address) cty.Value {

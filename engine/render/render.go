@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -429,13 +430,37 @@ func Outputs(w io.Writer, outs []engine.OutputValue) {
 	}
 }
 
-// Plan prints a plan for people: each step in the order it would run, with
-// its parameters, then the outputs and a summary line.
-func Plan(w io.Writer, p *engine.Plan) {
+// PlanSample is how many instances of a for_each step a text plan shows
+// unless asked for all: a plan of 100,000 calls stays readable.
+const PlanSample = 3
+
+// Plan writes a plan for people: each planned call with its parameters,
+// where a for_each step shows its first PlanSample instances and a count
+// of the others unless detail is set, then the outputs, the pace of each
+// session and a summary.
+func Plan(w io.Writer, p *engine.Plan, detail bool) {
 	for _, s := range p.Steps {
+		if detail || !s.HasForEach || len(s.Instances) <= PlanSample+1 {
+			for _, inst := range s.Instances {
+				planInstance(w, s, inst)
+			}
+			continue
+		}
+		skipped := 0
 		for _, inst := range s.Instances {
+			if inst.When.IsKnown() && inst.When.False() {
+				skipped++
+			}
+		}
+		fmt.Fprintf(w, "%s: %s × %d", s.Addr, s.Method, len(s.Instances)-skipped)
+		if skipped > 0 {
+			fmt.Fprintf(w, " (and %d skipped, when is false)", skipped)
+		}
+		fmt.Fprintf(w, ", the first %d:\n\n", PlanSample)
+		for _, inst := range s.Instances[:PlanSample] {
 			planInstance(w, s, inst)
 		}
+		fmt.Fprintf(w, "... and %s more of %s (plan -detail shows every one)\n\n", plural(len(s.Instances)-PlanSample, "instance"), s.Addr)
 	}
 	if len(p.Outputs) > 0 {
 		fmt.Fprintln(w, "Outputs:")
@@ -446,6 +471,9 @@ func Plan(w io.Writer, p *engine.Plan) {
 		}
 		fmt.Fprintln(w)
 	}
+	for _, l := range PaceLines(p) {
+		fmt.Fprintln(w, l)
+	}
 	known, pending := p.Calls()
 	msg := fmt.Sprintf("Plan: %s", plural(known, "call"))
 	if pending > 0 {
@@ -455,6 +483,47 @@ func Plan(w io.Writer, p *engine.Plan) {
 		msg += fmt.Sprintf(", and %s, whose calls are known only when run", plural(scripts, "script step"))
 	}
 	fmt.Fprintln(w, msg+". Nothing was called.")
+}
+
+// PaceLines says, for each session of a plan that makes calls, how fast it
+// may call and so how long its known calls take at least: the default
+// pace of 3 calls/s surprises whoever plans a batch of thousands.
+func PaceLines(p *engine.Plan) []string {
+	calls := map[string]int{}
+	for _, s := range p.Steps {
+		if s.Kind == lang.StepScript || s.ForEach != cty.NilVal {
+			continue
+		}
+		for _, inst := range s.Instances {
+			if !inst.When.IsKnown() || !inst.When.False() {
+				calls[s.Session]++
+			}
+		}
+	}
+	var lines []string
+	for _, sess := range p.Sessions {
+		n := calls[sess.Name]
+		switch {
+		case sess.RateLimit < 0:
+			lines = append(lines, fmt.Sprintf("Session %q: not paced (rate_limit = \"unlimited\").", sess.Name))
+		case sess.RateLimit == 0:
+			lines = append(lines, fmt.Sprintf("Session %q: paced at %s calls/s, the default (set rate_limit in the session block, or \"unlimited\")%s.",
+				sess.Name, strconv.FormatFloat(engine.DefaultRateLimit, 'f', -1, 64), paceTime(n, engine.DefaultRateLimit)))
+		default:
+			lines = append(lines, fmt.Sprintf("Session %q: paced at %s calls/s (rate_limit)%s.", sess.Name, strconv.FormatFloat(sess.RateLimit, 'f', -1, 64), paceTime(n, sess.RateLimit)))
+		}
+	}
+	return lines
+}
+
+// paceTime says how long n calls take at least at rate calls/s, when
+// that is long enough to matter.
+func paceTime(n int, rate float64) string {
+	d := time.Duration(float64(n) / rate * float64(time.Second))
+	if d < 10*time.Second {
+		return ""
+	}
+	return fmt.Sprintf(": its %s take at least %s", plural(n, "call"), d.Round(time.Second))
 }
 
 func plural(n int, noun string) string {
@@ -483,7 +552,7 @@ func planInstance(w io.Writer, s engine.PlannedStep, inst engine.PlannedInstance
 	fmt.Fprintln(w, head)
 	type row struct{ name, value string }
 	var rows []row
-	if s.ForEach != cty.NilVal && !s.ForEach.IsWhollyKnown() {
+	if s.ForEach != cty.NilVal {
 		rows = append(rows, row{"for_each", lang.FormatValue(s.ForEach, 2)})
 	}
 	if !inst.When.IsKnown() {
@@ -565,7 +634,7 @@ func (j *JSON) Plan(p *engine.Plan) {
 			if inst.Key != cty.NilVal {
 				js.Key = lang.DisplayJSON(inst.Key)
 			}
-			if s.ForEach != cty.NilVal && !s.ForEach.IsWhollyKnown() {
+			if s.ForEach != cty.NilVal {
 				js.ForEach = lang.DisplayJSON(s.ForEach)
 			}
 			if !inst.When.IsKnown() || inst.When.False() {
