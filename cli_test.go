@@ -127,7 +127,7 @@ func TestRunJSON(t *testing.T) {
 		t.Fatalf("last line = %v, want the outputs", last)
 	}
 	outs := last["outputs"].(map[string]any)
-	if outs["members"] != float64(200) || outs["profile_calls"] != float64(2) || outs["group"] != "Кулинария — Минск" {
+	if outs["members"] != float64(200) || outs["profile_calls"] != float64(2) || outs["group"] != "Кино — Нижний Новгород" {
 		t.Errorf("outputs = %v", outs)
 	}
 	for _, l := range lines {

@@ -41,7 +41,7 @@ func cmdPlan(ctx context.Context, env *cliEnv, args []string) int {
 	if f.sandbox {
 		// Planning calls nothing; the sandbox only lends its credentials to
 		// the redaction, as a run would.
-		srv, _, sb, err := startSandbox()
+		srv, _, sb, err := startSandbox(f.sb)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "okru-run plan: %v\n", err)
 			return exitFailed

@@ -29,6 +29,7 @@ type workflowFlags struct {
 	varFiles listFlag
 	json     bool
 	sandbox  bool
+	sb       sandboxFlags // -sandbox-seed, -sandbox-users, -sandbox-latency
 	color    string
 }
 
@@ -37,6 +38,7 @@ func (f *workflowFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.varFiles, "var-file", "read variables from a file of name = value lines (repeatable)")
 	fs.BoolVar(&f.json, "json", false, "write machine-readable NDJSON to stdout")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "run against an in-process sandbox with its demo credentials, offline")
+	f.sb.register(fs, "sandbox-", "with -sandbox: ")
 	fs.StringVar(&f.color, "color", "auto", "colour: auto, always or never (NO_COLOR also turns it off)")
 }
 
@@ -161,8 +163,8 @@ func (l *loaded) inputs(env *cliEnv, f *workflowFlags) (engine.Inputs, bool) {
 // useSandbox starts the in-process sandbox for --sandbox, points opts at
 // it and adds its credentials to *secrets; it reports a failure on stderr.
 // The caller defers stop.
-func useSandbox(env *cliEnv, opts *engine.Options, secrets *[]string) (stop func(), ok bool) {
-	srv, connect, sbSecrets, err := startSandbox()
+func useSandbox(env *cliEnv, sb sandboxFlags, opts *engine.Options, secrets *[]string) (stop func(), ok bool) {
+	srv, connect, sbSecrets, err := startSandbox(sb)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "okru-run run: %v\n", err)
 		return nil, false
@@ -174,9 +176,14 @@ func useSandbox(env *cliEnv, opts *engine.Options, secrets *[]string) (stop func
 
 // startSandbox starts the in-process sandbox and returns a Connector that
 // points every session at it with the demo user's credentials, and those
-// credentials for redaction.
-func startSandbox() (*okrutest.Server, engine.Connector, []string, error) {
-	srv, err := okrutest.Start(okrutest.Config{})
+// credentials for redaction. It serves the data okru-run sandbox serves
+// with the same flags, so ids found on one work on the other.
+func startSandbox(sb sandboxFlags) (*okrutest.Server, engine.Connector, []string, error) {
+	cfg := sb.config()
+	// Nothing reads the call log of an in-process sandbox: keep a little,
+	// so a batch of 100,000 calls does not hold them all.
+	cfg.MaxCalls = 1000
+	srv, err := okrutest.Start(cfg)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("start the sandbox: %w", err)
 	}
@@ -192,9 +199,14 @@ func startSandbox() (*okrutest.Server, engine.Connector, []string, error) {
 		default:
 			s = okru.ServerSession(app.Key, app.SecretKey, demo.AccessToken, opts...)
 		}
-		// The sandbox sets no limits unless asked, so pacing would only slow
-		// examples down.
-		return okru.New(s, &okru.Options{Rate: okru.Unlimited}), nil
+		// The default pace would only slow examples down: the sandbox sets
+		// no limit unless asked. A rate_limit the workflow sets is kept, so
+		// a batch rehearsed offline keeps its pace.
+		rate := okru.Unlimited
+		if sc.RateLimit != 0 {
+			rate = sc.RateLimit
+		}
+		return okru.New(s, &okru.Options{Rate: rate}), nil
 	}
 	secrets := []string{app.SecretKey, demo.AccessToken, demo.SessionSecretKey, demo.Password,
 		okru.ServerSecret(demo.AccessToken, app.SecretKey)}
@@ -243,7 +255,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	secrets := l.wf.Secrets(in)
 	var sbSecrets []string
 	if f.sandbox {
-		stop, ok := useSandbox(env, &opts, &sbSecrets)
+		stop, ok := useSandbox(env, f.sb, &opts, &sbSecrets)
 		if !ok {
 			return exitFailed
 		}

@@ -58,15 +58,34 @@ func newSandboxBanner(srv *okrutest.Server) sandboxBanner {
 	}
 }
 
+// sandboxFlags choose the sandbox's data and latency. okru-run sandbox
+// registers them as -seed, -users and -latency; run, plan and script runs
+// as -sandbox-seed, ... for their in-process sandbox, with the same
+// defaults, so both serve the same users unless told otherwise.
+type sandboxFlags struct {
+	seed    uint64
+	users   int
+	latency time.Duration
+}
+
+func (f *sandboxFlags) register(fs *flag.FlagSet, prefix, doc string) {
+	fs.Uint64Var(&f.seed, prefix+"seed", 1, doc+"seed of the sandbox's social graph: the same seed gives the same users, friends and groups")
+	fs.IntVar(&f.users, prefix+"users", okrutest.DefaultUsers, doc+"number of users in the sandbox's graph")
+	fs.DurationVar(&f.latency, prefix+"latency", 0, doc+"delay every API call of the sandbox by this `duration`, to rehearse a batch at ok.ru's pace")
+}
+
+func (f sandboxFlags) config() okrutest.Config {
+	return okrutest.Config{Seed: f.seed, Users: f.users, Faults: okrutest.Faults{Latency: f.latency}}
+}
+
 // runSandbox serves the sandbox until ctx ends (SIGINT or SIGTERM), then
 // shuts down gracefully and exits 0.
 func runSandbox(ctx context.Context, env *cliEnv, args []string) int {
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "listen `address`; port 0 picks a free port")
-	seed := fs.Uint64("seed", 1, "seed of the social graph: the same seed gives the same users, friends and groups")
-	users := fs.Int("users", okrutest.DefaultUsers, "number of users in the graph")
-	latency := fs.Duration("latency", 0, "delay every API call by this `duration`")
+	var sb sandboxFlags
+	sb.register(fs, "", "")
 	flood := fs.Float64("flood-limit", 0, "calls per second allowed per token; beyond it calls answer FLOOD_BLOCKED (8); 0 means no limit")
 	ttl := fs.Duration("token-ttl", 0, "lifetime of issued tokens; 0 means they do not expire")
 	verbose := fs.Bool("v", false, "log every API call to stderr")
@@ -93,11 +112,9 @@ func runSandbox(ctx context.Context, env *cliEnv, args []string) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
-	cfg := okrutest.Config{
-		Addr: *addr, Seed: *seed, Users: *users, TokenTTL: *ttl,
-		Faults:   okrutest.Faults{Latency: *latency, FloodLimit: *flood},
-		MaxCalls: sandboxMaxCalls, Logger: logger,
-	}
+	cfg := sb.config()
+	cfg.Addr, cfg.TokenTTL, cfg.Faults.FloodLimit = *addr, *ttl, *flood
+	cfg.MaxCalls, cfg.Logger = sandboxMaxCalls, logger
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(env.stderr, "okru-run sandbox: %v\n", err)
 		return exitInvalid

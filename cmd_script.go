@@ -138,7 +138,7 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	opts := engine.Options{Parallelism: 1}
 	secrets := wf.Secrets(in)
 	if f.sandbox {
-		stop, ok := useSandbox(env, &opts, &secrets)
+		stop, ok := useSandbox(env, f.sb, &opts, &secrets)
 		if !ok {
 			return exitFailed
 		}

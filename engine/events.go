@@ -74,6 +74,10 @@ type Event struct {
 	Recorded  int            // EventState
 	InFlight  int            // EventStopping
 	Progress  []StepProgress // EventProgress
+	// Paced, in EventProgress, are the sessions whose pace (rate_limit)
+	// made most of their calls wait since the last EventProgress: they,
+	// not the network, bound the run.
+	Paced []PacedSession
 	// FromScript marks the started, retried, finished, failed and skipped
 	// events of one API call a script step made, as opposed to those of
 	// the step's instance itself (whose Method is lang.ScriptMethod).

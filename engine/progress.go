@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -95,11 +96,63 @@ func (t *progressTracker) snapshot() []StepProgress {
 	return out
 }
 
+// PacedSession is a session whose pace bounds a run: Rate is its calls
+// per second now.
+type PacedSession struct {
+	Name string
+	Rate float64
+}
+
+// pacedCaller is what okru.API tells of its pacing (see okru.API.PacedCalls).
+type pacedCaller interface {
+	Rate() float64
+	PacedCalls() uint64
+}
+
+// pacing watches the sessions' pacers between two EventProgress.
+type pacing struct {
+	sessions []*node
+	last     []uint64
+}
+
+func (r *runner) newPacing() *pacing {
+	p := &pacing{}
+	for n, c := range r.callers {
+		if _, ok := c.(pacedCaller); ok {
+			p.sessions = append(p.sessions, n)
+		}
+	}
+	slices.SortFunc(p.sessions, func(a, b *node) int { return a.index - b.index })
+	p.last = make([]uint64, len(p.sessions))
+	for i, n := range p.sessions {
+		p.last[i] = r.callers[n].(pacedCaller).PacedCalls()
+	}
+	return p
+}
+
+// paced returns the sessions at least half of whose allowed calls in the
+// last interval had to wait for the pace.
+func (p *pacing) paced(r *runner, interval time.Duration) []PacedSession {
+	var out []PacedSession
+	for i, n := range p.sessions {
+		pc := r.callers[n].(pacedCaller)
+		now := pc.PacedCalls()
+		waited := now - p.last[i]
+		p.last[i] = now
+		rate := pc.Rate()
+		if rate > 0 && waited > 0 && float64(waited)*2 >= rate*interval.Seconds() {
+			out = append(out, PacedSession{Name: n.addr.Name, Rate: rate})
+		}
+	}
+	return out
+}
+
 // tickProgress asks for an EventProgress every interval until the
 // returned function is called, which waits for the last one.
 func (r *runner) tickProgress(ctx context.Context, every time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	pace := r.newPacing()
 	go func() {
 		defer close(done)
 		t := time.NewTicker(every)
@@ -109,7 +162,7 @@ func (r *runner) tickProgress(ctx context.Context, every time.Duration) (stop fu
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				r.obs.Observe(Event{Type: EventProgress, Key: cty.NilVal})
+				r.obs.Observe(Event{Type: EventProgress, Key: cty.NilVal, Paced: pace.paced(r, every)})
 			}
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -43,15 +44,19 @@ func (s Scope) Functions() map[string]function.Function {
 		"strrev": stdlib.ReverseFunc, "substr": stdlib.SubstrFunc, "title": stdlib.TitleFunc,
 		"trim": stdlib.TrimFunc, "trimprefix": stdlib.TrimPrefixFunc, "trimsuffix": stdlib.TrimSuffixFunc,
 		"trimspace": stdlib.TrimSpaceFunc, "upper": stdlib.UpperFunc,
+		"startswith":  stringTestFunc("Returns whether a string starts with a prefix.", "prefix", strings.HasPrefix),
+		"endswith":    stringTestFunc("Returns whether a string ends with a suffix.", "suffix", strings.HasSuffix),
+		"strcontains": stringTestFunc("Returns whether a string contains another.", "substr", strings.Contains),
 		// collections
 		"chunklist": stdlib.ChunklistFunc, "coalesce": stdlib.CoalesceFunc,
 		"coalescelist": stdlib.CoalesceListFunc, "compact": stdlib.CompactFunc,
 		"concat": stdlib.ConcatFunc, "contains": stdlib.ContainsFunc, "distinct": stdlib.DistinctFunc,
 		"element": stdlib.ElementFunc, "flatten": stdlib.FlattenFunc, "index": indexFunc,
-		"keys": stdlib.KeysFunc, "length": stdlib.LengthFunc, "lookup": stdlib.LookupFunc,
-		"merge": stdlib.MergeFunc, "range": stdlib.RangeFunc, "reverse": stdlib.ReverseListFunc,
+		"keys": stdlib.KeysFunc, "length": lengthFunc, "lookup": stdlib.LookupFunc,
+		"merge": stdlib.MergeFunc, "range": rangeFunc, "reverse": stdlib.ReverseListFunc,
 		"slice": stdlib.SliceFunc, "sort": stdlib.SortFunc, "values": stdlib.ValuesFunc,
 		"zipmap": stdlib.ZipmapFunc, "hasindex": stdlib.HasIndexFunc, "sum": sumFunc,
+		"one": oneFunc, "alltrue": boolsFunc(true), "anytrue": boolsFunc(false),
 		// sets
 		"setintersection": stdlib.SetIntersectionFunc, "setproduct": stdlib.SetProductFunc,
 		"setsubtract": stdlib.SetSubtractFunc, "setunion": stdlib.SetUnionFunc,
@@ -69,8 +74,9 @@ func (s Scope) Functions() map[string]function.Function {
 		// errors
 		"try": tryfunc.TryFunc, "can": tryfunc.CanFunc,
 		// outside world
-		"env":  s.envFunc(),
-		"file": s.fileFunc(),
+		"env":     s.envFunc(),
+		"file":    s.fileFunc(),
+		"fileset": s.filesetFunc(),
 	}
 	return fns
 }

@@ -94,6 +94,16 @@ func (a *API) Rate() float64 {
 	return a.pacer.current()
 }
 
+// PacedCalls counts the calls so far that waited for the pace (Rate)
+// before they were sent; 0 when pacing is off. A caller that sees it grow
+// with nearly every call knows its pace bounds its speed.
+func (a *API) PacedCalls() uint64 {
+	if a.pacer == nil {
+		return 0
+	}
+	return a.pacer.waited.Load()
+}
+
 // defaultClient is shared by every API created without an HTTPClient, so
 // that all of them draw from one pool of connections.
 var defaultClient = sync.OnceValue(func() *http.Client {

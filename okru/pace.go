@@ -43,6 +43,11 @@ type pacer struct {
 
 	mu   sync.Mutex
 	rate float64
+
+	// waited counts the calls that had to wait for their turn: when it
+	// grows as fast as calls are made, the pace, not the network, bounds
+	// how fast calls go (see API.PacedCalls).
+	waited atomic.Uint64
 }
 
 func newPacer(r float64, burst int, minRate float64) *pacer {
@@ -75,7 +80,13 @@ func (p *pacer) wait(ctx context.Context) error {
 	if !r.OK() {
 		return errBurstZero
 	}
-	if err := sleep(ctx, r.Delay()); err != nil {
+	if d := r.Delay(); d > 0 {
+		p.waited.Add(1)
+		if err := sleep(ctx, d); err != nil {
+			r.Cancel()
+			return err
+		}
+	} else if err := ctx.Err(); err != nil {
 		r.Cancel()
 		return err
 	}

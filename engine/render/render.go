@@ -40,6 +40,15 @@ type Text struct {
 	live  bool
 	steps map[string]*stepProgress
 	bars  liveBars // live only
+	// pacedSaid are the sessions whose pace was said to bound the run.
+	pacedSaid map[string]bool
+}
+
+// PacedNote says that a session's pace, not the network, bounds a run,
+// and what to do about it.
+func PacedNote(ps engine.PacedSession) string {
+	return fmt.Sprintf("paced at %s calls/s by session %s: set rate_limit in its session block (a number, or \"unlimited\") to go faster",
+		strconv.FormatFloat(math.Round(ps.Rate*10)/10, 'f', -1, 64), ps.Name)
 }
 
 type stepProgress struct {
@@ -131,6 +140,17 @@ func (t *Text) Observe(e engine.Event) {
 	case engine.EventStopping:
 		t.println(t.paint(yellow, fmt.Sprintf("stopping: no new call starts; waiting for %s in flight (interrupt again to quit at once)", plural(e.InFlight, "call"))))
 	case engine.EventProgress:
+		for _, ps := range e.Paced {
+			// On a terminal the bars stay; the note is said once.
+			if t.live && t.pacedSaid[ps.Name] {
+				continue
+			}
+			if t.pacedSaid == nil {
+				t.pacedSaid = map[string]bool{}
+			}
+			t.pacedSaid[ps.Name] = true
+			t.println(t.paint(yellow, PacedNote(ps)))
+		}
 		if t.live {
 			t.redraw(true)
 			return
@@ -267,6 +287,12 @@ type jsonEvent struct {
 type jsonProgress struct {
 	Type  string             `json:"type"`
 	Steps []jsonStepProgress `json:"steps"`
+	Paced []jsonPaced        `json:"paced,omitempty"` // sessions whose pace bounds the run
+}
+
+type jsonPaced struct {
+	Session string  `json:"session"`
+	Rate    float64 `json:"rate"`
 }
 
 type jsonStepProgress struct {
@@ -309,7 +335,11 @@ func (j *JSON) Observe(e engine.Event) {
 	case engine.EventStopping:
 		je.InFlight = &e.InFlight
 	case engine.EventProgress:
-		j.write(progressJSON(e.Progress))
+		jp := progressJSON(e.Progress)
+		for _, ps := range e.Paced {
+			jp.Paced = append(jp.Paced, jsonPaced{Session: ps.Name, Rate: math.Round(ps.Rate*10) / 10})
+		}
+		j.write(jp)
 		return
 	case engine.EventRetried:
 		je.Attempt = e.Attempt
