@@ -46,6 +46,24 @@ type Method struct {
 	Permissions []string    // scopes the token needs, e.g. VALUABLE_ACCESS
 	Params      []string    // documented parameter names, without the common ones
 	Paging      PagingStyle
+
+	// The rules below come from data/method-rules.tsv.
+
+	// Required parameters: ok.ru answers PARAM (100) when one is absent or
+	// empty. A method may have required parameters the catalog does not
+	// know of.
+	Required []string
+	// ExternalNeedsSession marks methods whose session is optional, "but
+	// required for External applications" (apiok.ru): an external
+	// application, the usual kind, must call them with a session.
+	ExternalNeedsSession bool
+	// Conditional permissions are needed on top of Permissions when the
+	// call's parameters match, as mediatopic.post with gid needs
+	// GROUP_CONTENT.
+	Conditional []ConditionalPermission
+	// FieldPermissions gate fields of the answer: without the permission
+	// the field is left out, and the call does not fail.
+	FieldPermissions []FieldPermission
 }
 
 // Group returns the part of the name before the dot ("group").
@@ -103,6 +121,18 @@ var catalog = sync.OnceValues(func() ([]Method, map[string]int) {
 	index := make(map[string]int, len(list))
 	for i, m := range list {
 		index[m.Name] = i
+	}
+	rules, err := parseRules(rulesTSV)
+	if err != nil {
+		panic("okru: " + err.Error())
+	}
+	for _, r := range rules {
+		i, ok := index[r.Name]
+		if !ok {
+			panic("okru: data/method-rules.tsv names " + r.Name + ", which is not in data/methods.tsv")
+		}
+		m := &list[i]
+		m.Required, m.ExternalNeedsSession, m.Conditional, m.FieldPermissions = r.Required, r.ExternalNeedsSession, r.Conditional, r.FieldPermissions
 	}
 	return list, index
 })

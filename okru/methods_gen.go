@@ -505,8 +505,8 @@ func (s LikeService) GetSummary(ctx context.Context, params Params, opts ...Call
 	return s.api.Call(ctx, "like.getSummary", params, opts...)
 }
 
-// Like calls like.like (retired).
-// Session: unknown. Permissions: none. Parameters: like_id, fields, impression_id.
+// Like calls like.like (documented).
+// Session: required. Permissions: VALUABLE_ACCESS, LIKE. Parameters: like_id, fields, impression_id.
 func (s LikeService) Like(ctx context.Context, params Params, opts ...CallOption) (json.RawMessage, error) {
 	return s.api.Call(ctx, "like.like", params, opts...)
 }
@@ -668,7 +668,7 @@ func (s MediatopicService) GetRepublishedTopic(ctx context.Context, params Param
 }
 
 // Post calls mediatopic.post (documented).
-// Session: optional. Permissions: none. Parameters: uid, type, gid, attachment, set_status, devices, text_link_preview, hidden_post.
+// Session: optional. Permissions: none. Parameters: uid, type, gid, attachment, set_status, devices, text_link_preview, hidden_post, ads_post.
 func (s MediatopicService) Post(ctx context.Context, params Params, opts ...CallOption) (json.RawMessage, error) {
 	return s.api.Call(ctx, "mediatopic.post", params, opts...)
 }
@@ -727,8 +727,14 @@ func (s NotificationsService) SendMass(ctx context.Context, params Params, opts 
 	return s.api.Call(ctx, "notifications.sendMass", params, opts...)
 }
 
+// SendMessage calls notifications.sendMessage (documented).
+// Session: optional. Permissions: VALUABLE_ACCESS. Parameters: user_ids, message, msg_id, mark.
+func (s NotificationsService) SendMessage(ctx context.Context, params Params, opts ...CallOption) (json.RawMessage, error) {
+	return s.api.Call(ctx, "notifications.sendMessage", params, opts...)
+}
+
 // SendSimple calls notifications.sendSimple (documented).
-// Session: prohibited. Permissions: VALUABLE_ACCESS. Parameters: uid, text, mark.
+// Session: prohibited. Permissions: VALUABLE_ACCESS. Parameters: uid, text, mark, qualifier, custom_button_key.
 func (s NotificationsService) SendSimple(ctx context.Context, params Params, opts ...CallOption) (json.RawMessage, error) {
 	return s.api.Call(ctx, "notifications.sendSimple", params, opts...)
 }
@@ -806,7 +812,7 @@ func (s PhotosService) AddPhotoLike(ctx context.Context, params Params, opts ...
 }
 
 // CreateAlbum calls photos.createAlbum (documented).
-// Session: optional. Permissions: VALUABLE_ACCESS, PHOTO_CONTENT. Parameters: uid, gid, title, description, type.
+// Session: optional. Permissions: VALUABLE_ACCESS, PHOTO_CONTENT. Parameters: uid, gid, title, description, type, photo_book_settings.
 func (s PhotosService) CreateAlbum(ctx context.Context, params Params, opts ...CallOption) (json.RawMessage, error) {
 	return s.api.Call(ctx, "photos.createAlbum", params, opts...)
 }
@@ -932,7 +938,7 @@ func (s PhotosV2Service) Commit(ctx context.Context, params Params, opts ...Call
 }
 
 // GetUploadUrl calls photosV2.getUploadUrl (documented).
-// Session: optional. Permissions: PHOTO_CONTENT. Parameters: uid, aid, gid, count, placeholders.
+// Session: optional. Permissions: PHOTO_CONTENT. Parameters: uid, aid, gid, count, placeholders, topicLink, target_id, sizes.
 func (s PhotosV2Service) GetUploadUrl(ctx context.Context, params Params, opts ...CallOption) (json.RawMessage, error) {
 	return s.api.Call(ctx, "photosV2.getUploadUrl", params, opts...)
 }
@@ -1208,7 +1214,7 @@ func (s UsersService) GetCallsLeft(ctx context.Context, params Params, opts ...C
 }
 
 // GetCurrentUser calls users.getCurrentUser (documented).
-// Session: required. Permissions: GET_EMAIL. Parameters: fields.
+// Session: required. Permissions: none. Parameters: fields.
 func (s UsersService) GetCurrentUser(ctx context.Context, params Params, opts ...CallOption) (json.RawMessage, error) {
 	return s.api.Call(ctx, "users.getCurrentUser", params, opts...)
 }
