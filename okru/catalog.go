@@ -10,9 +10,10 @@ import (
 )
 
 // The catalog is data/methods.tsv, a copy of the project's shared method
-// list. It is gathered from public SDKs and documentation and is known to be
-// incomplete, so a method missing from it may still exist: callers send
-// unknown methods to the server and use Suggest only to help with typos.
+// list, plus the rules of data/method-rules.tsv (rules.go). It is gathered
+// from public SDKs and documentation and is known to be incomplete, so a
+// method missing from it may still exist: callers send unknown methods to
+// the server and use Suggest only to help with typos.
 //
 //go:embed data/methods.tsv
 var methodsTSV string
@@ -43,7 +44,7 @@ type Method struct {
 	Name        string      // "group.getMembers"
 	Status      string      // documented, documented-elsewhere, unofficial, legacy, retired
 	Session     SessionRule // whether a user session is needed
-	Permissions []string    // scopes the token needs, e.g. VALUABLE_ACCESS
+	Permissions []string    // scopes of which the token needs any one (see PermissionsFor)
 	Params      []string    // documented parameter names, without the common ones
 	Paging      PagingStyle
 
