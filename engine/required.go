@@ -84,7 +84,7 @@ func checkRequiredStatic(call *lang.Call) hcl.Diagnostics {
 func checkRequiredValue(inst *instance, params cty.Value) hcl.Diagnostics {
 	call := inst.node.step.Call
 	m, ok := requiredOf(call)
-	if !ok || !params.CanIterateElements() {
+	if !ok || !params.CanIterateElements() || skipped(inst) {
 		return nil
 	}
 	_, static := staticParamKeys(call.Params)
@@ -125,4 +125,14 @@ func missingRequired(m okru.Method, missing []string, suffix string, subject *hc
 			m.Name, suffix, what, m.Name, strings.Join(m.Params, ", "), strings.Join(m.Required, ", ")),
 		Subject: subject,
 	}
+}
+
+// skipped reports whether the instance's when is known to be false: its
+// parameters are never sent.
+func skipped(inst *instance) bool {
+	if inst.when == cty.NilVal {
+		return false
+	}
+	w, _ := inst.when.Unmark()
+	return w.IsKnown() && !w.IsNull() && w.False()
 }

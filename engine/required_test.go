@@ -63,6 +63,12 @@ call "m" {
   for_each = { a = "1", b = null }
   params   = { uid = each.value }
 }`, want: `group.getMembers for call.m["b"] needs parameter uid`},
+		{name: "an instance skipped by when is not checked", src: `call "m" {
+  method   = "group.getMembers"
+  for_each = { a = "1", b = null }
+  when     = each.value != null
+  params   = { uid = each.value }
+}`},
 		{name: "unlisted skips the check", src: `call "m" {
   method   = "group.getMembers"
   unlisted = true
@@ -107,5 +113,21 @@ call "m" {
 				}
 			}
 		})
+	}
+}
+
+// TestRunCheckRequiredParams: the check Run makes before calling (one
+// instance at a time, for large batches) reports a required parameter
+// known to be null as Plan does.
+func TestRunCheckRequiredParams(t *testing.T) {
+	t.Parallel()
+	w := compile(t, testSession+`call "m" {
+  method   = "group.getMembers"
+  for_each = [for i in range(300) : i == 250 ? null : tostring(i)]
+  params   = { uid = each.value }
+}`)
+	diags := w.check(t.Context(), Inputs{Variables: w.Config().UnknownVariables()})
+	if len(diags) != 1 || !strings.Contains(diags.Error(), "group.getMembers for call.m[250] needs parameter uid") {
+		t.Fatalf("diagnostics: %s", diags.Error())
 	}
 }
