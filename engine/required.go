@@ -113,16 +113,16 @@ func checkRequiredValue(inst *instance, params cty.Value) hcl.Diagnostics {
 }
 
 func missingRequired(m okru.Method, missing []string, suffix string, subject *hcl.Range) *hcl.Diagnostic {
-	what := "parameter " + missing[0]
+	what, it := "parameter "+missing[0], "it"
 	if len(missing) > 1 {
-		what = "parameters " + strings.Join(missing, ", ")
+		what, it = "parameters "+strings.Join(missing, ", "), "them"
 	}
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Missing required parameter",
-		Detail: fmt.Sprintf("%s%s needs %s: ok.ru refuses the call without it (PARAM, 100). "+
+		Detail: fmt.Sprintf("%s%s needs %s: ok.ru refuses the call without %s (PARAM, 100). "+
 			"Parameters of %s: %s (required: %s). If okru-run's catalog is wrong here, set unlisted = true in this call to skip its checks.",
-			m.Name, suffix, what, m.Name, strings.Join(m.Params, ", "), strings.Join(m.Required, ", ")),
+			m.Name, suffix, what, it, m.Name, strings.Join(m.Params, ", "), strings.Join(m.Required, ", ")),
 		Subject: subject,
 	}
 }
