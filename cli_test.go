@@ -67,6 +67,8 @@ func TestCLIGolden(t *testing.T) {
 		{name: "graph_cycle", args: []string{"graph", "testdata/cli/cycle.hcl"}},
 		{name: "methods_prefix", args: []string{"methods", "group.get"}},
 		{name: "methods_none", args: []string{"methods", "users.getInfoo"}},
+		{name: "methods_json_rules", args: []string{"methods", "-json", "mediatopic.post"}},
+		{name: "methods_external_and_fields", args: []string{"methods", "users.getC"}},
 		{name: "unknown_command_file", args: []string{"nosuch.hcl"}},
 		{name: "unknown_command", args: []string{"frobnicate", "-sandbox"}},
 	}

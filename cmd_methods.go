@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -49,26 +50,55 @@ func cmdMethods(_ context.Context, env *cliEnv, args []string) int {
 		for _, m := range found {
 			_ = enc.Encode(map[string]any{
 				"name": m.Name, "status": m.Status, "session": m.Session,
-				"permissions": nonNil(m.Permissions), "params": nonNil(m.Params), "paging": string(m.Paging),
+				"external_app_session": m.SessionFor(true),
+				"permissions":          nonNil(m.Permissions), "permissions_when": ruleStrings(m.Conditional),
+				"field_permissions": ruleStrings(m.FieldPermissions),
+				"params":            nonNil(m.Params), "required": nonNil(m.Required), "paging": string(m.Paging),
 			})
 		}
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "METHOD\tSESSION\tPERMISSIONS\tPAGING")
+	fmt.Fprintln(tw, "METHOD\tSESSION\tPERMISSIONS\tREQUIRED\tPAGING")
 	for _, m := range found {
-		paging := string(m.Paging)
-		if paging == "" {
-			paging = "-"
-		}
-		perms := strings.Join(m.Permissions, ",")
-		if perms == "" {
-			perms = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, m.Session, perms, paging)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, sessionText(m), permissionsText(m), dash(strings.Join(m.Required, ",")), dash(string(m.Paging)))
 	}
 	_ = tw.Flush()
 	return exitOK
+}
+
+// sessionText is the SESSION column: the catalog's rule, or "external" for
+// a session that is optional but required of external applications.
+func sessionText(m okru.Method) string {
+	if m.ExternalNeedsSession && m.Session == okru.SessionOptional {
+		return "external"
+	}
+	return string(m.Session)
+}
+
+// permissionsText is the PERMISSIONS column: any one of the catalog's list,
+// then the permissions that depend on parameters or gate fields, as the
+// rules table writes them (gid:GROUP_CONTENT, email:GET_EMAIL).
+func permissionsText(m okru.Method) string {
+	parts := slices.Clone(m.Permissions)
+	parts = append(parts, ruleStrings(m.Conditional)...)
+	parts = append(parts, ruleStrings(m.FieldPermissions)...)
+	return dash(strings.Join(parts, ","))
+}
+
+func ruleStrings[T fmt.Stringer](rules []T) []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = r.String()
+	}
+	return out
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func nonNil(s []string) []string {

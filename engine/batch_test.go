@@ -27,14 +27,14 @@ func TestRunChecksEveryInstanceFirst(t *testing.T) {
 call "c" {
   method   = "users.getInfo"
   for_each = var.items
-  params   = { uids = parseint(each.value, 10) }
+  params   = { uids = parseint(each.value, 10), fields = "name" }
 }
 `, []string{"call.c[3]", "call.c[7]"}, 2},
 		{"bad params in a large for_each", 3000, `
 call "c" {
   method   = "users.getInfo"
   for_each = var.items
-  params   = { uids = parseint(each.value, 10) }
+  params   = { uids = parseint(each.value, 10), fields = "name" }
 }
 `, []string{"call.c[3]", "call.c[7]", "call.c[1500]", "call.c[2999]"}, 4},
 		{"bad when in a large for_each", 3000, `
@@ -42,7 +42,7 @@ call "c" {
   method   = "users.getInfo"
   for_each = var.items
   when     = parseint(each.value, 10) >= 0
-  params   = { uids = each.value }
+  params   = { uids = each.value, fields = "name" }
 }
 `, []string{"call.c[3]", "call.c[7]", "call.c[1500]", "call.c[2999]"}, 4},
 		{"bad params in every instance", 3000, `
@@ -102,7 +102,7 @@ func TestRunUnusedResultsNotKept(t *testing.T) {
 call "many" {
   method   = "users.getInfo"
   for_each = range(50)
-  params   = { uids = "u${each.key}" }
+  params   = { uids = "u${each.key}", fields = "name" }
 }
 call "after" {
   method     = "users.getCurrentUser"

@@ -201,6 +201,7 @@ func checkCall(st *lang.Step) hcl.Diagnostics {
 			Subject:  call.MethodRange.Ptr(),
 		})
 	}
+	diags = append(diags, checkRequiredStatic(call)...)
 	if call.Params == nil {
 		return diags
 	}

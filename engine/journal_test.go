@@ -187,7 +187,7 @@ call "post" {
 }
 call "after" {
   method = "users.getInfo"
-  params = { uids = join(",", [for p in call.post : p.result]) }
+  params = { uids = join(",", [for p in call.post : p.result]), fields = "name" }
 }
 `)
 	path := statePath(t)
@@ -393,7 +393,7 @@ func TestUnfinishedRunNeedsResumeOrFresh(t *testing.T) {
 call "read" {
   method   = "users.getInfo"
   for_each = range(12)
-  params   = { uids = "u${each.key}" }
+  params   = { uids = "u${each.key}", fields = "name" }
 }
 `, 8, false},
 	}
@@ -532,7 +532,7 @@ call "list" {
 call "map" {
   method   = "users.getInfo"
   for_each = { for i in range(30) : "k${i}" => i }
-  params   = { uids = "m${each.value}" }
+  params   = { uids = "m${each.value}", fields = "name" }
 }
 call "summary" {
   method     = "mediatopic.post"
@@ -541,7 +541,7 @@ call "summary" {
 }
 call "after_summary" {
   method = "users.getInfo"
-  params = { uids = call.summary.result }
+  params = { uids = call.summary.result, fields = "name" }
 }
 output "mine" { value = length([for c in call.list : c if c.result != null]) }
 `)
@@ -668,7 +668,7 @@ func TestStopLetsCallsInFlightFinish(t *testing.T) {
 call "read" {
   method   = "users.getInfo"
   for_each = range(50)
-  params   = { uids = "u${each.key}" }
+  params   = { uids = "u${each.key}", fields = "name" }
 }
 `)
 	stop := make(chan struct{})
@@ -704,7 +704,7 @@ func TestProgressEvents(t *testing.T) {
 call "read" {
   method   = "users.getInfo"
   for_each = range(10)
-  params   = { uids = "u${each.key}" }
+  params   = { uids = "u${each.key}", fields = "name" }
 }
 `)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -734,7 +734,7 @@ call "waited_for" {
 call "unused" {
   method   = "users.getInfo"
   for_each = range(3)
-  params   = { uids = call.used.result.uid }
+  params   = { uids = call.used.result.uid, fields = "name" }
   depends_on = [call.waited_for]
 }
 call "in_output" {

@@ -293,7 +293,7 @@ func checkParamsValue(inst *instance, params cty.Value) hcl.Diagnostics {
 	if !up.IsKnown() || up.IsNull() {
 		return nil
 	}
-	var diags hcl.Diagnostics
+	diags := checkRequiredValue(inst, up)
 	for it := up.ElementIterator(); it.Next(); {
 		k, v := it.Element()
 		if !v.IsWhollyKnown() || (v.Type() == cty.String && !v.IsMarked()) {

@@ -31,7 +31,7 @@ call "info" {
 call "known" {
   method   = "users.getInfo"
   for_each = var.ids
-  params   = { uids = each.value }
+  params   = { uids = each.value, fields = "name" }
   when     = each.key != 1
 }
 output "n" { value = length(call.info) }
@@ -94,21 +94,21 @@ func TestCompileDiagnostics(t *testing.T) {
 		{"cycle names every step", testSession + `
 call "a" {
   method = "users.getInfo"
-  params = { uids = call.c.result }
+  params = { uids = call.c.result, fields = "name" }
 }
 call "b" {
   method = "users.getInfo"
-  params = { uids = call.a.result }
+  params = { uids = call.a.result, fields = "name" }
 }
 call "c" {
-  method     = "users.getInfo"
+  method     = "friends.get"
   depends_on = [call.b]
 }
 `, []string{"Dependency cycle", "call.a → call.c → call.b → call.a"}, false},
 		{"self reference", testSession + `
 call "a" {
   method = "users.getInfo"
-  params = { uids = call.a.result }
+  params = { uids = call.a.result, fields = "name" }
 }
 `, []string{"call.a → call.a"}, false},
 		{"unknown method", testSession + `call "a" { method = "frends.get" }`, []string{"Unknown method", `Did you mean "friends.get"?`}, false},
@@ -174,7 +174,7 @@ func BenchmarkCompile(b *testing.B) {
 		src.WriteString(testSession)
 		src.WriteString("call \"c0\" {\n  method = \"users.getCurrentUser\"\n}\n")
 		for i := 1; i < n; i++ {
-			fmt.Fprintf(&src, "call \"c%d\" {\n  method = \"users.getInfo\"\n  params = { uids = call.c%d.result.uid }\n}\n", i, i-1)
+			fmt.Fprintf(&src, "call \"c%d\" {\n  method = \"users.getInfo\"\n  params = { uids = call.c%d.result.uid, fields = \"name\" }\n}\n", i, i-1)
 		}
 		text := []byte(src.String())
 		dir := b.TempDir()

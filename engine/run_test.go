@@ -176,11 +176,11 @@ func TestRunFailures(t *testing.T) {
 	const src = testSession + `
 call "bad" {
   method = "users.getInfo"
-  params = { uids = "bad" }
+  params = { uids = "bad", fields = "name" }
 }
 call "after_bad" {
   method = "users.getInfo"
-  params = { uids = call.bad.result[0].uid }
+  params = { uids = call.bad.result[0].uid, fields = "name" }
 }
 call "good" {
   method = "users.getCurrentUser"
@@ -330,11 +330,11 @@ func TestRunInterrupted(t *testing.T) {
 call "many" {
   method   = "users.getInfo"
   for_each = range(20)
-  params   = { uids = each.key }
+  params   = { uids = each.key, fields = "name" }
 }
 call "after" {
   method = "users.getInfo"
-  params = { uids = length(call.many) }
+  params = { uids = length(call.many), fields = "name" }
 }
 `)
 	ctx, cancel := context.WithCancel(t.Context())

@@ -277,7 +277,11 @@ func (a *API) checkSessionRule(method string) (asApp bool, err error) {
 	if !ok {
 		return app, nil
 	}
-	switch m.Session {
+	// Whether the application is external (so that methods marked
+	// ExternalNeedsSession need a session too) is known to ok.ru, not to the
+	// client: it checks the catalog's own rule and leaves that one to the
+	// server's 453.
+	switch m.SessionFor(false) {
 	case SessionRequired:
 		if app || !a.s.HasUser() {
 			return false, ErrSessionRequired

@@ -10,9 +10,10 @@ import (
 )
 
 // The catalog is data/methods.tsv, a copy of the project's shared method
-// list. It is gathered from public SDKs and documentation and is known to be
-// incomplete, so a method missing from it may still exist: callers send
-// unknown methods to the server and use Suggest only to help with typos.
+// list, plus the rules of data/method-rules.tsv (rules.go). It is gathered
+// from public SDKs and documentation and is known to be incomplete, so a
+// method missing from it may still exist: callers send unknown methods to
+// the server and use Suggest only to help with typos.
 //
 //go:embed data/methods.tsv
 var methodsTSV string
@@ -43,9 +44,27 @@ type Method struct {
 	Name        string      // "group.getMembers"
 	Status      string      // documented, documented-elsewhere, unofficial, legacy, retired
 	Session     SessionRule // whether a user session is needed
-	Permissions []string    // scopes the token needs, e.g. VALUABLE_ACCESS
+	Permissions []string    // scopes of which the token needs any one (see PermissionsFor)
 	Params      []string    // documented parameter names, without the common ones
 	Paging      PagingStyle
+
+	// The rules below come from data/method-rules.tsv.
+
+	// Required parameters: ok.ru answers PARAM (100) when one is absent or
+	// empty. A method may have required parameters the catalog does not
+	// know of.
+	Required []string
+	// ExternalNeedsSession marks methods whose session is optional, "but
+	// required for External applications" (apiok.ru): an external
+	// application, the usual kind, must call them with a session.
+	ExternalNeedsSession bool
+	// Conditional permissions are needed on top of Permissions when the
+	// call's parameters match, as mediatopic.post with gid needs
+	// GROUP_CONTENT.
+	Conditional []ConditionalPermission
+	// FieldPermissions gate fields of the answer: without the permission
+	// the field is left out, and the call does not fail.
+	FieldPermissions []FieldPermission
 }
 
 // Group returns the part of the name before the dot ("group").
@@ -103,6 +122,18 @@ var catalog = sync.OnceValues(func() ([]Method, map[string]int) {
 	index := make(map[string]int, len(list))
 	for i, m := range list {
 		index[m.Name] = i
+	}
+	rules, err := parseRules(rulesTSV)
+	if err != nil {
+		panic("okru: " + err.Error())
+	}
+	for _, r := range rules {
+		i, ok := index[r.Name]
+		if !ok {
+			panic("okru: data/method-rules.tsv names " + r.Name + ", which is not in data/methods.tsv")
+		}
+		m := &list[i]
+		m.Required, m.ExternalNeedsSession, m.Conditional, m.FieldPermissions = r.Required, r.ExternalNeedsSession, r.Conditional, r.FieldPermissions
 	}
 	return list, index
 })

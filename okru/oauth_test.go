@@ -363,11 +363,14 @@ func TestScopeNotGranted(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := okru.New(s, &okru.Options{Rate: okru.Unlimited})
-	for _, method := range []string{"users.getCurrentUser", "photosV2.getUploadUrl"} { // GET_EMAIL, PHOTO_CONTENT
-		_, err := api.Call(t.Context(), method, nil)
-		if !errors.Is(err, okru.CodePermissionDenied) {
-			t.Errorf("%s: err = %v, want PERMISSION_DENIED", method, err)
-		}
+	if _, err := api.Call(t.Context(), "photosV2.getUploadUrl", nil); !errors.Is(err, okru.CodePermissionDenied) {
+		t.Errorf("photosV2.getUploadUrl: err = %v, want PERMISSION_DENIED (needs PHOTO_CONTENT)", err)
+	}
+	// users.getCurrentUser needs no permission; without GET_EMAIL it
+	// leaves out email (FIDELITY.md).
+	var me map[string]any
+	if err := api.CallInto(t.Context(), "users.getCurrentUser", okru.Params{"fields": "uid,email"}, &me); err != nil || me["uid"] == nil || me["email"] != nil {
+		t.Errorf("users.getCurrentUser = %v, %v; want the user without email", me, err)
 	}
 	if _, err := api.Call(t.Context(), "friends.get", nil); err != nil {
 		t.Errorf("friends.get needs no extra scope: %v", err)

@@ -78,7 +78,7 @@ func TestBatchExecuteChecks(t *testing.T) {
 	narrow := tokenCaller(s, s.IssueToken(s.DemoUser().UID, "VALUABLE_ACCESS"), circuitClient)
 	s.InjectError(ErrorRule{Method: "friends.get", Code: okru.CodeService})
 	var items []map[string]json.RawMessage
-	narrow.call(t, "batch.executeV2", map[string]string{"methods": `[{"users.getCurrentUser":{"params":{}}},{"friends.get":{"params":{}}},{"users.getLoggedInUser":{"params":{}}}]`}).decode(t, &items)
+	narrow.call(t, "batch.executeV2", map[string]string{"methods": `[{"photosV2.getUploadUrl":{"params":{}}},{"friends.get":{"params":{}}},{"users.getLoggedInUser":{"params":{}}}]`}).decode(t, &items)
 	codeOf := func(i int) int {
 		var e struct {
 			Code int `json:"error_code"`

@@ -7,7 +7,9 @@
 // circuits, token validity and expiry, the session rule and permissions of
 // the method catalog, required parameters) and answers with ok.ru's error
 // envelope, so a client that passes against the sandbox is strict enough for
-// ok.ru itself.
+// ok.ru itself. Per-method rules are the catalog's (okru.LookupMethod), no
+// more and no less; the sandbox's application is an external one. Every
+// emulated behaviour, its source and its test are listed in CONFORMANCE.md.
 //
 // It also serves what a client needs to get and use a session: ok.ru's OAuth
 // pages (authorize, the login and permissions forms, with cookies, so a

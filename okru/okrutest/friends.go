@@ -9,7 +9,7 @@ import (
 func init() {
 	registerMethod("friends.get", methodSpec{handle: friendsGet})
 	registerMethod("friends.getOnline", methodSpec{handle: friendsGetOnline})
-	registerMethod("friends.getMutualFriends", methodSpec{handle: friendsGetMutual, required: []string{"target_id"}})
+	registerMethod("friends.getMutualFriends", methodSpec{handle: friendsGetMutual})
 	registerMethod("friends.getAppUsers", methodSpec{handle: friendsGetAppUsers})
 }
 

@@ -8,10 +8,10 @@ import (
 )
 
 func init() {
-	registerMethod("group.getInfo", methodSpec{handle: groupGetInfo, required: []string{"uids", "fields"}})
-	registerMethod("group.getMembers", methodSpec{handle: groupGetMembers, required: []string{"uid"}})
+	registerMethod("group.getInfo", methodSpec{handle: groupGetInfo})
+	registerMethod("group.getMembers", methodSpec{handle: groupGetMembers})
 	registerMethod("group.getUserGroupsV2", methodSpec{handle: groupGetUserGroups})
-	registerMethod("group.getCounters", methodSpec{handle: groupGetCounters, required: []string{"group_id", "counterTypes"}})
+	registerMethod("group.getCounters", methodSpec{handle: groupGetCounters})
 }
 
 // groupJSON returns the requested fields of group i; uid is always there.

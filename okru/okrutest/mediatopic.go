@@ -84,8 +84,8 @@ func registerMedia(kind string, v mediaValidator) {
 }
 
 func init() {
-	registerMethod("mediatopic.post", methodSpec{handle: mediatopicPost, required: []string{"type", "attachment"}})
-	registerMethod("mediatopic.getByIds", methodSpec{handle: mediatopicGetByIDs, required: []string{"topic_ids"}})
+	registerMethod("mediatopic.post", methodSpec{handle: mediatopicPost})
+	registerMethod("mediatopic.getByIds", methodSpec{handle: mediatopicGetByIDs})
 	registerMedia("text", func(_ *invocation, item map[string]any) error {
 		if s, _ := item["text"].(string); s == "" {
 			return invalidParam("attachment", `a "text" media item needs a non-empty "text"`)

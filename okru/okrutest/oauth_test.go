@@ -218,7 +218,7 @@ func TestOAuthPages(t *testing.T) {
 	if uid := result[string](t, c, "users.getLoggedInUser", nil); uid != demo.UID {
 		t.Errorf("the token belongs to %s", uid)
 	}
-	checkErrorAnswer(t, c.call(t, "users.getCurrentUser", nil), okru.CodePermissionDenied, "GET_EMAIL")
+	checkErrorAnswer(t, c.call(t, "mediatopic.post", map[string]string{"gid": "1"}), okru.CodePermissionDenied, "GROUP_CONTENT")
 
 	// Granted once, the same scopes go straight to the redirect URI.
 	p = b.get(authorizeURL(s, "token", blank, "st-2", "PHOTO_CONTENT"))
@@ -449,7 +449,7 @@ func TestCodeFlowAndTokenDo(t *testing.T) {
 	if uid := result[string](t, server, "users.getLoggedInUser", nil); uid != demo.UID {
 		t.Errorf("the refreshed token belongs to %s", uid)
 	}
-	checkErrorAnswer(t, server.call(t, "users.getCurrentUser", nil), okru.CodePermissionDenied, "GET_EMAIL")
+	checkErrorAnswer(t, server.call(t, "mediatopic.post", map[string]string{"gid": "1"}), okru.CodePermissionDenied, "GROUP_CONTENT")
 
 	if a := do(t, mustRequest(t, http.MethodGet, s.URL+"/oauth/token.do", nil)); a.status != http.StatusMethodNotAllowed {
 		t.Errorf("GET token.do: %d", a.status)

@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	registerMethod("url.getInfo", methodSpec{handle: urlGetInfo, required: []string{"url"}})
+	registerMethod("url.getInfo", methodSpec{handle: urlGetInfo})
 	// The catalog does not say whether auth.touchSession needs a session;
 	// it extends one, so it does.
 	registerMethod("auth.touchSession", methodSpec{handle: authTouchSession, session: okru.SessionRequired})

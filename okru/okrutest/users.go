@@ -10,8 +10,8 @@ import (
 func init() {
 	registerMethod("users.getCurrentUser", methodSpec{handle: usersGetCurrentUser, session: okru.SessionRequired})
 	registerMethod("users.getLoggedInUser", methodSpec{handle: usersGetLoggedInUser, session: okru.SessionRequired})
-	registerMethod("users.getInfo", methodSpec{handle: usersGetInfo, required: []string{"uids", "fields"}})
-	registerMethod("users.getCallsLeft", methodSpec{handle: usersGetCallsLeft, required: []string{"methods"}})
+	registerMethod("users.getInfo", methodSpec{handle: usersGetInfo})
+	registerMethod("users.getCallsLeft", methodSpec{handle: usersGetCallsLeft})
 	registerMethod("users.isAppUser", methodSpec{handle: usersIsAppUser})
 }
 
@@ -46,8 +46,17 @@ func (g *graph) userJSON(i int32, fields fieldSet) map[string]any {
 	return out
 }
 
+// usersGetCurrentUser answers the session's user. It needs no permission;
+// the email field is answered only to a token granted GET_EMAIL (the
+// catalog's field permission), and left out otherwise, without an error.
 func usersGetCurrentUser(_ context.Context, inv *invocation) (any, error) {
-	return inv.graph().userJSON(inv.user, inv.fields("fields", defaultUserFields...)), nil
+	fields := inv.fields("fields", defaultUserFields...)
+	out := inv.graph().userJSON(inv.user, fields)
+	cat, _ := okru.LookupMethod(inv.method)
+	if fields["email"] && cat.FieldAllowed("email", inv.sess.has) {
+		out["email"] = inv.srv.user(inv.user).Login
+	}
+	return out, nil
 }
 
 // usersGetLoggedInUser answers the session user's id as a JSON string.

@@ -7,6 +7,11 @@ call "signed" {
 
 call "page" {
   method   = "users.getInfo"
-  params   = { uids = "1" }
+  params   = { uids = "1", fields = "name" }
   paginate = true
+}
+
+call "members" {
+  method = "group.getMembers"
+  params = { count = 10 }
 }

@@ -3,7 +3,7 @@ session "main" {}
 call "each_number" {
   method   = "users.getInfo"
   for_each = 3
-  params   = { uids = each.value }
+  params   = { uids = each.value, fields = "name" }
 }
 
 call "params_string" {
@@ -18,5 +18,5 @@ call "bad_when" {
 
 call "bad_function" {
   method = "users.getInfo"
-  params = { uids = join(",", 12) }
+  params = { uids = join(",", 12), fields = "name" }
 }

@@ -9,7 +9,7 @@ session "main" {
 
 call "info" {
   method = "users.getInfo"
-  params = { uids = var.uids }
+  params = { uids = var.uids, fields = "name" }
 }
 
 output "n" {

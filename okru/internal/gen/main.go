@@ -54,7 +54,11 @@ func Generate(dataDir string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("format codes: %w", err)
 	}
-	methodsSrc, err := format.Source(methodsFile(methods))
+	rules, err := readTSV(filepath.Join(dataDir, "method-rules.tsv"), 6)
+	if err != nil {
+		return nil, err
+	}
+	methodsSrc, err := format.Source(methodsFile(methods, rules))
 	if err != nil {
 		return nil, fmt.Errorf("format methods: %w", err)
 	}
@@ -124,7 +128,11 @@ func upperFirst(s string) string {
 	return string(r)
 }
 
-func methodsFile(rows [][]string) []byte {
+func methodsFile(rows, ruleRows [][]string) []byte {
+	rules := map[string][]string{}
+	for _, r := range ruleRows {
+		rules[r[0]] = r
+	}
 	groups := map[string][][]string{}
 	for _, r := range rows {
 		g, _, _ := strings.Cut(r[0], ".")
@@ -137,7 +145,7 @@ func methodsFile(rows [][]string) []byte {
 	slices.Sort(names)
 
 	var b bytes.Buffer
-	fmt.Fprintf(&b, header, "methods.tsv")
+	fmt.Fprintf(&b, header, "methods.tsv and data/method-rules.tsv")
 	b.WriteString("import (\n\t\"context\"\n\t\"encoding/json\"\n)\n\n")
 	for _, g := range names {
 		typ := upperFirst(g) + "Service"
@@ -153,11 +161,35 @@ func methodsFile(rows [][]string) []byte {
 			if r[5] != "-" {
 				fmt.Fprintf(&b, " Paging: %s.", r[5])
 			}
+			writeRules(&b, rules[r[0]])
 			fmt.Fprintf(&b, "\nfunc (s %s) %s(ctx context.Context, params Params, opts ...CallOption) (json.RawMessage, error) {\n", typ, upperFirst(verb))
 			fmt.Fprintf(&b, "\treturn s.api.Call(ctx, %q, params, opts...)\n}\n\n", r[0])
 		}
 	}
 	return b.Bytes()
+}
+
+// writeRules adds the method's row of method-rules.tsv to its doc comment.
+func writeRules(b *bytes.Buffer, r []string) {
+	if r == nil {
+		return
+	}
+	var parts []string
+	if r[1] != "-" {
+		parts = append(parts, "Required: "+listOrNone(r[1])+".")
+	}
+	if r[2] == "external" {
+		parts = append(parts, "External applications must send a session.")
+	}
+	if r[3] != "-" {
+		parts = append(parts, "Permissions by parameter: "+listOrNone(r[3])+".")
+	}
+	if r[4] != "-" {
+		parts = append(parts, "Fields needing a permission: "+listOrNone(r[4])+".")
+	}
+	if len(parts) > 0 {
+		b.WriteString("\n// " + strings.Join(parts, " "))
+	}
 }
 
 func listOrNone(s string) string {

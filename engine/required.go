@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/lang"
+	"github.com/okru-run/okru-run/okru"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Required parameters are checked in two places. checkRequiredStatic runs
+// when the workflow is built and reports, once per call block, a required
+// parameter that params leaves out; it sees params only when they are
+// written as an object with literal keys. checkRequiredValue runs on each
+// planned instance and reports what the static check cannot see: a
+// required parameter whose value is known to be null, or one missing from
+// params given as an expression. An unknown value is fine: it is known
+// when the call runs. Calls marked unlisted skip both, as they skip the
+// catalog's other checks.
+
+// requiredOf returns the catalog entry of a call's method when it has
+// required parameters to check.
+func requiredOf(call *lang.Call) (okru.Method, bool) {
+	if call == nil || call.Unlisted {
+		return okru.Method{}, false
+	}
+	m, ok := okru.LookupMethod(call.Method)
+	return m, ok && len(m.Required) > 0
+}
+
+// staticParamKeys returns the keys of params written as an object with
+// literal keys; ok is false for any other expression.
+func staticParamKeys(params hcl.Expression) (keys []string, ok bool) {
+	if params == nil {
+		return nil, true
+	}
+	pairs, d := hcl.ExprMap(params)
+	if d.HasErrors() {
+		return nil, false
+	}
+	for _, p := range pairs {
+		key := hcl.ExprAsKeyword(p.Key)
+		if key == "" {
+			v, d := p.Key.Value(nil)
+			if d.HasErrors() || v.Type() != cty.String || v.IsNull() || !v.IsKnown() {
+				return nil, false
+			}
+			key = v.AsString()
+		}
+		keys = append(keys, key)
+	}
+	return keys, true
+}
+
+func checkRequiredStatic(call *lang.Call) hcl.Diagnostics {
+	m, ok := requiredOf(call)
+	if !ok {
+		return nil
+	}
+	keys, ok := staticParamKeys(call.Params)
+	if !ok {
+		return nil
+	}
+	var missing []string
+	for _, r := range m.Required {
+		if !slices.Contains(keys, r) {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	subject := call.MethodRange.Ptr()
+	if call.Params != nil {
+		subject = call.Params.Range().Ptr()
+	}
+	return hcl.Diagnostics{missingRequired(m, missing, "", subject)}
+}
+
+// checkRequiredValue checks the evaluated, known params of one instance.
+func checkRequiredValue(inst *instance, params cty.Value) hcl.Diagnostics {
+	call := inst.node.step.Call
+	m, ok := requiredOf(call)
+	if !ok || !params.CanIterateElements() || skipped(inst) {
+		return nil
+	}
+	_, static := staticParamKeys(call.Params)
+	var missing []string
+	for _, r := range m.Required {
+		var v cty.Value
+		switch {
+		case params.Type().IsObjectType() && params.Type().HasAttribute(r):
+			v = params.GetAttr(r)
+		case params.Type().IsMapType() && params.HasIndex(cty.StringVal(r)).True():
+			v = params.Index(cty.StringVal(r))
+		case static:
+			continue // absent: reported once by checkRequiredStatic
+		default:
+			missing = append(missing, r)
+			continue
+		}
+		if uv, _ := v.Unmark(); uv.IsKnown() && uv.IsNull() {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return hcl.Diagnostics{missingRequired(m, missing, instanceSuffix(inst), call.Params.Range().Ptr())}
+}
+
+func missingRequired(m okru.Method, missing []string, suffix string, subject *hcl.Range) *hcl.Diagnostic {
+	what, it := "parameter "+missing[0], "it"
+	if len(missing) > 1 {
+		what, it = "parameters "+strings.Join(missing, ", "), "them"
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Missing required parameter",
+		Detail: fmt.Sprintf("%s%s needs %s: ok.ru refuses the call without %s (PARAM, 100). "+
+			"Parameters of %s: %s (required: %s). If okru-run's catalog is wrong here, set unlisted = true in this call to skip its checks.",
+			m.Name, suffix, what, it, m.Name, strings.Join(m.Params, ", "), strings.Join(m.Required, ", ")),
+		Subject: subject,
+	}
+}
+
+// skipped reports whether the instance's when is known to be false: its
+// parameters are never sent.
+func skipped(inst *instance) bool {
+	if inst.when == cty.NilVal {
+		return false
+	}
+	w, _ := inst.when.Unmark()
+	return w.IsKnown() && !w.IsNull() && w.False()
+}
