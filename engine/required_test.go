@@ -126,7 +126,7 @@ func TestRunCheckRequiredParams(t *testing.T) {
   for_each = [for i in range(300) : i == 250 ? null : tostring(i)]
   params   = { uid = each.value }
 }`)
-	diags := w.check(t.Context(), Inputs{Variables: w.Config().UnknownVariables()})
+	_, diags := w.check(t.Context(), Inputs{Variables: w.Config().UnknownVariables()})
 	if len(diags) != 1 || !strings.Contains(diags.Error(), "group.getMembers for call.m[250] needs parameter uid") {
 		t.Fatalf("diagnostics: %s", diags.Error())
 	}
