@@ -49,7 +49,7 @@ call "c" {
 call "c" {
   method   = "users.getInfo"
   for_each = var.items
-  params   = { uids = parseint("x${each.value}", 10) }
+  params   = { uids = parseint("x${each.value}", 10), fields = "name" }
 }
 `, []string{"call.c[0]", "call.c[1]", "call.c[2]", "call.c[3]", "call.c[4]", "call.c[5]", "call.c[6]", "call.c[7]", "call.c[8]", "call.c[9]"}, 11},
 	}
