@@ -137,6 +137,12 @@ func TestLoginStaysOnConnectOrigin(t *testing.T) {
 			http.Redirect(w, r, evil.URL+"/dk?st.cmd=OAuth2Permissions", http.StatusFound)
 		}, step: okru.StepLoginForm},
 	}
+	// After the parallel subtests, which run once this function returns.
+	t.Cleanup(func() {
+		if got := evil.requests(); len(got) != 0 {
+			t.Errorf("the other origin received %q", got)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -161,9 +167,6 @@ func TestLoginStaysOnConnectOrigin(t *testing.T) {
 				t.Errorf("the error shows the password or the query: %v", err)
 			}
 		})
-	}
-	if got := evil.requests(); len(got) != 0 {
-		t.Errorf("the other origin received %q", got)
 	}
 }
 
