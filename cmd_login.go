@@ -257,14 +257,7 @@ func whoAmI(ctx context.Context, env *cliEnv, cfg okru.ImplicitConfig, tok okru.
 
 // writeExports prints the credentials as POSIX shell export lines.
 func writeExports(w io.Writer, c credentialsFile) {
-	lines := [][2]string{
-		{"OKRU_APP_ID", c.AppID}, {"OKRU_APP_KEY", c.AppKey},
-		{"OKRU_ACCESS_TOKEN", c.AccessToken}, {"OKRU_SESSION_SECRET_KEY", c.SessionSecretKey},
-	}
-	if c.APIURL != "" {
-		lines = append(lines, [2]string{"OKRU_API_URL", c.APIURL})
-	}
-	for _, l := range lines {
+	for _, l := range c.exportVars() {
 		fmt.Fprintf(w, "export %s=%s\n", l[0], shellQuote(l[1]))
 	}
 }

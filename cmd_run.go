@@ -31,6 +31,8 @@ type workflowFlags struct {
 	sandbox  bool
 	sb       sandboxFlags // -sandbox-seed, -sandbox-users, -sandbox-latency
 	color    string
+	// credentials is a file written by okru-run login (see cmd_credentials.go).
+	credentials string
 }
 
 func (f *workflowFlags) register(fs *flag.FlagSet) {
@@ -40,6 +42,7 @@ func (f *workflowFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.sandbox, "sandbox", false, "run against an in-process sandbox with its demo credentials, offline")
 	f.sb.register(fs, "sandbox-", "with -sandbox: ")
 	fs.StringVar(&f.color, "color", "auto", "colour: auto, always or never (NO_COLOR also turns it off)")
+	fs.StringVar(&f.credentials, "credentials", "", "read OKRU_APP_ID, OKRU_APP_KEY, OKRU_ACCESS_TOKEN, OKRU_SESSION_SECRET_KEY and OKRU_API_URL for env() from a `file` written by okru-run login (mode 0600)")
 }
 
 // listFlag is a repeatable string flag.
@@ -147,17 +150,21 @@ func load(env *cliEnv, path string, color bool) (*loaded, bool) {
 
 // inputs resolves the variables of a workflow.
 func (l *loaded) inputs(env *cliEnv, f *workflowFlags) (engine.Inputs, bool) {
-	scope := lang.Scope{Dir: l.cfg.Dir, Getenv: env.getenv}
-	vals, diags := l.cfg.ResolveVariables(lang.Inputs{Getenv: env.getenv, VarFiles: f.varFiles, Vars: f.vars}, scope)
+	getenv, ok := f.credentialsGetenv(env)
+	if !ok {
+		return engine.Inputs{}, false
+	}
+	scope := lang.Scope{Dir: l.cfg.Dir, Getenv: getenv}
+	vals, diags := l.cfg.ResolveVariables(lang.Inputs{Getenv: getenv, VarFiles: f.varFiles, Vars: f.vars}, scope)
 	// The redactor of the run does not exist yet: hide the sensitive
 	// values given (a -var-file snippet may quote one) here.
 	var buf bytes.Buffer
 	render.Diagnostics(&buf, l.cfg.Files(), diags, l.color, 0)
 	if buf.Len() > 0 {
-		secrets := sensitiveInputs(l.cfg, env.getenv, f.varFiles, f.vars)
+		secrets := sensitiveInputs(l.cfg, getenv, f.varFiles, f.vars)
 		io.WriteString(env.stderr, redactVarSecrets(buf.String(), secrets))
 	}
-	return engine.Inputs{Variables: vals, Getenv: env.getenv}, !diags.HasErrors()
+	return engine.Inputs{Variables: vals, Getenv: getenv}, !diags.HasErrors()
 }
 
 // useSandbox starts the in-process sandbox for --sandbox, points opts at

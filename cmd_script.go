@@ -117,7 +117,7 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 		Path: path, Args: scriptArgs, Timeout: f.timeout, Config: f.config, Session: f.session,
 		// Without --config the session comes from the environment; with
 		// none there, the script runs without API access.
-		EnvSession: f.config == "" && (f.sandbox || env.getenv("OKRU_APP_KEY") != ""),
+		EnvSession: f.config == "" && (f.sandbox || f.credentials != "" || env.getenv("OKRU_APP_KEY") != ""),
 	})
 	var wf *engine.Workflow
 	if !diags.HasErrors() {

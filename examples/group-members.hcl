@@ -26,9 +26,11 @@ variable "page_size" {
 }
 
 session "main" {
-  app_key        = env("OKRU_APP_KEY")
-  app_secret_key = env("OKRU_APP_SECRET_KEY")
-  access_token   = env("OKRU_ACCESS_TOKEN")
+  app_key            = env("OKRU_APP_KEY")
+  access_token       = env("OKRU_ACCESS_TOKEN")
+  app_secret_key     = env("OKRU_APP_SECRET_KEY")     # server-server circuit, or
+  session_secret_key = env("OKRU_SESSION_SECRET_KEY") # client-server (okru-run login -env)
+  api_url            = env("OKRU_API_URL")            # unset: https://api.ok.ru/
 }
 
 call "my_groups" {

@@ -13,10 +13,12 @@ variable "groups" {
 }
 
 session "main" {
-  app_key        = env("OKRU_APP_KEY")
-  app_secret_key = env("OKRU_APP_SECRET_KEY")
-  access_token   = env("OKRU_ACCESS_TOKEN")
-  rate_limit     = 3
+  app_key            = env("OKRU_APP_KEY")
+  access_token       = env("OKRU_ACCESS_TOKEN")
+  app_secret_key     = env("OKRU_APP_SECRET_KEY")     # server-server circuit, or
+  session_secret_key = env("OKRU_SESSION_SECRET_KEY") # client-server (okru-run login -env)
+  api_url            = env("OKRU_API_URL")            # unset: https://api.ok.ru/
+  rate_limit         = 3
 }
 
 call "my_groups" {

@@ -6,12 +6,16 @@
 #
 #   okru-run run --sandbox examples/whoami.hcl
 #
-# Against ok.ru, set OKRU_APP_KEY, OKRU_APP_SECRET_KEY and OKRU_ACCESS_TOKEN.
+# Against ok.ru: okru-run login, then okru-run run -credentials FILE (or eval
+# "$(okru-run login -env)"); or set OKRU_APP_KEY, OKRU_ACCESS_TOKEN and
+# OKRU_APP_SECRET_KEY yourself.
 
 session "main" {
-  app_key        = env("OKRU_APP_KEY")
-  app_secret_key = env("OKRU_APP_SECRET_KEY")
-  access_token   = env("OKRU_ACCESS_TOKEN")
+  app_key            = env("OKRU_APP_KEY")
+  access_token       = env("OKRU_ACCESS_TOKEN")
+  app_secret_key     = env("OKRU_APP_SECRET_KEY")     # server-server circuit, or
+  session_secret_key = env("OKRU_SESSION_SECRET_KEY") # client-server (okru-run login -env)
+  api_url            = env("OKRU_API_URL")            # unset: https://api.ok.ru/
 }
 
 call "me" {

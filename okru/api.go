@@ -23,7 +23,8 @@ import (
 type Options struct {
 	// HTTPClient sends the requests. nil means a client shared by all APIs
 	// whose transport keeps up to 64 idle connections per host, so parallel
-	// calls reuse connections instead of opening new ones.
+	// calls reuse connections instead of opening new ones. Whatever its
+	// CheckRedirect, no redirect is followed (see RedirectError).
 	HTTPClient *http.Client
 
 	// UseGET sends the parameters in the query string. Prefer POST (the
@@ -74,6 +75,8 @@ func New(s *Session, opts *Options) *API {
 	if a.hc == nil {
 		a.hc = defaultClient()
 	}
+	// Calls, token.do and uploads follow no redirect (see RedirectError).
+	a.hc = refuseRedirects(a.hc)
 	a.retry = a.opts.Retry.withDefaults()
 	a.pacer = newPacer(a.opts.Rate, a.opts.Burst, a.opts.MinRate)
 	a.logger = a.opts.Logger
@@ -451,7 +454,9 @@ func isJSONType(ct string) bool {
 // removed from the URL that *url.Error carries.
 func (a *API) transportError(method string, err error, wire map[string]string) *TransportError {
 	var ue *url.Error
-	if errors.As(err, &ue) {
+	if re, ok := errors.AsType[*RedirectError](err); ok {
+		err = re // its *url.Error would quote the whole Location
+	} else if errors.As(err, &ue) {
 		err = &url.Error{Op: ue.Op, URL: a.redact(ue.URL, wire), Err: ue.Err}
 	}
 	return &TransportError{Method: method, Sent: !neverSent(err), Err: err}

@@ -291,13 +291,20 @@ const maxPageSize = 2 << 20
 var errTooManyRedirects = errors.New("stopped after " + strconv.Itoa(maxLoginRedirects) + " redirects")
 
 // browser is the HTTP side of a login: a client with its own cookie jar
-// that stops at the redirect URI.
+// that stops at the redirect URI and stays on the connect URL's origin.
 type browser struct {
 	hc       *http.Client
 	redirect *url.URL
+	connect  *url.URL // the connect URL: its scheme and host are the only origin the login talks to
 	logger   *slog.Logger
 	secrets  []string
 }
+
+// offOriginError is a redirect the login refused: it left the connect
+// URL's origin (another host, or http from https).
+type offOriginError struct{ target string }
+
+func (e *offOriginError) Error() string { return "redirected to " + e.target }
 
 func newBrowser(cfg ImplicitConfig) (*browser, error) {
 	redirect, err := url.Parse(cfg.oauth().redirectURI())
@@ -312,7 +319,11 @@ func newBrowser(cfg ImplicitConfig) (*browser, error) {
 	if base == nil {
 		base = defaultClient()
 	}
-	b := &browser{redirect: redirect, logger: cfg.Logger, secrets: []string{cfg.Password, cfg.AppSecretKey}}
+	connect, err := url.Parse(cfg.oauth().connectURL())
+	if err != nil || !connect.IsAbs() || connect.Host == "" {
+		return nil, fmt.Errorf("okru login: the connect URL %q is not an absolute URL", cfg.ConnectURL)
+	}
+	b := &browser{redirect: redirect, connect: connect, logger: cfg.Logger, secrets: []string{cfg.Password, cfg.AppSecretKey}}
 	hc := *base
 	hc.Jar = jar
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -322,6 +333,11 @@ func newBrowser(cfg ImplicitConfig) (*browser, error) {
 		if b.isRedirectURI(req.URL) || req.URL.Fragment != "" {
 			return http.ErrUseLastResponse
 		}
+		// Elsewhere the cookies, the login and the password must not
+		// follow: only redirects within the connect origin are taken.
+		if !b.onConnectOrigin(req.URL) {
+			return &offOriginError{target: originPath(req.URL)}
+		}
 		if len(via) >= maxLoginRedirects {
 			return errTooManyRedirects
 		}
@@ -329,6 +345,13 @@ func newBrowser(cfg ImplicitConfig) (*browser, error) {
 	}
 	b.hc = &hc
 	return b, nil
+}
+
+// onConnectOrigin reports whether u has the connect URL's scheme and host
+// (port included): the login neither leaves ok.ru's connect site nor
+// downgrades from https to http.
+func (b *browser) onConnectOrigin(u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, b.connect.Scheme) && strings.EqualFold(u.Host, b.connect.Host)
 }
 
 // isRedirectURI compares scheme, host and path: ok.ru ignores the query of
@@ -409,6 +432,10 @@ func (b *browser) do(ctx context.Context, step LoginStep, method, target, form s
 	if err != nil {
 		if errors.Is(err, errTooManyRedirects) {
 			return nil, &LoginError{Step: step, Reason: ErrUnexpectedPage, Detail: errTooManyRedirects.Error()}
+		}
+		if off, ok := errors.AsType[*offOriginError](err); ok {
+			return nil, &LoginError{Step: step, Reason: ErrUnexpectedPage, Detail: off.Error() +
+				", off the connect URL's origin " + b.connect.Scheme + "://" + b.connect.Host + "; the login follows no redirect elsewhere"}
 		}
 		return nil, &LoginError{Step: step, Err: redactError(err, b.secrets)}
 	}
@@ -498,7 +525,9 @@ func (b *browser) submit(ctx context.Context, step LoginStep, page *htmlPage, se
 		return nil, &LoginError{Step: step, Reason: ErrUnexpectedPage, Detail: "the form's action is not a valid URL"}
 	case f.method != http.MethodPost:
 		return nil, &LoginError{Step: step, Reason: ErrUnexpectedPage, Detail: "the form's method is " + f.method + ", not POST"}
-	case !strings.EqualFold(f.action.Host, page.url.Host) || (page.url.Scheme == "https" && f.action.Scheme != "https"):
+	case !b.onConnectOrigin(f.action) || !b.onConnectOrigin(page.url):
+		// The password goes to the connect origin only, never over
+		// http when the connect URL is https.
 		return nil, &LoginError{Step: step, Reason: ErrUnexpectedPage, Detail: "the form posts to another site (" + f.action.Scheme + "://" + f.action.Host + ")"}
 	}
 	return b.do(ctx, step, http.MethodPost, f.action.String(), f.values(set, button).Encode())
@@ -551,18 +580,22 @@ func tokenFromFragment(loc *url.URL, state string, now time.Time) (Token, error)
 	if err := checkState(frag, state); err != nil {
 		return Token{}, err
 	}
-	for _, key := range []string{"access_token", "session_secret_key", "expires_in"} {
+	for _, key := range []string{"access_token", "session_secret_key"} {
 		if frag.Get(key) == "" {
 			return Token{}, &LoginError{Step: StepRedirect, Reason: ErrMissingKey, Detail: key}
 		}
 	}
-	secs, err := strconv.ParseInt(frag.Get("expires_in"), 10, 64)
-	if err != nil || secs < 0 {
-		return Token{}, &LoginError{Step: StepRedirect, Reason: ErrUnexpectedPage, Detail: "expires_in is not a number of seconds"}
-	}
 	t := Token{AccessToken: frag.Get("access_token"), SessionSecretKey: frag.Get("session_secret_key")}
-	if secs > 0 {
-		t.ExpiresAt = now.Add(time.Duration(secs) * time.Second)
+	// ok.ru sends expires_in only for some tokens (FIDELITY.md); without
+	// it the token's expiry is unknown, as for a zero expires_in.
+	if raw := frag.Get("expires_in"); raw != "" {
+		secs, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || secs < 0 {
+			return Token{}, &LoginError{Step: StepRedirect, Reason: ErrUnexpectedPage, Detail: "expires_in is not a number of seconds"}
+		}
+		if secs > 0 {
+			t.ExpiresAt = now.Add(time.Duration(secs) * time.Second)
+		}
 	}
 	for p := range strings.FieldsFuncSeq(frag.Get("permissions_granted"), func(r rune) bool { return r == ';' || r == ',' }) {
 		t.Permissions = append(t.Permissions, strings.TrimSpace(p))

@@ -321,9 +321,9 @@ func TestLoginSavedPages(t *testing.T) {
 		{"missing session_secret_key", "login_relative.html", redirectFragment(func(state string) string {
 			return "access_token=" + fakeToken + "&expires_in=1800&state=" + state
 		}), okru.StepRedirect, okru.ErrMissingKey, "session_secret_key"},
-		{"missing expires_in", "login_relative.html", redirectFragment(func(state string) string {
-			return "access_token=" + fakeToken + "&session_secret_key=abcdef0123&state=" + state
-		}), okru.StepRedirect, okru.ErrMissingKey, "expires_in"},
+		{"expires_in not a number", "login_relative.html", redirectFragment(func(state string) string {
+			return "access_token=" + fakeToken + "&session_secret_key=abcdef0123&expires_in=soon&state=" + state
+		}), okru.StepRedirect, okru.ErrUnexpectedPage, "expires_in"},
 		{"missing state", "login_relative.html", redirectFragment(func(string) string {
 			return "access_token=" + fakeToken + "&session_secret_key=abcdef0123&expires_in=60"
 		}), okru.StepRedirect, okru.ErrMissingKey, "state"},

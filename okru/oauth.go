@@ -6,11 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // DefaultRedirectURI is where ok.ru sends the browser of an external app
@@ -114,13 +118,17 @@ func AuthorizeURL(cfg OAuthConfig, responseType, state string) string {
 
 // OAuthError is an error answered by an OAuth endpoint, as
 // {"error": "invalid_grant", "error_description": "..."} from
-// oauth/token.do or as error= in a login's redirect. Two OAuthErrors match
-// with errors.Is when their codes are equal.
+// oauth/token.do or as error= in a login's redirect, or an HTML error page
+// token.do answered instead (ok.ru does, for example an HTTP 400 page, or
+// an HTTP 200 page "Failed to convert value..."): then Code is empty and
+// Page holds the page's title. Two OAuthErrors match with errors.Is when
+// their codes are equal.
 type OAuthError struct {
 	Endpoint    string // "oauth/token.do" or "authorize"
 	Grant       string // the grant_type sent to token.do, if any
-	Code        string // error, e.g. "invalid_grant", "access_denied"
+	Code        string // error, e.g. "invalid_grant", "access_denied"; "" for an HTML page
 	Description string // error_description, secrets removed
+	Page        string // the title (or first text) of an HTML error page, secrets removed
 	Status      int    // HTTP status of a token.do answer; 0 for a redirect
 }
 
@@ -131,11 +139,15 @@ func (e *OAuthError) Error() string {
 	if e.Grant != "" {
 		b.WriteString(" (" + e.Grant + " grant)")
 	}
-	b.WriteString(": " + e.Code)
+	if e.Code != "" {
+		b.WriteString(": " + e.Code)
+	}
 	if e.Description != "" {
 		b.WriteString(": " + e.Description)
 	}
-	if e.Status != 0 && e.Status != http.StatusOK {
+	if e.Code == "" {
+		fmt.Fprintf(&b, ": the server answered HTTP %d with an HTML page %q instead of JSON", e.Status, e.Page)
+	} else if e.Status != 0 && e.Status != http.StatusOK {
 		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
 	}
 	if hint := e.hint(); hint != "" {
@@ -146,6 +158,8 @@ func (e *OAuthError) Error() string {
 
 func (e *OAuthError) hint() string {
 	switch e.Code {
+	case "":
+		return "ok.ru answers such pages to a request it cannot read: check the app id, the code or refresh token, and the redirect URI"
 	case "invalid_client", "unauthorized_client":
 		return "check the app id and the app secret key"
 	case "invalid_grant":
@@ -282,11 +296,73 @@ func decodeTokenAnswer(endpoint, grant string, resp *http.Response, data []byte,
 		return nil, 0, &OAuthError{Endpoint: endpoint, Grant: grant, Code: e.Error,
 			Description: Redact(e.Description, secrets...), Status: resp.StatusCode}
 	}
+	if !isObject && isHTMLAnswer(resp, trimmed) && !proxyStatus(resp.StatusCode) {
+		return nil, 0, &OAuthError{Endpoint: endpoint, Grant: grant, Status: resp.StatusCode,
+			Page: excerpt(Redact(pageTitle(trimmed), secrets...))}
+	}
 	if resp.StatusCode != http.StatusOK || !isObject {
 		return nil, 0, &DecodeError{Method: endpoint, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
 			Excerpt: excerpt(Redact(string(data), secrets...))}
 	}
 	return json.RawMessage(trimmed), 0, nil
+}
+
+// isHTMLAnswer reports whether an answer is an HTML page, by its content
+// type or, when that is missing or generic, by its first byte.
+func isHTMLAnswer(resp *http.Response, body []byte) bool {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	return mt == "text/html" || mt == "application/xhtml+xml" || (len(body) > 0 && body[0] == '<')
+}
+
+// proxyStatus tells the statuses of a proxy or load balancer in trouble,
+// whose pages are not ok.ru's answer (and are retried where safe).
+func proxyStatus(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// pageTitle returns an HTML page's <title>, else its first <h1>, else the
+// start of its text.
+func pageTitle(body []byte) string {
+	doc, err := html.Parse(bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	var title, h1, text string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.DataAtom {
+			case atom.Title:
+				if title == "" {
+					title = strings.Join(strings.Fields(textOf(n)), " ")
+				}
+			case atom.H1:
+				if h1 == "" {
+					h1 = strings.Join(strings.Fields(textOf(n)), " ")
+				}
+			case atom.Script, atom.Style:
+				return
+			}
+		}
+		if n.Type == html.TextNode && text == "" {
+			text = strings.Join(strings.Fields(n.Data), " ")
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	switch {
+	case title != "":
+		return title
+	case h1 != "":
+		return h1
+	}
+	return text
 }
 
 // parseTokenJSON reads {"access_token", "refresh_token", "expires_in", ...}.

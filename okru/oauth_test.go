@@ -386,3 +386,55 @@ func TestOAuthConfigHidesSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenDoHTMLPages: the HTML error pages ok.ru's token.do answers (an
+// HTTP 400 page; an HTTP 200 page "Failed to convert value...") are an
+// *OAuthError naming the status and the page's title, sent once, with no
+// secret in the message and no advice about the API URL.
+func TestTokenDoHTMLPages(t *testing.T) {
+	t.Parallel()
+	const secret, code = "SECRET-0123456789", "CODE-0123456789"
+	tests := []struct {
+		name   string
+		status int
+		page   string
+		title  string
+	}{
+		{"HTTP 400 page", http.StatusBadRequest,
+			"<!DOCTYPE html><html><head><title>HTTP Status 400 – Bad Request</title></head><body><h1>Bad Request</h1><p>" + code + "</p></body></html>",
+			"HTTP Status 400 – Bad Request"},
+		{"HTTP 200 conversion page", http.StatusOK,
+			"<html><body><h1>Failed to convert value of type 'java.lang.String' to required type 'long'; " + code + "</h1></body></html>",
+			"Failed to convert value of type 'java.lang.String' to required type 'long'; [REDACTED]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				w.Header().Set("Content-Type", "text/html;charset=UTF-8")
+				w.WriteHeader(tt.status)
+				fmt.Fprint(w, tt.page)
+			}))
+			t.Cleanup(srv.Close)
+			cfg := okru.OAuthConfig{AppID: "1", AppSecretKey: secret, APIURL: srv.URL}
+			for grant, try := range map[string]func() error{
+				"authorization_code": func() error { _, err := okru.ExchangeCode(t.Context(), cfg, code); return err },
+				"refresh_token":      func() error { _, err := okru.RefreshToken(t.Context(), cfg, code); return err },
+			} {
+				hits.Store(0)
+				err := try()
+				var oe *okru.OAuthError
+				if !errors.As(err, &oe) || oe.Status != tt.status || oe.Page != tt.title || oe.Grant != grant {
+					t.Fatalf("%s: err = %#v, want an OAuthError with HTTP %d and page %q", grant, err, tt.status, tt.title)
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, fmt.Sprintf("HTTP %d", tt.status)) || !strings.Contains(msg, strings.Split(tt.title, ";")[0]) ||
+					strings.Contains(msg, "API URL") || strings.Contains(msg, secret) || strings.Contains(msg, code) || hits.Load() != 1 {
+					t.Errorf("%s: %q after %d requests", grant, msg, hits.Load())
+				}
+			}
+		})
+	}
+}

@@ -67,6 +67,9 @@ type RetryInfo struct {
 // repeating the call is safe.
 // The caller's context is checked apart: once it is done nothing is retried.
 func (c *callConfig) retryable(method string, err error) bool {
+	if _, ok := errors.AsType[*RedirectError](err); ok {
+		return false // the same request gets the same redirect
+	}
 	var te *TransportError
 	if errors.As(err, &te) {
 		// A request that never left may always be repeated.

@@ -173,6 +173,10 @@ func (a *API) postMultipart(ctx context.Context, uploadURL string, files []Uploa
 		}
 		return nil, a.transportError(op, err, nil)
 	}
+	if re := unfollowedRedirect(resp); re != nil {
+		resp.Body.Close()
+		return nil, &TransportError{Method: op, Sent: true, Err: re}
+	}
 	body, err := readBody(op, resp)
 	if de, ok := errors.AsType[*DecodeError](err); ok {
 		return nil, de

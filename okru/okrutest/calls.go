@@ -38,20 +38,56 @@ func publicParams(params map[string]string) map[string]string {
 }
 
 // callLog is the ordered record of calls. Appends take a short mutex; the
-// log keeps at most limit calls (0 means all), dropping the oldest.
+// log keeps at most limit calls (0 means all) and about maxBytes bytes of
+// methods and parameters (0 means no bound), dropping the oldest.
 type callLog struct {
-	mu    sync.Mutex
-	calls []Call
-	limit int
+	mu       sync.Mutex
+	calls    []Call
+	sizes    []int64 // callSize of each call, aligned with calls
+	bytes    int64   // their sum
+	limit    int
+	maxBytes int64
+}
+
+// callSize is about what a call holds in memory: its strings and a
+// fixed overhead per call and per parameter.
+func callSize(c Call) int64 {
+	n := int64(128 + len(c.Method) + len(c.UID) + len(c.Circuit))
+	for k, v := range c.Params {
+		n += int64(32 + len(k) + len(v))
+	}
+	return n
 }
 
 func (l *callLog) add(c Call) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	size := callSize(c)
 	l.calls = append(l.calls, c)
+	l.sizes = append(l.sizes, size)
+	l.bytes += size
 	// Trim in chunks so that a full log does not copy on every call.
+	drop := 0
 	if l.limit > 0 && len(l.calls) > l.limit+l.limit/4 {
-		l.calls = slices.Delete(l.calls, 0, len(l.calls)-l.limit)
+		drop = len(l.calls) - l.limit
+	}
+	if l.maxBytes > 0 && l.bytes > l.maxBytes {
+		// Down to three quarters, keeping at least the newest call.
+		left := l.bytes
+		for _, sz := range l.sizes[:drop] {
+			left -= sz
+		}
+		for drop < len(l.calls)-1 && left > l.maxBytes-l.maxBytes/4 {
+			left -= l.sizes[drop]
+			drop++
+		}
+	}
+	if drop > 0 {
+		for _, sz := range l.sizes[:drop] {
+			l.bytes -= sz
+		}
+		l.calls = slices.Delete(l.calls, 0, drop)
+		l.sizes = slices.Delete(l.sizes, 0, drop)
 	}
 }
 
@@ -68,7 +104,7 @@ func (l *callLog) list() []Call {
 func (l *callLog) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.calls = nil
+	l.calls, l.sizes, l.bytes = nil, nil, 0
 }
 
 func (l *callLog) len() int {

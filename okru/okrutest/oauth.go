@@ -3,7 +3,9 @@ package okrutest
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"html/template"
+	"iter"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,22 +21,28 @@ import (
 // The OAuth side of the sandbox, with ok.ru's paths, form actions and field
 // names (DESIGN.md section 3):
 //
-//	GET  /oauth/authorize       validates the request, then redirects to the
-//	                            login page, the permissions page, or (once
-//	                            granted) straight to redirect_uri
+//	GET  /oauth/authorize       validates the request (scopes read from the
+//	                            raw query), then redirects to the login page
+//	                            (st.redirect: the permissions URL), the
+//	                            permissions page, or (once granted) straight
+//	                            to redirect_uri
 //	GET  /dk?st.cmd=OAuth2Login the login page: one POST form to
 //	                            /dk?cmd=OAuth2Login&st.cmd=OAuth2Login with
 //	                            fr.posted, fr.email, fr.password, fr.remember
+//	                            (checked) and an unnamed submit input
 //	GET  /dk?st.cmd=OAuth2Permissions
 //	                            the permissions page: fr.posted, the CSRF
-//	                            fr.token, button_accept_request and
-//	                            button_reject_request
+//	                            fr.token, a button_accept_request <button>
+//	                            without value, and a cancel link to
+//	                            redirect_uri#error=access_denied
 //	GET  /blank.html            the blank page external apps redirect to
 //	POST /oauth/token.do        the code and refresh grants
 //	auth.login                  the old unsigned password login (fb.do)
 //
 // The browser is known by a cookie, as on ok.ru: a client without a cookie
-// jar cannot get past the login page. Tokens carry exactly the scopes the
+// jar cannot get past the login page. Every change to a browser session is
+// checked and made under one lock (withBrowser), so that requests racing
+// on one cookie finish a pending authorization once. Tokens carry exactly the scopes the
 // user granted.
 
 const (
@@ -110,9 +118,11 @@ func init() {
 
 // serveAuthorize checks client_id and redirect_uri (errors there are
 // pages: the sandbox cannot trust the redirect URI), then response_type
-// and scope (errors there go to the redirect URI, as OAuth says).
+// and scope (errors there go to the redirect URI, as OAuth says). It reads
+// the raw query: the official JS SDK sends scope=A;B with a plain ";",
+// which url.URL.Query drops.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q := rawQuery(r.URL.RawQuery)
 	if q.Get("client_id") != s.app.ID {
 		s.errorPage(w, http.StatusBadRequest, "Invalid client_id: this sandbox has one application; use its App().ID.")
 		return
@@ -127,32 +137,117 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, req, "unsupported_response_type", "response_type must be token or code")
 		return
 	}
-	for sc := range strings.SplitSeq(q.Get("scope"), ";") {
-		if sc = strings.TrimSpace(sc); sc == "" {
-			continue
-		}
-		if !slices.Contains(Scopes, sc) {
-			s.redirectError(w, req, "invalid_scope", "unknown scope "+sc)
-			return
-		}
-		if !slices.Contains(req.scopes, sc) {
-			req.scopes = append(req.scopes, sc)
-		}
+	scopes, err := parseScopes(q.Get("scope"))
+	if err != nil {
+		s.redirectError(w, req, "invalid_scope", err.Error())
+		return
 	}
+	req.scopes = scopes
 	_, b := s.browserFor(w, r)
 	s.oauth.mu.Lock()
-	b.pending = req
+	b.pending, b.csrf = req, ""
 	user := b.user
 	granted := user >= 0 && s.oauth.grantedLocked(user, req.scopes)
+	if granted {
+		b.pending = nil
+	}
 	s.oauth.mu.Unlock()
 	switch {
 	case user < 0:
-		redirect(w, "/dk?st.cmd="+loginCmd+"&st.client_id="+url.QueryEscape(s.app.ID))
+		redirect(w, s.loginURL(req))
 	case granted:
-		s.finish(w, b)
+		s.finish(w, req, user)
 	default:
-		redirect(w, "/dk?st.cmd="+permissionsCmd+"&st.client_id="+url.QueryEscape(s.app.ID))
+		redirect(w, s.permissionsURL(req))
 	}
+}
+
+// permissionsURL is the permissions page's address with the st.*
+// parameters ok.ru puts there (FIDELITY.md).
+func (s *Server) permissionsURL(req *authRequest) string {
+	return "/dk?st.cmd=" + permissionsCmd + "&st.layout=w" +
+		"&st.scope=" + url.QueryEscape(strings.Join(req.scopes, ";")) +
+		"&st.response_type=" + url.QueryEscape(req.responseType) +
+		"&st.show_permissions=off" +
+		"&st.redirect_uri=" + url.QueryEscape(req.redirectURI) +
+		"&st.client_id=" + url.QueryEscape(s.app.ID)
+}
+
+// loginURL is the login page's address: as on ok.ru, st.redirect holds
+// the permissions URL, URL-encoded twice.
+func (s *Server) loginURL(req *authRequest) string {
+	return "/dk?st.cmd=" + loginCmd + "&st.layout=w" +
+		"&st.redirect=" + url.QueryEscape(url.QueryEscape(s.permissionsURL(req))) +
+		"&st.client_id=" + url.QueryEscape(s.app.ID)
+}
+
+// rawQuery parses a query string splitting pairs on "&" only, so that a
+// value holding a raw ";" (scope=A;B) is kept, unlike url.ParseQuery.
+// Pairs that cannot be unescaped are skipped; the first value of a key
+// wins in Get, as in url.Values.
+func rawQuery(raw string) url.Values {
+	v := url.Values{}
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(pair, "=")
+		key, err1 := url.QueryUnescape(k)
+		value, err2 := url.QueryUnescape(val)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		v.Add(key, value)
+	}
+	return v
+}
+
+// splitAny splits s at every one of the bytes in seps, keeping empty parts.
+func splitAny(s, seps string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for {
+			i := strings.IndexAny(s, seps)
+			if i < 0 {
+				yield(s)
+				return
+			}
+			if !yield(s[:i]) {
+				return
+			}
+			s = s[i+1:]
+		}
+	}
+}
+
+// parseScopes reads a scope list as clients send it: names separated by
+// ";" (ok.ru's own, raw or as %3B), "," or spaces. An empty list asks for
+// no permission (aiookru's default); an empty name inside a list, an
+// unknown name and a name given twice are errors that say so.
+func parseScopes(raw string) ([]string, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	var out []string
+	for part := range splitAny(raw, ";,") {
+		names := strings.Fields(part)
+		if len(names) == 0 {
+			return nil, fmt.Errorf("the scope list %q has an empty name: separate names with one \";\"", raw)
+		}
+		for _, name := range names {
+			switch {
+			case !slices.Contains(Scopes, name):
+				hint := ""
+				if up := strings.ToUpper(name); slices.Contains(Scopes, up) {
+					hint = " (names are upper-case: " + up + ")"
+				}
+				return nil, fmt.Errorf("unknown scope %q%s; known scopes: %s", name, hint, strings.Join(Scopes, ";"))
+			case slices.Contains(out, name):
+				return nil, fmt.Errorf("the scope %s is listed twice", name)
+			}
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
 
 // allowedRedirect stands for the app's registered redirect URIs: ok.ru's
@@ -235,9 +330,7 @@ func (s *Server) serveDK(w http.ResponseWriter, r *http.Request) {
 	case cmd == loginCmd && post:
 		s.postLogin(w, r)
 	case cmd == loginCmd:
-		if _, b := s.pendingBrowser(w, r, false); b != nil {
-			s.page(w, http.StatusOK, loginPage, pageData{AppID: s.app.ID})
-		}
+		s.showLogin(w, r)
 	case cmd == permissionsCmd && post:
 		s.postPermissions(w, r)
 	case cmd == permissionsCmd:
@@ -247,30 +340,44 @@ func (s *Server) serveDK(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pendingBrowser returns the request's browser session if it has an
-// authorize request waiting (and, with loggedIn, a logged-in user); else it
-// answers an error page and returns nil.
-func (s *Server) pendingBrowser(w http.ResponseWriter, r *http.Request, loggedIn bool) (string, *browserSession) {
-	id, b := s.browser(r)
-	if b != nil {
+// withBrowser runs fn on the request's browser session with s.oauth.mu
+// held, so that a check and the change it allows are one step even when
+// many requests share a cookie. It reports false, after answering an
+// error page, when there is no session with an authorize request waiting
+// (and, with loggedIn, a logged-in user).
+func (s *Server) withBrowser(w http.ResponseWriter, r *http.Request, loggedIn bool, fn func(b *browserSession)) bool {
+	c, err := r.Cookie(browserCookie)
+	ok := false
+	if err == nil {
 		s.oauth.mu.Lock()
-		ok := b.pending != nil && (!loggedIn || b.user >= 0)
-		s.oauth.mu.Unlock()
-		if ok {
-			return id, b
+		b := s.oauth.browsers[c.Value]
+		if ok = b != nil && b.pending != nil && (!loggedIn || b.user >= 0); ok {
+			func() {
+				defer s.oauth.mu.Unlock()
+				fn(b)
+			}()
+		} else {
+			s.oauth.mu.Unlock()
 		}
 	}
-	s.errorPage(w, http.StatusBadRequest, "Your session has expired (no cookie or no authorization in progress): open the authorize URL again.")
-	return "", nil
+	if !ok {
+		s.errorPage(w, http.StatusBadRequest, "Your session has expired (no cookie or no authorization in progress): open the authorize URL again.")
+	}
+	return ok
+}
+
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request) {
+	if s.withBrowser(w, r, false, func(*browserSession) {}) {
+		s.page(w, http.StatusOK, loginPage, pageData{AppID: s.app.ID})
+	}
 }
 
 func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
-	_, b := s.pendingBrowser(w, r, false)
-	if b == nil {
-		return
-	}
 	form, ok := s.readForm(w, r)
 	if !ok {
+		return
+	}
+	if !s.withBrowser(w, r, false, func(*browserSession) {}) {
 		return
 	}
 	if s.faults.loginCaptcha() {
@@ -285,10 +392,13 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 			Error: "Неправильно указан логин и/или пароль"})
 		return
 	}
-	s.oauth.mu.Lock()
-	b.user = user
-	back := "/oauth/authorize?" + b.pending.query
-	s.oauth.mu.Unlock()
+	var back string
+	if !s.withBrowser(w, r, false, func(b *browserSession) {
+		b.user = user
+		back = "/oauth/authorize?" + b.pending.query
+	}) {
+		return
+	}
 	redirect(w, back)
 }
 
@@ -308,71 +418,77 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, b
 }
 
 func (s *Server) showPermissions(w http.ResponseWriter, r *http.Request) {
-	_, b := s.pendingBrowser(w, r, true)
-	if b == nil {
+	csrf := randomToken(32) // ok.ru's fr.token has 32 characters
+	var d pageData
+	if !s.withBrowser(w, r, true, func(b *browserSession) {
+		b.csrf = csrf
+		d = pageData{AppID: s.app.ID, CSRF: csrf, Scopes: slices.Clone(b.pending.scopes),
+			Cancel: cancelURL(b.pending), ChangeUser: s.loginURL(b.pending)}
+	}) {
 		return
 	}
-	csrf := randomToken(24)
-	s.oauth.mu.Lock()
-	b.csrf = csrf
-	scopes := slices.Clone(b.pending.scopes)
-	s.oauth.mu.Unlock()
-	s.page(w, http.StatusOK, permissionsPage, pageData{AppID: s.app.ID, CSRF: csrf, Scopes: scopes})
+	s.page(w, http.StatusOK, permissionsPage, d)
+}
+
+// cancelURL is where the permissions page's cancel link goes: the
+// redirect URI with error=access_denied in the fragment, as on ok.ru.
+func cancelURL(req *authRequest) string {
+	u, _ := url.Parse(req.redirectURI) // checked by allowedRedirect
+	u.Fragment, u.RawFragment = "", ""
+	return u.String() + "#error=access_denied"
 }
 
 func (s *Server) postPermissions(w http.ResponseWriter, r *http.Request) {
-	_, b := s.pendingBrowser(w, r, true)
-	if b == nil {
-		return
-	}
 	form, ok := s.readForm(w, r)
 	if !ok {
 		return
 	}
-	s.oauth.mu.Lock()
-	want := b.csrf
-	b.csrf = "" // one form, one post
-	s.oauth.mu.Unlock()
-	if want == "" || subtle.ConstantTimeCompare([]byte(form.Get("fr.token")), []byte(want)) != 1 {
-		s.errorPage(w, http.StatusForbidden, "The form has expired (fr.token does not match): open the authorize URL again.")
-		return
-	}
-	accept, reject := form.Has("button_accept_request"), form.Has("button_reject_request")
-	if accept == reject {
-		s.errorPage(w, http.StatusBadRequest, "Press one button: button_accept_request or button_reject_request.")
-		return
-	}
-	if reject {
-		s.oauth.mu.Lock()
-		req := b.pending
+	var (
+		req      *authRequest
+		user     int32
+		csrfGood bool
+	)
+	if !s.withBrowser(w, r, true, func(b *browserSession) {
+		want := b.csrf
+		b.csrf = "" // one form, one post
+		csrfGood = want != "" && subtle.ConstantTimeCompare([]byte(form.Get("fr.token")), []byte(want)) == 1
+		if !csrfGood || !form.Has("button_accept_request") {
+			return
+		}
+		req, user = b.pending, b.user
 		b.pending = nil
-		s.oauth.mu.Unlock()
-		s.redirectError(w, req, "access_denied", "the user refused the permissions")
+		s.oauth.grantLocked(user, req.scopes)
+	}) {
 		return
 	}
-	s.oauth.mu.Lock()
-	if s.oauth.grants == nil {
-		s.oauth.grants = map[int32]map[string]bool{}
+	switch {
+	case !csrfGood:
+		s.errorPage(w, http.StatusForbidden, "The form has expired (fr.token does not match): open the authorize URL again.")
+	case req == nil:
+		s.errorPage(w, http.StatusBadRequest, "Press button_accept_request to allow, or follow the cancel link to refuse.")
+	default:
+		s.finish(w, req, user)
 	}
-	g := s.oauth.grants[b.user]
+}
+
+func (o *oauthState) grantLocked(user int32, scopes []string) {
+	if o.grants == nil {
+		o.grants = map[int32]map[string]bool{}
+	}
+	g := o.grants[user]
 	if g == nil {
 		g = map[string]bool{}
-		s.oauth.grants[b.user] = g
+		o.grants[user] = g
 	}
-	for _, sc := range b.pending.scopes {
+	for _, sc := range scopes {
 		g[sc] = true
 	}
-	s.oauth.mu.Unlock()
-	s.finish(w, b)
 }
 
 // finish ends a granted authorization: a token in the fragment of the
-// redirect (implicit flow) or a code in its query (code flow).
-func (s *Server) finish(w http.ResponseWriter, b *browserSession) {
-	s.oauth.mu.Lock()
-	req, user := b.pending, b.user
-	b.pending = nil
-	s.oauth.mu.Unlock()
+// redirect (implicit flow) or a code in its query (code flow). req has
+// been taken from its browser session already, so it finishes once.
+func (s *Server) finish(w http.ResponseWriter, req *authRequest, user int32) {
 	if req.responseType == okru.ResponseTypeCode {
 		code := randomToken(32)
 		s.oauth.mu.Lock()
@@ -565,6 +681,8 @@ type pageData struct {
 	Scopes []string
 	Status int
 	Text   string
+	// Cancel and ChangeUser are the permissions page's links.
+	Cancel, ChangeUser string
 }
 
 func (s *Server) page(w http.ResponseWriter, status int, t *template.Template, d pageData) {
@@ -583,6 +701,10 @@ func (s *Server) errorPage(w http.ResponseWriter, status int, text string) {
 }
 
 var (
+	// The pages follow the structure of ok.ru's (FIDELITY.md): the login
+	// form's submit <input> has no name and fr.remember is checked; the
+	// permissions form accepts with a <button> without a value, and
+	// refusing is a link to the redirect URI, not a form field.
 	loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 <html lang="ru"><head><meta charset="utf-8"><title>Одноклассники</title></head>
 <body class="oauth">
@@ -592,7 +714,7 @@ var (
 <input type="hidden" name="fr.posted" value="set">
 <label>Логин, адрес почты или телефон <input type="text" name="fr.email" value="{{.Email}}" autocomplete="username"></label>
 <label>Пароль <input type="password" name="fr.password" value="" autocomplete="current-password"></label>
-<label><input type="checkbox" name="fr.remember" value="on"> Запомнить меня</label>
+<label><input type="checkbox" name="fr.remember" value="on" checked> Запомнить меня</label>
 <input type="submit" class="button-pro" value="Войти">
 </form>
 <a href="/dk?st.cmd=anonymRecoveryStartPhoneLink">Не помню пароль</a>
@@ -615,12 +737,13 @@ var (
 <body class="oauth">
 <div class="oauth-header">Приложение {{.AppID}} запрашивает доступ</div>
 <ul class="permissions">{{range .Scopes}}<li>{{.}}</li>{{end}}</ul>
-<form action="/dk?cmd=OAuth2Permissions&amp;st.cmd=OAuth2Permissions" method="post" class="form">
+<form action="/dk?st.cmd=OAuth2Permissions&amp;cmd=OAuth2Permissions" method="POST" class="form">
 <input type="hidden" name="fr.posted" value="set">
 <input type="hidden" name="fr.token" value="{{.CSRF}}">
-<input type="submit" class="button-pro" name="button_accept_request" value="Разрешить">
-<button type="submit" class="button-pro __sec" name="button_reject_request" value="1">Не разрешать</button>
+<button class="button-pro" name="button_accept_request">Разрешить</button>
+<a class="button-pro __sec" href="{{.Cancel}}">Не разрешать</a>
 </form>
+<a class="oauth-change-user" href="{{.ChangeUser}}">Войти как другой пользователь</a>
 </body></html>
 `))
 	errorPageTmpl = template.Must(template.New("error").Parse(`<!DOCTYPE html>

@@ -1,12 +1,17 @@
 package okrutest
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,6 +178,15 @@ func TestOAuthPages(t *testing.T) {
 	}
 	f := p.forms[0]
 	wantInputs := map[string]string{"fr.posted": "hidden", "fr.email": "text", "fr.password": "password", "fr.remember": "checkbox"}
+	if !strings.Contains(p.body, `name="fr.remember" value="on" checked`) {
+		t.Errorf("fr.remember is not checked:\n%s", p.body)
+	}
+	login := p.url.Query()
+	perm, err := url.QueryUnescape(login.Get("st.redirect"))
+	if login.Get("st.layout") != "w" || login.Get("st.client_id") != s.app.ID || err != nil ||
+		!strings.HasPrefix(perm, "/dk?st.cmd=OAuth2Permissions&st.layout=w&st.scope=VALUABLE_ACCESS%3BPHOTO_CONTENT&st.response_type=token&st.show_permissions=off&st.redirect_uri=") {
+		t.Errorf("login URL %s: st.redirect %q is not the permissions URL encoded twice", p.url, perm)
+	}
 	if f.action != "/dk?cmd=OAuth2Login&st.cmd=OAuth2Login" || f.method != "post" || !mapsEqual(f.inputs, wantInputs) || f.values.Get("fr.posted") != "set" {
 		t.Fatalf("login form %+v", f)
 	}
@@ -193,10 +207,10 @@ func TestOAuthPages(t *testing.T) {
 		t.Fatalf("the login led to %d %s:\n%s", p.status, p.url, p.body)
 	}
 	perms := p.forms[0]
-	if perms.action != "/dk?cmd=OAuth2Permissions&st.cmd=OAuth2Permissions" || perms.values.Get("fr.token") == "" ||
-		perms.inputs["button_accept_request"] != "submit" || perms.inputs["button_reject_request"] != "submit" ||
-		!strings.Contains(p.body, "PHOTO_CONTENT") {
-		t.Fatalf("permissions form %+v", perms)
+	if perms.action != "/dk?st.cmd=OAuth2Permissions&cmd=OAuth2Permissions" || perms.method != "POST" || len(perms.values.Get("fr.token")) != 32 ||
+		perms.inputs["button_accept_request"] != "button" || perms.inputs["button_reject_request"] != "" ||
+		!strings.Contains(p.body, "PHOTO_CONTENT") || !strings.Contains(p.body, `href="`+blank+`#error=access_denied"`) {
+		t.Fatalf("permissions form %+v:\n%s", perms, p.body)
 	}
 
 	forged := url.Values{"fr.posted": {"set"}, "fr.token": {"forged"}, "button_accept_request": {"1"}}
@@ -225,21 +239,14 @@ func TestOAuthPages(t *testing.T) {
 	if frag := fragmentOf(t, p.location); p.status != http.StatusFound || frag.Get("access_token") == "" || frag.Get("state") != "st-2" {
 		t.Fatalf("a granted authorize gave %d %q", p.status, p.location)
 	}
-	// A new scope asks again; refusing answers access_denied.
+	// A new scope asks again; a post without the accept button is no
+	// answer (refusing is the cancel link, which never reaches the server).
 	p = b.get(authorizeURL(s, "token", blank, "st-3", "GET_EMAIL"))
-	reject := p.forms[0].values
-	reject.Set("button_reject_request", "1")
-	p = b.post(perms.action, reject)
-	if frag := fragmentOf(t, p.location); frag.Get("error") != "access_denied" || frag.Get("state") != "st-3" || frag.Has("access_token") {
-		t.Fatalf("refusing gave %q", p.location)
+	if !strings.Contains(p.body, `href="`+blank+`#error=access_denied"`) {
+		t.Errorf("no cancel link to the redirect URI:\n%s", p.body)
 	}
-	// Both buttons at once is no answer.
-	p = b.get(authorizeURL(s, "token", blank, "st-4", "GET_EMAIL"))
-	both := p.forms[0].values
-	both.Set("button_accept_request", "1")
-	both.Set("button_reject_request", "1")
-	if p = b.post(perms.action, both); p.status != http.StatusBadRequest {
-		t.Errorf("both buttons gave %d", p.status)
+	if p = b.post(perms.action, p.forms[0].values); p.status != http.StatusBadRequest || !strings.Contains(p.body, "cancel link") {
+		t.Errorf("a post without the accept button gave %d:\n%s", p.status, p.body)
 	}
 }
 
@@ -517,4 +524,171 @@ func TestAuthLogin(t *testing.T) {
 	if got.UID != other.UID || other.Login != "user7@sandbox.ok" {
 		t.Errorf("user 7 (%s) logged in as %s", other.Login, got.UID)
 	}
+}
+
+// TestOAuthScopeLists: the authorize page reads the scope list from the
+// raw query, separated as clients send it, and refuses bad lists with an
+// error that names the problem.
+func TestOAuthScopeLists(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Config{Seed: 46})
+	blank := url.QueryEscape(s.URL + "/blank.html")
+	tests := []struct {
+		name, scope string
+		want        string // st.scope of the permissions URL
+		errText     string // in error_description
+	}{
+		{name: "raw semicolons (the JS SDK)", scope: "VALUABLE_ACCESS;LONG_ACCESS_TOKEN", want: "VALUABLE_ACCESS;LONG_ACCESS_TOKEN"},
+		{name: "escaped semicolons", scope: "VALUABLE_ACCESS%3BPHOTO_CONTENT", want: "VALUABLE_ACCESS;PHOTO_CONTENT"},
+		{name: "commas", scope: "VALUABLE_ACCESS,GET_EMAIL", want: "VALUABLE_ACCESS;GET_EMAIL"},
+		{name: "spaces", scope: "VALUABLE_ACCESS+GET_EMAIL%20SET_STATUS", want: "VALUABLE_ACCESS;GET_EMAIL;SET_STATUS"},
+		{name: "comma and space", scope: "VALUABLE_ACCESS,%20GET_EMAIL", want: "VALUABLE_ACCESS;GET_EMAIL"},
+		{name: "no scope (aiookru's default)", scope: "", want: ""},
+		{name: "unknown name", scope: "VALUABLE_ACCESS;EVERYTHING", errText: `unknown scope "EVERYTHING"`},
+		{name: "lower case", scope: "valuable_access", errText: "names are upper-case: VALUABLE_ACCESS"},
+		{name: "empty name", scope: "VALUABLE_ACCESS;;GET_EMAIL", errText: "empty name"},
+		{name: "trailing separator", scope: "VALUABLE_ACCESS;", errText: "empty name"},
+		{name: "duplicate", scope: "GET_EMAIL;VALUABLE_ACCESS,GET_EMAIL", errText: "GET_EMAIL is listed twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			raw := s.URL + "/oauth/authorize?client_id=" + s.app.ID + "&scope=" + tt.scope +
+				"&response_type=token&redirect_uri=" + blank + "&layout=w&state=x"
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, raw, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loc, err := url.Parse(resp.Header.Get("Location"))
+			if resp.StatusCode != http.StatusFound || err != nil {
+				t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if tt.errText != "" {
+				frag := fragmentOf(t, loc.String())
+				if frag.Get("error") != "invalid_scope" || !strings.Contains(frag.Get("error_description"), tt.errText) || frag.Get("state") != "x" {
+					t.Errorf("error %q %q, want invalid_scope with %q", frag.Get("error"), frag.Get("error_description"), tt.errText)
+				}
+				return
+			}
+			perm, err := url.QueryUnescape(loc.Query().Get("st.redirect"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pu, err := url.Parse(perm)
+			if err != nil || pu.Query().Get("st.scope") != tt.want {
+				t.Errorf("login URL %s: permissions URL %q, want st.scope=%q", loc, perm, tt.want)
+			}
+		})
+	}
+}
+
+// TestOAuthConcurrentBrowser: many goroutines run the flow at once with
+// one cookie, as a client retrying in parallel might. Each request gets an
+// answer (no panic, which would close the connection), and the pages work
+// afterwards (no lock left held). Run it with -race.
+func TestOAuthConcurrentBrowser(t *testing.T) {
+	t.Parallel()
+	// The server's error log says "panic serving ..." for a handler that
+	// panicked; net/http's client may retry such a GET on its own, so the
+	// log is where a panic shows.
+	var log lockedBuffer
+	s := newTestServer(t, Config{Seed: 47, Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	demo := s.DemoUser()
+	blank := s.URL + "/blank.html"
+	b := newBrowser(t, s)
+	p := b.get(authorizeURL(s, "token", blank, "x", "VALUABLE_ACCESS"))
+	b.post(p.forms[0].action, loginForm(demo.Login, demo.Password))
+
+	const workers, rounds = 32, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds*4+64*50)
+	send := func(req *http.Request) string {
+		resp, err := b.hc.Do(req)
+		if err != nil {
+			errs <- err
+			return ""
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			errs <- fmt.Errorf("%s %s: HTTP %d", req.Method, req.URL.Path, resp.StatusCode)
+		}
+		return string(body)
+	}
+	csrf := regexp.MustCompile(`name="fr.token" value="([^"]+)"`)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range rounds {
+				scope := []string{"VALUABLE_ACCESS", "GET_EMAIL", "PHOTO_CONTENT"}[(w+i)%3]
+				rt := []string{"token", "code"}[i%2]
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, authorizeURL(s, rt, blank, "st", scope), nil)
+				send(req)
+				req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/dk?st.cmd=OAuth2Permissions", nil)
+				token := "guess"
+				if m := csrf.FindStringSubmatch(send(req)); m != nil {
+					token = m[1]
+				}
+				form := url.Values{"fr.posted": {"set"}, "fr.token": {token}, "button_accept_request": {""}}
+				req, _ = http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/dk?st.cmd=OAuth2Permissions&cmd=OAuth2Permissions", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				send(req)
+				req, _ = http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/dk?cmd=OAuth2Login&st.cmd=OAuth2Login", strings.NewReader(loginForm(demo.Login, demo.Password).Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				send(req)
+			}
+		})
+	}
+	wg.Wait()
+	// Then authorize requests that are granted already, each finishing the
+	// browser's one pending request at once.
+	for range 64 {
+		wg.Go(func() {
+			for range 50 {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, authorizeURL(s, "token", blank, "st", "VALUABLE_ACCESS"), nil)
+				send(req)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if text := log.String(); strings.Contains(text, "panic") {
+		t.Errorf("the sandbox panicked:\n%.2000s", text)
+	}
+	// The same browser still gets through.
+	p = b.get(authorizeURL(s, "token", blank, "after", "SET_STATUS"))
+	if len(p.forms) != 1 {
+		t.Fatalf("after the storm the authorize page gave %d %q:\n%s", p.status, p.location, p.body)
+	}
+	v := p.forms[0].values
+	v.Set("button_accept_request", "")
+	p = b.post(p.forms[0].action, v)
+	if frag := fragmentOf(t, p.location); frag.Get("access_token") == "" || frag.Get("state") != "after" {
+		t.Fatalf("after the storm the flow ended at %d %q", p.status, p.location)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the server's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

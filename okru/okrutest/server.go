@@ -22,6 +22,24 @@ const DefaultUsers = 200
 // MinUsers is the smallest graph: the demo user needs friends and groups.
 const MinUsers = 10
 
+// Defaults of Config's limits. ok.ru publishes no body limit; 1 MB is far
+// above any form a method takes (a topic's text and attachments included).
+const (
+	DefaultMaxCallBytes = 64 << 20
+	DefaultMaxBodyBytes = 1 << 20
+)
+
+// Timeouts of the HTTP server, so that slow or idle clients cannot hold
+// connections for ever. The write timeout leaves room for injected latency
+// and large upload answers.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 2 * time.Minute
+	writeTimeout      = 5 * time.Minute
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
+
 // Config configures a sandbox. The zero value is a useful default: seed 0,
 // DefaultUsers users, tokens that never expire, no faults, a random
 // loopback port.
@@ -44,6 +62,13 @@ type Config struct {
 	// MaxCalls bounds the call log, dropping the oldest calls; zero keeps
 	// every call (tests), a long-running process should set it.
 	MaxCalls int
+	// MaxCallBytes bounds the call log by size (methods and parameters of
+	// the kept calls), dropping the oldest calls, so that large requests
+	// cannot grow the server without end; zero means DefaultMaxCallBytes.
+	MaxCallBytes int64
+	// MaxBodyBytes bounds a request body, photo uploads excepted (they
+	// have their own limit); zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
 	// Now is the clock for token expiry, flood buckets and call times; nil
 	// means time.Now. Tests move it to expire tokens without sleeping.
 	Now func() time.Time
@@ -64,6 +89,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxCalls < 0 {
 		errs = append(errs, errors.New("max calls must not be negative"))
+	}
+	if c.MaxCallBytes < 0 || c.MaxBodyBytes < 0 {
+		errs = append(errs, errors.New("byte limits must not be negative"))
 	}
 	if err := c.Faults.Validate(); err != nil {
 		errs = append(errs, err)
@@ -163,7 +191,11 @@ func Start(cfg Config) (*Server, error) {
 	s.URL = "http://" + ln.Addr().String()
 	s.hs = &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
 	s.serveErr = make(chan error, 1)
@@ -192,10 +224,35 @@ func newServer(cfg Config) (*Server, error) {
 	s.pwSalt = randomHex(16)
 	s.faults = newFaultState(cfg.Seed)
 	s.faults.set(cfg.Faults)
-	s.calls.limit = cfg.MaxCalls
+	if cfg.MaxCallBytes == 0 {
+		cfg.MaxCallBytes = DefaultMaxCallBytes
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s.cfg = cfg
+	s.calls.limit, s.calls.maxBytes = cfg.MaxCalls, cfg.MaxCallBytes
 	s.demo = s.issue(demoIndex, Scopes)
-	s.handler = s.newMux()
+	s.handler = s.limitBodies(s.newMux())
 	return s, nil
+}
+
+// limitBodies caps every request body at Config.MaxBodyBytes, uploads
+// excepted: a body announced larger is refused before it is read (413),
+// and one that grows past the cap fails the handler's read.
+func (s *Server) limitBodies(next http.Handler) http.Handler {
+	limit := s.cfg.MaxBodyBytes
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != uploadPath {
+			if r.ContentLength > limit {
+				w.Header().Set("Connection", "close")
+				http.Error(w, fmt.Sprintf("request body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // newApp makes the application's public id and key from the seed, so that
