@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/engine"
 	"github.com/okru-run/okru-run/engine/render"
 )
 
@@ -53,7 +55,18 @@ func cmdPlan(ctx context.Context, env *cliEnv, args []string) int {
 	stderr := newRedactor(env.stderr, secrets)
 	defer stdout.Flush()
 	defer stderr.Flush()
-	p, diags := l.wf.Plan(ctx, in)
+	var p *engine.Plan
+	var diags hcl.Diagnostics
+	if detail || f.json {
+		p, diags = l.wf.Plan(ctx, in)
+	} else {
+		// The text shows a few instances of each step: plan no more.
+		p, diags = l.wf.PlanSample(ctx, in, render.PlanSample+1)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "okru-run plan: interrupted; nothing was called")
+		return exitInterrupted
+	}
 	render.Diagnostics(stderr, l.cfg.Files(), diags, color, 0)
 	if f.json {
 		j := render.NewJSON(stdout)

@@ -42,6 +42,10 @@ func cmdValidate(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	in := engine.Inputs{Variables: l.cfg.UnknownVariables(), Getenv: env.getenv}
 	_, diags := l.wf.Plan(ctx, in)
+	if ctx.Err() != nil {
+		fmt.Fprintln(env.stderr, "okru-run validate: interrupted")
+		return exitInterrupted
+	}
 	render.Diagnostics(env.stderr, l.cfg.Files(), diags, useCol, 0)
 	if jsonOut {
 		j := render.NewJSON(env.stdout)

@@ -44,8 +44,14 @@ type PlannedStep struct {
 	// ForEach is a for_each not known yet (it waits for a call): Instances
 	// then holds one placeholder with an unknown key. It is cty.NilVal
 	// when for_each is known or absent.
-	ForEach   cty.Value
-	Instances []PlannedInstance // empty in a run's check
+	ForEach cty.Value
+	// Instances are the planned instances in order: all of them, or the
+	// first few of a sampled plan (see Workflow.PlanSample).
+	Instances []PlannedInstance
+	// Count is how many instances the step has (1 without for_each, 1
+	// placeholder for a pending for_each); Skipped how many of them have
+	// a when known to be false.
+	Count, Skipped int
 	DependsOn []lang.Address
 }
 
@@ -68,12 +74,7 @@ func (p *Plan) Calls() (known, pendingSteps int) {
 			pendingSteps++
 			continue
 		}
-		for _, i := range s.Instances {
-			if i.When.IsKnown() && i.When.False() {
-				continue
-			}
-			known++
-		}
+		known += s.Count - s.Skipped
 	}
 	return known, pendingSteps
 }
@@ -84,9 +85,20 @@ func (p *Plan) Calls() (known, pendingSteps int) {
 // answers. Each for_each is evaluated once; cancelling ctx stops planning
 // between instances.
 func (w *Workflow) Plan(ctx context.Context, in Inputs) (*Plan, hcl.Diagnostics) {
-	p, _, diags := w.plan(ctx, in, true)
+	p, _, diags := w.plan(ctx, in, keepAll)
 	return p, diags
 }
+
+// PlanSample is Plan keeping only the first sample instances of each step
+// (Count still counts them all), so that planning a batch of a million
+// calls to show a summary takes the memory of a few.
+func (w *Workflow) PlanSample(ctx context.Context, in Inputs, sample int) (*Plan, hcl.Diagnostics) {
+	p, _, diags := w.plan(ctx, in, max(0, sample))
+	return p, diags
+}
+
+// keepAll, as the keep of plan, keeps every planned instance.
+const keepAll = -1
 
 // check is what Run plans with: the diagnostics of Plan, without keeping
 // the planned instances, so that checking a batch of a million calls takes
@@ -94,11 +106,13 @@ func (w *Workflow) Plan(ctx context.Context, in Inputs) (*Plan, hcl.Diagnostics)
 // keys and values are wholly known: they are the same in the run, which
 // reuses them instead of evaluating their for_each again.
 func (w *Workflow) check(ctx context.Context, in Inputs) ([]*expanded, hcl.Diagnostics) {
-	_, reuse, diags := w.plan(ctx, in, false)
+	_, reuse, diags := w.plan(ctx, in, 0)
 	return reuse, diags
 }
 
-func (w *Workflow) plan(ctx context.Context, in Inputs, keep bool) (*Plan, []*expanded, hcl.Diagnostics) {
+// plan plans the workflow, keeping the first keep instances of each step
+// (keepAll: every one).
+func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*expanded, hcl.Diagnostics) {
 	e := newEvaluator(w, in, true)
 	needed := w.resultsNeeded()
 	reuse := make([]*expanded, len(w.nodes))
@@ -150,11 +164,11 @@ const maxInstanceErrors = 10
 
 // planStep plans one step: its for_each is evaluated once (expand), then
 // every instance is planned by planInstance, in parallel chunks for a
-// large step. keep keeps the planned instances (a plan shows them; a run's
-// check needs only the diagnostics); needed builds the value later
+// large step. keep is how many planned instances to keep (a plan shows
+// them; a run's check needs only the diagnostics); needed builds the value later
 // expressions read: unknown results, null for instances whose when is
 // false.
-func (e *evaluator) planStep(ctx context.Context, n *node, keep, needed bool) (*expanded, PlannedStep, cty.Value, hcl.Diagnostics) {
+func (e *evaluator) planStep(ctx context.Context, n *node, keep int, needed bool) (*expanded, PlannedStep, cty.Value, hcl.Diagnostics) {
 	st := n.step
 	ps := PlannedStep{Addr: n.addr, Kind: lang.StepCall, Method: st.Method(), ForEach: cty.NilVal, HasForEach: st.ForEach != nil}
 	if st.Script != nil {
@@ -180,9 +194,11 @@ func (e *evaluator) planStep(ctx context.Context, n *node, keep, needed bool) (*
 	if x.pending != cty.NilVal {
 		ps.ForEach = x.pending
 	}
-	if keep {
-		ps.Instances = make([]PlannedInstance, count)
+	ps.Count = count
+	if keep == keepAll || keep > count {
+		keep = count
 	}
+	ps.Instances = make([]PlannedInstance, keep)
 	// Every result is unknown, or null when skipped: two values shared by
 	// all, so the step's value costs a slot per instance.
 	var wrapped []cty.Value
@@ -197,8 +213,9 @@ func (e *evaluator) planStep(ctx context.Context, n *node, keep, needed bool) (*
 		chunks = min(runtime.GOMAXPROCS(0), count/planChunk)
 	}
 	type part struct {
-		diags  hcl.Diagnostics
-		failed int // instances with errors
+		diags   hcl.Diagnostics
+		failed  int // instances with errors
+		skipped int // instances whose when is false
 	}
 	parts := make([]part, chunks)
 	var wg sync.WaitGroup
@@ -217,12 +234,16 @@ func (e *evaluator) planStep(ctx context.Context, n *node, keep, needed bool) (*
 					}
 				}
 				p.diags = append(p.diags, d...)
-				if keep {
+				if i < keep {
 					ps.Instances[i] = pi
+				}
+				skip := pi.When.IsKnown() && pi.When.False()
+				if skip {
+					p.skipped++
 				}
 				if wrapped != nil {
 					wrapped[i] = unknownResult
-					if pi.When.IsKnown() && pi.When.False() {
+					if skip {
 						wrapped[i] = skippedResult
 					}
 				}
@@ -233,6 +254,7 @@ func (e *evaluator) planStep(ctx context.Context, n *node, keep, needed bool) (*
 	failed, shown := 0, 0
 	for _, p := range parts {
 		failed += p.failed
+		ps.Skipped += p.skipped
 		for _, d := range p.diags {
 			if d.Severity == hcl.DiagError {
 				if shown >= maxInstanceErrors {

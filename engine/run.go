@@ -66,7 +66,22 @@ type Result struct {
 // dependency order, up to Parallelism calls at a time, and evaluates the
 // outputs. The diagnostics hold every failure.
 func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, hcl.Diagnostics) {
-	checked, diags := w.check(ctx, in)
+	// The check stops at the first signal too: Stop is for calls in
+	// flight, and none is in flight yet.
+	checkCtx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-opts.Stop:
+			cancel()
+		case <-checkCtx.Done():
+		}
+	}()
+	checked, diags := w.check(checkCtx, in)
+	interrupted := checkCtx.Err() != nil
+	cancel()
+	if interrupted {
+		return &Result{Status: StatusInterrupted}, diags
+	}
 	if diags.HasErrors() {
 		return &Result{Status: StatusInvalid}, diags
 	}

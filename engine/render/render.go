@@ -470,27 +470,21 @@ const PlanSample = 3
 // session and a summary.
 func Plan(w io.Writer, p *engine.Plan, detail bool) {
 	for _, s := range p.Steps {
-		if detail || !s.HasForEach || len(s.Instances) <= PlanSample+1 {
+		if detail || !s.HasForEach || s.Count <= PlanSample+1 {
 			for _, inst := range s.Instances {
 				planInstance(w, s, inst)
 			}
 			continue
 		}
-		skipped := 0
-		for _, inst := range s.Instances {
-			if inst.When.IsKnown() && inst.When.False() {
-				skipped++
-			}
-		}
-		fmt.Fprintf(w, "%s: %s × %d", s.Addr, s.Method, len(s.Instances)-skipped)
-		if skipped > 0 {
-			fmt.Fprintf(w, " (and %d skipped, when is false)", skipped)
+		fmt.Fprintf(w, "%s: %s × %d", s.Addr, s.Method, s.Count-s.Skipped)
+		if s.Skipped > 0 {
+			fmt.Fprintf(w, " (and %d skipped, when is false)", s.Skipped)
 		}
 		fmt.Fprintf(w, ", the first %d:\n\n", PlanSample)
-		for _, inst := range s.Instances[:PlanSample] {
+		for _, inst := range s.Instances[:min(PlanSample, len(s.Instances))] {
 			planInstance(w, s, inst)
 		}
-		fmt.Fprintf(w, "... and %s more of %s (plan -detail shows every one)\n\n", plural(len(s.Instances)-PlanSample, "instance"), s.Addr)
+		fmt.Fprintf(w, "... and %s more of %s (plan -detail shows every one)\n\n", plural(s.Count-PlanSample, "instance"), s.Addr)
 	}
 	if len(p.Outputs) > 0 {
 		fmt.Fprintln(w, "Outputs:")
@@ -524,11 +518,7 @@ func PaceLines(p *engine.Plan) []string {
 		if s.Kind == lang.StepScript || s.ForEach != cty.NilVal {
 			continue
 		}
-		for _, inst := range s.Instances {
-			if !inst.When.IsKnown() || !inst.When.False() {
-				calls[s.Session]++
-			}
-		}
+		calls[s.Session] += s.Count - s.Skipped
 	}
 	var lines []string
 	for _, sess := range p.Sessions {
