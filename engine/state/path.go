@@ -42,28 +42,72 @@ func (e *UnsafeError) Error() string {
 
 const hintOtherPath = "give -state the path of an okru-run journal, or of a file that does not exist yet"
 
-// checkFolder refuses a folder that other users can write, unless it is
-// a sticky folder of root's (as /tmp), where they cannot remove or rename
-// this user's files.
+// checkFolder refuses to keep a journal in a folder that is not private
+// (see CheckPrivateFolder).
 func checkFolder(path, dir string) error {
+	err := CheckPrivateFolder(dir)
+	if fe, ok := errors.AsType[*FolderError](err); ok {
+		return &UnsafeError{Path: path, Reason: "is in " + fe.reason(), Hint: fe.Hint}
+	}
+	return err
+}
+
+// FolderError says why a folder is not fit for private files.
+type FolderError struct {
+	Dir    string
+	Reason string // "which other users can write (mode 0777)"
+	Hint   string
+}
+
+func (e *FolderError) reason() string { return fmt.Sprintf("the folder %s, %s", e.Dir, e.Reason) }
+
+func (e *FolderError) Error() string { return e.reason() + ": " + e.Hint }
+
+// CheckPrivateFolder returns a *FolderError when dir is not a folder that
+// only this user (and root) can change: one another user owns, or one
+// other users can write, unless it is a sticky folder of root's (as
+// /tmp), where they cannot remove or rename this user's files. There,
+// anyone could swap a file between two uses of it. The credentials file
+// of okru-run login is held to the same rule.
+func CheckPrivateFolder(dir string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("open the state folder: %w", err)
+		return fmt.Errorf("look at the folder %s: %w", dir, err)
 	}
 	if !fi.IsDir() {
-		return &UnsafeError{Path: path, Reason: fmt.Sprintf("is in %s, which is not a folder", dir), Hint: hintOtherPath}
+		return &FolderError{Dir: dir, Reason: "which is not a folder", Hint: "give a path in a folder"}
 	}
 	uid, _, ok := owner(fi)
 	if !ok {
 		return nil
 	}
 	if uid != myUID() && uid != 0 {
-		return &UnsafeError{Path: path, Reason: fmt.Sprintf("is in the folder %s of another user (uid %d)", dir, uid),
-			Hint: "keep the state in a folder of your own"}
+		return &FolderError{Dir: dir, Reason: fmt.Sprintf("which belongs to another user (uid %d)", uid), Hint: "use a folder of your own"}
 	}
 	if fi.Mode().Perm()&0o022 != 0 && (fi.Mode()&fs.ModeSticky == 0 || uid != 0) {
-		return &UnsafeError{Path: path, Reason: fmt.Sprintf("is in the folder %s, which other users can write (mode %04o)", dir, fi.Mode().Perm()),
-			Hint: fmt.Sprintf("make it yours alone (chmod go-w %s), or keep the state in another folder", dir)}
+		return &FolderError{Dir: dir, Reason: fmt.Sprintf("which other users can write (mode %04o)", fi.Mode().Perm()),
+			Hint: fmt.Sprintf("make it yours alone (chmod go-w %s), or use another folder", dir)}
+	}
+	return nil
+}
+
+// CheckPrivateFile returns an error when path is there but is not a
+// regular file of this user's: a symbolic link (which a write would
+// replace or follow), a folder, a device, another user's file.
+func CheckPrivateFile(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkKind(path, fi); err != nil {
+		ue := err.(*UnsafeError)
+		return fmt.Errorf("%s %s", path, ue.Reason)
+	}
+	if uid, _, ok := owner(fi); ok && uid != myUID() {
+		return fmt.Errorf("%s belongs to another user (uid %d)", path, uid)
 	}
 	return nil
 }
