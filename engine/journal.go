@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -404,6 +403,10 @@ func (j *journal) recordDone(id, method string, write bool, hash string, raw jso
 		clean := okru.Redact(text, j.secrets...)
 		if redacted = clean != text; redacted {
 			raw = json.RawMessage(clean)
+			if !json.Valid(raw) {
+				// A secret that spanned JSON syntax: keep the text.
+				raw, _ = json.Marshal(clean)
+			}
 		}
 	}
 	j.record(&state.Record{Kind: state.KindDone, ID: id, Method: method, Write: write, Hash: hash,
@@ -431,10 +434,11 @@ func (j *journal) record(rec *state.Record, durable bool) {
 }
 
 // mayHoldSecret tells, without copying, whether a result may need
-// okru.Redact: it holds a secret as it is or escaped, or a "name=value"
-// that Redact looks at. Most results hold neither.
+// okru.Redact: it holds a secret as it is, a byte that starts an escape
+// (JSON, HCL, URL: a secret may hide behind one), or a "name=value" that
+// Redact looks at. Most results hold none of them.
 func (j *journal) mayHoldSecret(raw []byte) bool {
-	if bytes.IndexByte(raw, '=') >= 0 {
+	if bytes.ContainsAny(raw, `=\%+$`) {
 		return true
 	}
 	for _, s := range j.secretForms {
@@ -445,16 +449,13 @@ func (j *journal) mayHoldSecret(raw []byte) bool {
 	return false
 }
 
-// secretForms lists every secret as Redact finds it: as it is, and
-// escaped for a query or a path.
+// secretForms lists every secret as it is: without a byte that starts an
+// escape, that is the one form a secret can take in a result.
 func secretForms(secrets []string) [][]byte {
 	var out [][]byte
 	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
-			out = append(out, []byte(f))
+		if s != "" {
+			out = append(out, []byte(s))
 		}
 	}
 	return out
