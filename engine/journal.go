@@ -499,8 +499,9 @@ func newSalt() (string, error) {
 // fingerprint identifies a run for -resume: the workflow's files (and
 // scripts with their arguments), the variables' values and the shard. Only
 // hashes are kept, the variables' salted with salt (hex, stored in the
-// header), so a sensitive variable never reaches the state, nor a hash of
-// it that could be checked against guesses.
+// header); a sensitive variable contributes its name only, so neither it
+// nor a hash of it that could be checked against guesses reaches the
+// state.
 func (w *Workflow) fingerprint(in Inputs, sh Shard, path, salt string) state.Header {
 	files := sha256.New()
 	for _, name := range w.sourceFiles() {
@@ -526,9 +527,22 @@ func (w *Workflow) fingerprint(in Inputs, sh Shard, path, salt string) state.Hea
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	sensitive := map[string]bool{}
+	for _, v := range w.cfg.Variables {
+		sensitive[v.Name] = v.Sensitive
+	}
 	for _, name := range names {
-		v, _ := in.Variables[name].UnmarkDeep()
 		fmt.Fprintf(vars, "%s\x00", name)
+		if sensitive[name] || lang.IsSensitive(in.Variables[name]) {
+			// No digest of a sensitive value, salted or not: the header
+			// is readable by whoever reads the journal, and a digest of
+			// a short value (a PIN) is reversed by trying them all. A
+			// changed sensitive value is therefore not noticed by a
+			// resumed run, as a rotated credential should not be.
+			vars.Write([]byte("(sensitive)\x00"))
+			continue
+		}
+		v, _ := in.Variables[name].UnmarkDeep()
 		vars.Write(lang.DisplayJSON(v))
 		vars.Write([]byte{0})
 	}
