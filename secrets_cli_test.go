@@ -165,3 +165,28 @@ call "read" {
 		}
 	}
 }
+
+// The resume command keeps the last -var of a name and hides a sensitive
+// one by its declaration, whatever its value; a script's arguments are
+// copied as they are, a secret among them redacted.
+func TestResumeCommandSensitive(t *testing.T) {
+	t.Parallel()
+	sensitive := map[string]bool{"pin": true, "name": false}
+	tests := []struct {
+		args   []string
+		want   string
+		hidden bool
+	}{
+		{[]string{"-var", "pin=Old", "-var", "pin=New", "wf.hcl"}, "okru-run run -resume -var pin=... wf.hcl", true},
+		{[]string{"-var=pin=1", "--var", "name=a", "-var", "name=b", "wf.hcl", "-var=pin=2"}, "okru-run run -resume -var name=b wf.hcl -var=pin=...", true},
+		{[]string{"-var", "name=a", "wf.hcl"}, "okru-run run -resume -var name=a wf.hcl", false},
+		{[]string{"-state", "s.j", "testdata/cli/script_args.lua", "-var", "pin=1", "-var", "pin=2", "-s-tokenvalue9"},
+			"okru-run run -resume -state s.j testdata/cli/script_args.lua -var pin=1 -var pin=2 '[REDACTED]'", true},
+	}
+	for _, tt := range tests {
+		got, hidden := resumeCommand(tt.args, []string{"-s-tokenvalue9"}, sensitive)
+		if got != tt.want || hidden != tt.hidden {
+			t.Errorf("resumeCommand(%q) = %q, %v; want %q, %v", tt.args, got, hidden, tt.want, tt.hidden)
+		}
+	}
+}
