@@ -356,7 +356,7 @@ func (j *journal) begin(inst *instance, method string, args cty.Value) (*journal
 	if !jc.write {
 		return jc, nil
 	}
-	params := json.RawMessage(okru.Redact(string(lang.DisplayJSON(args)), j.secrets...))
+	params := j.redactJSON(lang.DisplayJSON(args))
 	err := j.st.AppendDurable(&state.Record{Kind: state.KindStart, ID: jc.id, Method: method, Write: true, Hash: jc.hash, Params: params})
 	if err != nil {
 		return nil, fmt.Errorf("%s was not sent: it could not be recorded in the state first: %w", jc.id, err)
@@ -399,14 +399,9 @@ func (j *journal) end(jc *journalCall, res *result, raw json.RawMessage) {
 func (j *journal) recordDone(id, method string, write bool, hash string, raw json.RawMessage) {
 	redacted := false
 	if j.mayHoldSecret(raw) {
-		text := string(raw)
-		clean := okru.Redact(text, j.secrets...)
-		if redacted = clean != text; redacted {
-			raw = json.RawMessage(clean)
-			if !json.Valid(raw) {
-				// A secret that spanned JSON syntax: keep the text.
-				raw, _ = json.Marshal(clean)
-			}
+		clean := j.redactJSON(raw)
+		if redacted = !bytes.Equal(clean, raw); redacted {
+			raw = clean
 		}
 	}
 	j.record(&state.Record{Kind: state.KindDone, ID: id, Method: method, Write: write, Hash: hash,
@@ -431,6 +426,23 @@ func (j *journal) record(rec *state.Record, durable bool) {
 		j.err = err
 	}
 	j.errMu.Unlock()
+}
+
+// redactJSON returns a JSON value with the run's secrets replaced. A
+// secret may match JSON syntax (a short PIN is also a number in
+// {"n":1234}), and a record must stay valid JSON: then the redacted text
+// is kept as a JSON string.
+func (j *journal) redactJSON(raw []byte) json.RawMessage {
+	text := string(raw)
+	clean := okru.Redact(text, j.secrets...)
+	if clean == text {
+		return raw
+	}
+	if !json.Valid([]byte(clean)) {
+		b, _ := json.Marshal(clean)
+		return b
+	}
+	return json.RawMessage(clean)
 }
 
 // mayHoldSecret tells, without copying, whether a result may need
