@@ -190,3 +190,22 @@ func TestResumeCommandSensitive(t *testing.T) {
 		}
 	}
 }
+
+// The flag package's error lines are rewritten without what was typed.
+func TestSafeFlagError(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ line, want string }{
+		{"flag provided but not defined: -s-TOKEN", "an argument is not a flag"},
+		{`invalid value "-s-TOKEN: for flag -x" for flag -timeout: time: invalid duration "-s-TOKEN"`, "the value given to -timeout is not valid"},
+		{`invalid boolean value "s-TOKEN" for -json: parse error`, "the value given to -json is not valid"},
+		{"bad flag syntax: ---s-TOKEN", "not a well-formed flag"},
+	} {
+		got, ok := safeFlagError(tt.line)
+		if !ok || !strings.Contains(got, tt.want) || strings.Contains(got, "TOKEN") {
+			t.Errorf("safeFlagError(%q) = %q, %v; want %q without the value", tt.line, got, ok, tt.want)
+		}
+	}
+	if _, ok := safeFlagError("Usage: okru-run run"); ok {
+		t.Error("a usage line was rewritten")
+	}
+}
