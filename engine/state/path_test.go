@@ -1,3 +1,5 @@
+//go:build unix
+
 package state
 
 import (
@@ -10,28 +12,6 @@ import (
 	"syscall"
 	"testing"
 )
-
-// snapshot is what a file holds and its mode, to show that a refused Open
-// changed nothing.
-type snapshot struct {
-	mode os.FileMode
-	data []byte
-}
-
-func snap(t *testing.T, path string) snapshot {
-	t.Helper()
-	fi, err := os.Lstat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var data []byte
-	if fi.Mode().IsRegular() {
-		if data, err = os.ReadFile(path); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return snapshot{fi.Mode(), data}
-}
 
 func journalBytes(t *testing.T) []byte {
 	t.Helper()
