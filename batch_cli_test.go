@@ -509,7 +509,7 @@ func TestResumeCommand(t *testing.T) {
 		{[]string{"--resume", "-shard", "2/4", "it's.hcl"}, `okru-run run -resume -shard 2/4 'it'\''s.hcl'`},
 	}
 	for _, tt := range tests {
-		if got, hidden := resumeCommand(tt.args, []string{"s3cret"}); got != tt.want || hidden {
+		if got, hidden := resumeCommand(tt.args, []string{"s3cret"}, nil); got != tt.want || hidden {
 			t.Errorf("resumeCommand(%q) = %q, %v; want %q", tt.args, got, hidden, tt.want)
 		}
 	}
@@ -524,17 +524,17 @@ func TestReportInterrupted(t *testing.T) {
 	w := newRedactor(&b, []string{"s3cret"})
 	opts := &engine.Options{State: &engine.StateOptions{Path: "st.journal"}}
 	args := []string{"-var", "password=s3cret", "-var=token=xs3cretx", "--var", "msg=hi", "wf.hcl"}
-	(&batchFlags{}).reportInterrupted(w, opts, &engine.Result{Calls: 1}, args)
+	(&batchFlags{}).reportInterrupted(w, opts, &engine.Result{Calls: 1}, args, nil)
 	w.Flush()
 	got := b.String()
 	want := "okru-run: interrupted: 1 call made; the state is in st.journal\n" +
 		"okru-run: to continue: okru-run run -resume -var password=... -var=token=... --var msg=hi wf.hcl\n" +
-		"okru-run: sensitive values are not shown (...): give them again in their place\n"
+		"okru-run: sensitive values are not shown (... or [REDACTED]): give them again in their place\n"
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 	b.Reset()
-	(&batchFlags{}).reportInterrupted(w, opts, &engine.Result{Calls: 3}, []string{"wf.hcl"})
+	(&batchFlags{}).reportInterrupted(w, opts, &engine.Result{Calls: 3}, []string{"wf.hcl"}, nil)
 	w.Flush()
 	if got := b.String(); !strings.Contains(got, "3 calls made") || strings.Contains(got, "sensitive") {
 		t.Errorf("got:\n%s", got)

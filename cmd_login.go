@@ -272,11 +272,17 @@ func shellQuote(s string) string {
 // writeCredentials writes c to path atomically: a temporary file created
 // with mode 0600 in the same folder, written, synced, then renamed over
 // path, so that a crash leaves either the old file or the new one and the
-// token is never readable by others, not even for a moment.
+// token is never readable by others, not even for a moment. It refuses a
+// folder others can change (they could swap the file for theirs) and a
+// path that is a link or not a regular file of this user's, and then
+// leaves what is there alone.
 func writeCredentials(path string, c credentialsFile) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create the folder for the credentials: %w", err)
+	}
+	if err := checkPrivatePath(path); err != nil {
+		return fmt.Errorf("write the credentials: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".credentials-*.tmp") // mode 0600
 	if err != nil {

@@ -70,7 +70,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 
 func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs.SetOutput(flagErrors{env.stderr})
 	fs.Usage = func() {
 		fmt.Fprintf(env.stderr, "Usage: okru-run %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
@@ -301,7 +301,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	case engine.StatusInvalid:
 		return exitInvalid
 	case engine.StatusInterrupted:
-		batch.reportInterrupted(stderr, &opts, res, args)
+		batch.reportInterrupted(stderr, &opts, res, args, l.cfg)
 		return exitInterrupted
 	case engine.StatusFailed:
 		return exitFailed

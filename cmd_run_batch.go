@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/okru-run/okru-run/engine"
+	"github.com/okru-run/okru-run/lang"
 	"github.com/okru-run/okru-run/okru"
 )
 
@@ -144,9 +145,11 @@ func (b *batchFlags) callContext(ctx context.Context, opts *engine.Options) (con
 }
 
 // reportInterrupted says what an interrupted run did and how to go on.
-// w is the run's redacting stderr: a -var value that holds one of its
-// secrets is shown as "..." in the resume command, to be given again.
-func (b *batchFlags) reportInterrupted(w io.Writer, opts *engine.Options, res *engine.Result, args []string) {
+// w is the run's redacting stderr. The resume command shows "..." for the
+// value of a sensitive variable (by its declaration in cfg, by its name,
+// or because it holds one of the run's secrets) and [REDACTED] for any
+// other word that holds a secret, with a note to give them again.
+func (b *batchFlags) reportInterrupted(w io.Writer, opts *engine.Options, res *engine.Result, args []string, cfg *lang.Config) {
 	done := pluralize(res.Calls, "call") + " made"
 	if res.Reused > 0 {
 		done += fmt.Sprintf(", %d done by the run it resumed", res.Reused)
@@ -160,18 +163,18 @@ func (b *batchFlags) reportInterrupted(w io.Writer, opts *engine.Options, res *e
 	if r != nil {
 		secrets = r.secrets
 	}
-	cmd, hidden := resumeCommand(args, secrets)
+	sensitive := map[string]bool{}
+	if cfg != nil {
+		for _, v := range cfg.Variables {
+			sensitive[v.Name] = v.Sensitive
+		}
+	}
+	cmd, hidden := resumeCommand(args, secrets, sensitive)
 	fmt.Fprintf(w, "okru-run: interrupted: %s; the state is in %s\n", done, opts.State.Path)
 	line := "okru-run: to continue: " + cmd + "\n"
 	if r != nil {
-		// The command's sensitive -var values are "..." already; the
-		// redactor would make "password=..." "password=[REDACTED]". Any
-		// other secret is still hidden by value.
-		for _, s := range secrets {
-			if len(s) >= 6 {
-				line = strings.ReplaceAll(line, s, okru.Redacted)
-			}
-		}
+		// Every word of the command was redacted on its own already; the
+		// redactor would make "password=..." "password=[REDACTED]".
 		r.Flush()
 		r.mu.Lock()
 		_, _ = io.WriteString(r.w, line)
@@ -180,53 +183,101 @@ func (b *batchFlags) reportInterrupted(w io.Writer, opts *engine.Options, res *e
 		_, _ = io.WriteString(w, line)
 	}
 	if hidden {
-		fmt.Fprintf(w, "okru-run: sensitive values are not shown (...): give them again in their place\n")
+		fmt.Fprintf(w, "okru-run: sensitive values are not shown (... or [REDACTED]): give them again in their place\n")
 	}
 }
 
 // resumeCommand is the command line that resumes a run started with args.
-// The value of a -var that holds one of secrets is replaced by "...", and
-// hidden reports that one was.
-func resumeCommand(args, secrets []string) (cmd string, hidden bool) {
-	parts := []string{"okru-run", "run", "-resume"}
-	varValue := false // the previous argument was -var
-	for _, a := range args {
+// Of the -var flags of one name only the last is kept, the one the run
+// used; its value is "..." when the variable is sensitive or holds one of
+// secrets. Any other word that holds a secret is redacted, and hidden
+// reports that something was. The arguments of a script (after its name)
+// are copied as they are, never read as flags.
+func resumeCommand(args, secrets []string, sensitive map[string]bool) (cmd string, hidden bool) {
+	end := flagsEnd(args)
+	// The word (index) holding the last "name=value" of each -var name.
+	last := map[string]int{}
+	varAt := func(i int) (nv string, ok bool) {
+		a := args[i]
 		flag := strings.TrimLeft(a, "-")
-		isFlag := strings.HasPrefix(a, "-")
-		switch flag {
+		switch {
+		case i >= end:
+		case strings.HasPrefix(a, "-") && strings.HasPrefix(flag, "var="):
+			return flag[len("var="):], true
+		case i > 0 && args[i-1] != "--" && strings.HasPrefix(args[i-1], "-") && strings.TrimLeft(args[i-1], "-") == "var" && i-1 < end:
+			return a, true
+		}
+		return "", false
+	}
+	for i := range args {
+		if nv, ok := varAt(i); ok {
+			name, _, _ := strings.Cut(nv, "=")
+			last[name] = i
+		}
+	}
+	parts := []string{"okru-run", "run", "-resume"}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		isFlag := i < end && strings.HasPrefix(a, "-")
+		switch strings.TrimLeft(a, "-") {
 		case "resume", "fresh", "resume=true", "fresh=true":
 			if isFlag {
 				continue
 			}
+		case "var":
+			// A -var whose name is set again later: drop it and its value.
+			if isFlag && i+1 < len(args) {
+				if nv, ok := varAt(i + 1); ok {
+					name, _, _ := strings.Cut(nv, "=")
+					if last[name] != i+1 {
+						i++
+						continue
+					}
+				}
+			}
 		}
-		switch {
-		case varValue:
-			a, hidden = hideVar(a, secrets, hidden)
-		case isFlag && strings.HasPrefix(flag, "var="):
+		if nv, ok := varAt(i); ok {
+			name, _, _ := strings.Cut(nv, "=")
+			if last[name] != i {
+				continue
+			}
 			var v string
-			v, hidden = hideVar(flag[len("var="):], secrets, hidden)
-			a = a[:len(a)-len(flag)] + "var=" + v
+			v, hidden = hideVar(nv, secrets, sensitive, hidden)
+			a = a[:len(a)-len(nv)] + v
+		} else if clean := okru.Redact(a, secrets...); clean != a {
+			a, hidden = clean, true
 		}
-		varValue = isFlag && flag == "var"
 		parts = append(parts, shellWord(a))
 	}
 	return strings.Join(parts, " "), hidden
 }
 
-// hideVar returns a -var's "name=value" with the value "..." if it holds
-// one of secrets.
-func hideVar(nv string, secrets []string, hidden bool) (string, bool) {
+// flagsEnd returns where the flags of a script run end: the arguments
+// after the script's name are the script's. It is len(args) for a
+// workflow run, whose flags may come anywhere.
+func flagsEnd(args []string) int {
+	if !isScriptRun(args) {
+		return len(args)
+	}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var f scriptFlags
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return len(args)
+	}
+	return len(args) - len(fs.Args()) + 1
+}
+
+// hideVar returns a -var's "name=value" with the value "..." if the
+// variable is sensitive or the value holds one of secrets.
+func hideVar(nv string, secrets []string, sensitive map[string]bool, hidden bool) (string, bool) {
 	name, value, ok := strings.Cut(nv, "=")
 	if !ok {
-		return nv, hidden
+		return okru.Redact(nv, secrets...), hidden || okru.Redact(nv, secrets...) != nv
 	}
-	if okru.IsSensitiveParam(name) {
+	if sensitive[name] || okru.IsSensitiveParam(name) || okru.Redact(value, secrets...) != value {
 		return name + "=...", true
-	}
-	for _, s := range secrets {
-		if s != "" && strings.Contains(value, s) {
-			return name + "=...", true
-		}
 	}
 	return nv, hidden
 }

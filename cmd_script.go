@@ -53,25 +53,34 @@ func isScriptRun(args []string) bool {
 	fs.SetOutput(io.Discard)
 	var f scriptFlags
 	f.register(fs)
-	head, _ := splitScriptArgs(args)
-	pos, err := parseFlags(fs, head)
-	if err == nil {
-		return len(pos) > 0 && isScriptPath(pos[0])
+	if err := fs.Parse(args); err == nil {
+		return fs.NArg() > 0 && isScriptPath(fs.Arg(0))
 	}
 	// The flags are wrong (cmdScript or cmdRun will say so): a .lua
 	// argument still says what the user meant.
-	return slices.ContainsFunc(head, func(a string) bool { return !strings.HasPrefix(a, "-") && isScriptPath(a) })
+	return slices.ContainsFunc(args, func(a string) bool { return !strings.HasPrefix(a, "-") && isScriptPath(a) })
 }
 
 func isScriptPath(p string) bool { return strings.HasSuffix(p, ".lua") }
 
-// splitScriptArgs splits the arguments at the first "--": everything after
-// it goes to the script, even arguments that look like flags.
-func splitScriptArgs(args []string) (head, tail []string) {
-	if i := slices.Index(args, "--"); i >= 0 {
-		return args[:i], args[i+1:]
+// parseScriptArgs parses the flags before the script's name; everything
+// after the name goes to the script as it is, never read as a flag (an
+// argument such as an ok.ru token, which starts with "-s-", would be
+// taken for one, and a mistyped flag's message would show it). A first
+// "--" among the script's arguments is dropped, so that the "--" that
+// ended okru-run's flags before still does.
+func parseScriptArgs(fs *flag.FlagSet, args []string) (script string, scriptArgs []string, err error) {
+	if err := fs.Parse(args); err != nil {
+		return "", nil, err
 	}
-	return args, nil
+	if fs.NArg() == 0 {
+		return "", nil, nil
+	}
+	rest := slices.Clone(fs.Args()[1:])
+	if i := slices.Index(rest, "--"); i >= 0 {
+		rest = slices.Delete(rest, i, i+1)
+	}
+	return fs.Arg(0), rest, nil
 }
 
 // loadConfig loads a workflow, or the workflow around a .lua script (with
@@ -87,12 +96,8 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	var f scriptFlags
 	fs := newFlagSet(env, "run", "[run] [flags] SCRIPT.lua [args...] [-- args...]")
 	f.register(fs)
-	head, tail := splitScriptArgs(args)
-	pos, err := parseFlags(fs, head)
+	path, scriptArgs, err := parseScriptArgs(fs, args)
 	if err != nil {
-		if err != flag.ErrHelp {
-			fmt.Fprintln(env.stderr, "okru-run: the script's own flags go after --, as in okru-run report.lua -- -n 5")
-		}
 		return flagExit(err)
 	}
 	if !checkColorFlag(env, f.color) || !f.batch.check(env) {
@@ -106,11 +111,10 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "okru-run run: -timeout must not be negative, got %s\n", f.timeout)
 		return exitInvalid
 	}
-	if len(pos) == 0 || !isScriptPath(pos[0]) {
+	if !isScriptPath(path) {
 		fmt.Fprintln(env.stderr, "okru-run run: the first argument after the flags must be the .lua script")
 		return exitInvalid
 	}
-	path, scriptArgs := pos[0], append(pos[1:], tail...)
 	color := useColor(env, f.color, env.stderr)
 
 	cfg, diags := lang.LoadScriptRun(lang.ScriptRun{
@@ -176,7 +180,7 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	case engine.StatusInvalid:
 		return exitInvalid
 	case engine.StatusInterrupted:
-		f.batch.reportInterrupted(stderr, &opts, res, args)
+		f.batch.reportInterrupted(stderr, &opts, res, args, cfg)
 		return exitInterrupted
 	case engine.StatusFailed:
 		return exitFailed

@@ -28,19 +28,19 @@ func TestScriptCLIGolden(t *testing.T) {
 		env  []string
 	}{
 		// The examples, as their headers say to run them.
-		{name: "example_friends_of_friends", args: []string{"examples/friends-of-friends.lua", "--sandbox", "8"}},
+		{name: "example_friends_of_friends", args: []string{"--sandbox", "examples/friends-of-friends.lua", "8"}},
 		{name: "example_online_friends", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/online-friends.hcl", "-var", "how_many=3"}},
 		{name: "example_post_and_verify", args: []string{"run", "--sandbox", "examples/post-and-verify.lua", "Hello from a script"}},
 		{name: "plan_online_friends", args: []string{"plan", "examples/online-friends.hcl"}},
 		{name: "validate_online_friends", args: []string{"validate", "examples/online-friends.hcl"}},
 		// Arguments: flags anywhere before --, everything after it to the script.
-		{name: "script_args", args: []string{"run", "testdata/cli/script_args.lua", "a", "-sandbox", "--", "-n", "-json"}},
+		{name: "script_args", args: []string{"run", "-sandbox", "testdata/cli/script_args.lua", "a", "--", "-n", "-json"}},
 		// Failures.
 		{name: "script_syntax_error", args: []string{"--sandbox", "testdata/cli/script_syntax.lua"}},
 		{name: "script_fails", args: []string{"--sandbox", "testdata/cli/script_fails.lua"}},
 		{name: "script_timeout", args: []string{"run", "--sandbox", "-timeout", "100ms", "testdata/cli/script_loop.lua"}},
 		{name: "script_no_session", args: []string{"testdata/cli/script_echo.lua"}},
-		{name: "script_bad_flag", args: []string{"testdata/cli/script_loop.lua", "-n", "5"}},
+		{name: "script_bad_flag", args: []string{"-n", "5", "testdata/cli/script_loop.lua"}},
 		{name: "script_bad_timeout", args: []string{"-timeout", "-1s", "testdata/cli/script_loop.lua"}},
 		{name: "script_missing", args: []string{"--sandbox", "testdata/cli/nope.lua"}},
 		{name: "script_missing_credentials", args: []string{"testdata/cli/script_echo.lua"}, env: []string{"OKRU_APP_KEY=key"}},

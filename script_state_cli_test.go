@@ -47,7 +47,7 @@ func TestScriptStateFlags(t *testing.T) {
 		}
 		// Another sandbox, the same state: the finished script is not run
 		// again, its recorded result is printed.
-		again := runCLI(t, nil, "", script, "-sandbox", "-state", state, "-resume", "hello")
+		again := runCLI(t, nil, "", "-sandbox", "-state", state, "-resume", script, "hello")
 		if again.code != exitOK || again.stdout != first.stdout {
 			t.Fatalf("resumed run: exit %d, stdout:\n%s\nwant:\n%s\nstderr:\n%s", again.code, again.stdout, first.stdout, again.stderr)
 		}
@@ -55,7 +55,7 @@ func TestScriptStateFlags(t *testing.T) {
 			t.Errorf("the resumed run did not reuse the script's result:\n%s", again.stderr)
 		}
 		// Other arguments make another run.
-		other := runCLI(t, nil, "", script, "-sandbox", "-state", state, "-resume", "bye")
+		other := runCLI(t, nil, "", "-sandbox", "-state", state, "-resume", script, "bye")
 		if other.code != exitInvalid || !strings.Contains(other.stderr, "The state belongs to another run") {
 			t.Errorf("resume with other arguments: exit %d:\n%s", other.code, other.stderr)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -10,11 +9,6 @@ import (
 	"github.com/okru-run/okru-run/lang"
 	"github.com/okru-run/okru-run/okru"
 )
-
-// minVarSecretLen is the shortest sensitive variable value hidden by value
-// in the variables' diagnostics. Shorter than okru's floor for credentials:
-// a PIN is short and still a secret.
-const minVarSecretLen = 3
 
 // sensitiveInputs returns the values given to sensitive variables with
 // -var, -var-file and OKRU_VAR_, as written (and unquoted), so that the
@@ -66,15 +60,8 @@ func sensitiveInputs(cfg *lang.Config, getenv func(string) string, varFiles, var
 	return out
 }
 
-// redactVarSecrets hides each secret of at least minVarSecretLen bytes in
-// text, longest first, and what okru.Redact hides.
+// redactVarSecrets hides each secret in text as okru.Redact does: a
+// short one (a PIN) where it stands as a whole token.
 func redactVarSecrets(text string, secrets []string) string {
-	secrets = slices.Clone(secrets)
-	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
-	for _, s := range secrets {
-		if len(s) >= minVarSecretLen {
-			text = strings.ReplaceAll(text, s, okru.Redacted)
-		}
-	}
 	return okru.Redact(text, secrets...)
 }

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -357,7 +356,7 @@ func (j *journal) begin(inst *instance, method string, args cty.Value) (*journal
 	if !jc.write {
 		return jc, nil
 	}
-	params := json.RawMessage(okru.Redact(string(lang.DisplayJSON(args)), j.secrets...))
+	params := j.redactJSON(lang.DisplayJSON(args))
 	err := j.st.AppendDurable(&state.Record{Kind: state.KindStart, ID: jc.id, Method: method, Write: true, Hash: jc.hash, Params: params})
 	if err != nil {
 		return nil, fmt.Errorf("%s was not sent: it could not be recorded in the state first: %w", jc.id, err)
@@ -400,10 +399,9 @@ func (j *journal) end(jc *journalCall, res *result, raw json.RawMessage) {
 func (j *journal) recordDone(id, method string, write bool, hash string, raw json.RawMessage) {
 	redacted := false
 	if j.mayHoldSecret(raw) {
-		text := string(raw)
-		clean := okru.Redact(text, j.secrets...)
-		if redacted = clean != text; redacted {
-			raw = json.RawMessage(clean)
+		clean := j.redactJSON(raw)
+		if redacted = !bytes.Equal(clean, raw); redacted {
+			raw = clean
 		}
 	}
 	j.record(&state.Record{Kind: state.KindDone, ID: id, Method: method, Write: write, Hash: hash,
@@ -430,11 +428,29 @@ func (j *journal) record(rec *state.Record, durable bool) {
 	j.errMu.Unlock()
 }
 
+// redactJSON returns a JSON value with the run's secrets replaced. A
+// secret may match JSON syntax (a short PIN is also a number in
+// {"n":1234}), and a record must stay valid JSON: then the redacted text
+// is kept as a JSON string.
+func (j *journal) redactJSON(raw []byte) json.RawMessage {
+	text := string(raw)
+	clean := okru.Redact(text, j.secrets...)
+	if clean == text {
+		return raw
+	}
+	if !json.Valid([]byte(clean)) {
+		b, _ := json.Marshal(clean)
+		return b
+	}
+	return json.RawMessage(clean)
+}
+
 // mayHoldSecret tells, without copying, whether a result may need
-// okru.Redact: it holds a secret as it is or escaped, or a "name=value"
-// that Redact looks at. Most results hold neither.
+// okru.Redact: it holds a secret as it is, a byte that starts an escape
+// (JSON, HCL, URL: a secret may hide behind one), or a "name=value" that
+// Redact looks at. Most results hold none of them.
 func (j *journal) mayHoldSecret(raw []byte) bool {
-	if bytes.IndexByte(raw, '=') >= 0 {
+	if bytes.ContainsAny(raw, `=\%+$`) {
 		return true
 	}
 	for _, s := range j.secretForms {
@@ -445,16 +461,13 @@ func (j *journal) mayHoldSecret(raw []byte) bool {
 	return false
 }
 
-// secretForms lists every secret as Redact finds it: as it is, and
-// escaped for a query or a path.
+// secretForms lists every secret as it is: without a byte that starts an
+// escape, that is the one form a secret can take in a result.
 func secretForms(secrets []string) [][]byte {
 	var out [][]byte
 	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
-			out = append(out, []byte(f))
+		if s != "" {
+			out = append(out, []byte(s))
 		}
 	}
 	return out
@@ -498,8 +511,9 @@ func newSalt() (string, error) {
 // fingerprint identifies a run for -resume: the workflow's files (and
 // scripts with their arguments), the variables' values and the shard. Only
 // hashes are kept, the variables' salted with salt (hex, stored in the
-// header), so a sensitive variable never reaches the state, nor a hash of
-// it that could be checked against guesses.
+// header); a sensitive variable contributes its name only, so neither it
+// nor a hash of it that could be checked against guesses reaches the
+// state.
 func (w *Workflow) fingerprint(in Inputs, sh Shard, path, salt string) state.Header {
 	files := sha256.New()
 	for _, name := range w.sourceFiles() {
@@ -525,9 +539,22 @@ func (w *Workflow) fingerprint(in Inputs, sh Shard, path, salt string) state.Hea
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	sensitive := map[string]bool{}
+	for _, v := range w.cfg.Variables {
+		sensitive[v.Name] = v.Sensitive
+	}
 	for _, name := range names {
-		v, _ := in.Variables[name].UnmarkDeep()
 		fmt.Fprintf(vars, "%s\x00", name)
+		if sensitive[name] || lang.IsSensitive(in.Variables[name]) {
+			// No digest of a sensitive value, salted or not: the header
+			// is readable by whoever reads the journal, and a digest of
+			// a short value (a PIN) is reversed by trying them all. A
+			// changed sensitive value is therefore not noticed by a
+			// resumed run, as a rotated credential should not be.
+			vars.Write([]byte("(sensitive)\x00"))
+			continue
+		}
+		v, _ := in.Variables[name].UnmarkDeep()
 		vars.Write(lang.DisplayJSON(v))
 		vars.Write([]byte{0})
 	}

@@ -235,7 +235,7 @@ func (s *scriptJournal) begin(c *scriptCall) error {
 		}
 	}
 	err := s.j.st.AppendDurable(&state.Record{Kind: state.KindStart, ID: c.id, Method: c.method, Write: true,
-		Hash: c.hash, Params: json.RawMessage(s.j.paramsText(c.params))})
+		Hash: c.hash, Params: s.j.redactJSON([]byte(s.j.paramsText(c.params)))})
 	if err != nil {
 		return fmt.Errorf("call %s was not sent: it could not be recorded in the state first: %w", c.method, err)
 	}

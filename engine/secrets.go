@@ -6,13 +6,23 @@ import (
 )
 
 // Secrets returns the secret strings a run with these inputs handles: the
-// credentials of every session and the values of sensitive variables. The
+// credentials of every session, those in the environment (see
+// lang.CredentialEnv) and the values of sensitive variables. The
 // CLI removes them from everything it prints, as a last line of defence
 // behind the sensitive marks (which already keep them out of plans,
 // outputs and diagnostics).
 func (w *Workflow) Secrets(in Inputs) []string {
 	e := newEvaluator(w, in, true)
 	var out []string
+	// The credentials in the environment, used by a session or not: env()
+	// of one is sensitive, and a server may echo it.
+	if in.Getenv != nil {
+		for _, name := range lang.CredentialEnv {
+			if v := in.Getenv(name); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
 	for _, v := range w.cfg.Variables {
 		if v.Sensitive {
 			out = appendStrings(out, in.Variables[v.Name])

@@ -93,6 +93,7 @@ func FunctionNames() []string {
 // envFunc is env(name) or env(name, default): the value of an environment
 // variable, or default (null when not given) when it is unset or empty. A
 // null credential then gets a clear "not set" message from the session.
+// The value of a credential's variable (IsCredentialEnv) is sensitive.
 func (s Scope) envFunc() function.Function {
 	return function.New(&function.Spec{
 		Description: "Returns the value of an environment variable, or the default when it is unset.",
@@ -103,17 +104,24 @@ func (s Scope) envFunc() function.Function {
 			if len(args) > 2 {
 				return cty.NilVal, function.NewArgErrorf(2, "env takes a name and at most one default")
 			}
+			name := args[0].AsString()
 			var v string
 			if s.Getenv != nil {
-				v = s.Getenv(args[0].AsString())
+				v = s.Getenv(name)
 			}
-			if v != "" {
-				return cty.StringVal(v), nil
+			out := cty.NullVal(cty.String)
+			switch {
+			case v != "":
+				out = cty.StringVal(v)
+			case len(args) == 2:
+				out = args[1]
 			}
-			if len(args) == 2 {
-				return args[1], nil
+			// A credential is sensitive wherever it goes, also when no
+			// session uses it (output "k" { value = env("OKRU_...") }).
+			if IsCredentialEnv(name) && !out.IsNull() {
+				out = Sensitive(out)
 			}
-			return cty.NullVal(cty.String), nil
+			return out, nil
 		},
 	})
 }

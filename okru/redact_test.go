@@ -34,7 +34,9 @@ func TestRedact(t *testing.T) {
 		{name: "known values anywhere", text: `{"echo":"my-long-token and my-app-secret"}`,
 			secrets: []string{"my-long-token", "my-app-secret"}, want: `{"echo":"[REDACTED] and [REDACTED]"}`},
 		{name: "url-encoded value", text: "token a%2Fb%2Bcdefg seen", secrets: []string{"a/b+cdefg"}, want: "token [REDACTED] seen"},
-		{name: "empty and short secrets are ignored", text: "code 3 (3)", secrets: []string{"", "3"}, want: "code 3 (3)"},
+		{name: "empty secrets are ignored, short ones hidden as whole tokens", text: "code 3 (3) 33 x3 3x", secrets: []string{"", "3"},
+			want: "code [REDACTED] ([REDACTED]) 33 x3 3x"},
+		{name: "a redacted parameter stays as it is", text: "access_token=[REDACTED]&sig=[REDACTED]]", want: "access_token=[REDACTED]&sig=[REDACTED]]"},
 		{name: "nothing to hide", text: "call users.getInfo: PARAM (100)", want: "call users.getInfo: PARAM (100)"},
 		{name: "empty value", text: "sig=&a=1", want: "sig=&a=1"},
 	}

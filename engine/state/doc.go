@@ -21,8 +21,16 @@
 //
 // # Format
 //
-// The first line is a header (the run's fingerprint); every later line is
-// a Record. The file and its lock file are created with mode 0600 in a
-// folder created with mode 0700: results may be private even when they
-// hold no secret.
+// The first line is a header (the run's fingerprint), which starts with a
+// fixed magic text; every later line is a Record. The file is created with
+// mode 0600 in a folder created with mode 0700: results may be private
+// even when they hold no secret.
+//
+// # Safety
+//
+// The lock is a flock on the journal file itself, so every name of one
+// journal meets the same lock. Open refuses a path that is a symbolic
+// link, not a regular file, another user's, in a folder other users can
+// write, or a file that is neither a journal (the magic) nor empty and
+// private, and then changes nothing in it (see path.go).
 package state

@@ -1,10 +1,12 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -70,4 +72,124 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("the appended record was not read back whole (%d records, want %d)", j.Records(), records+1)
 		}
 	})
+}
+
+// FuzzOpenPath puts what the fuzzer chooses at a state path (the file
+// itself, a symbolic or hard link to it, a folder, nothing) with any
+// content, mode and name, and opens it. Open may refuse, but then the
+// file is as it was; it never follows a symbolic link; when it accepts,
+// the file was a journal or empty or new, is a journal afterwards, and a
+// second Open by any name of it meets the lock.
+//
+//	go test ./engine/state -run '^$' -fuzz FuzzOpenPath -fuzztime 60s
+func FuzzOpenPath(f *testing.F) {
+	header, _ := headerLine(Header{Version: Version, Files: "f", Vars: "v"})
+	f.Add(uint8(0), uint16(0o600), []byte(nil), "s")
+	f.Add(uint8(1), uint16(0o644), []byte("notes\n"), "alias")
+	f.Add(uint8(2), uint16(0o600), header, "sub/alias")
+	f.Add(uint8(0), uint16(0o644), header, "a/../b")
+	f.Add(uint8(3), uint16(0o700), []byte(nil), ".okru-run/x.journal")
+	f.Add(uint8(4), uint16(0o600), []byte("x"), "new.journal")
+	f.Fuzz(func(t *testing.T, kind uint8, mode uint16, content []byte, name string) {
+		if !filepath.IsLocal(name) || len(name) > 200 || strings.ContainsRune(name, 0) {
+			return
+		}
+		dir := t.TempDir()
+		target := filepath.Join(dir, "target")
+		path := filepath.Join(dir, "p", name)
+		if filepath.Dir(path) != filepath.Join(dir, "p") && !strings.HasPrefix(path, filepath.Join(dir, "p")+string(filepath.Separator)) {
+			return
+		}
+		perm := os.FileMode(mode) & 0o777
+		perm |= 0o600 // the test must read it back
+		if err := os.WriteFile(target, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(target, perm); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return // a name whose folder is the target, say
+		}
+		kind %= 5
+		var err error
+		switch kind {
+		case 0:
+			err = os.Rename(target, path)
+			target = path
+		case 1:
+			err = os.Symlink(target, path)
+		case 2:
+			err = os.Link(target, path)
+		case 3:
+			err = os.Mkdir(path, 0o700)
+		}
+		if err != nil {
+			return
+		}
+		before := snap(t, target)
+		j, err := Open(path)
+		if err != nil {
+			if _, locked := errors.AsType[*LockedError](err); locked {
+				t.Fatalf("a lock error for a file nobody holds: %v", err)
+			}
+			if kind != 3 && kind != 4 {
+				if after := snap(t, target); after.mode != before.mode || !bytes.Equal(after.data, before.data) {
+					t.Fatalf("a refused Open changed the file: %v %q, was %v %q", after.mode, after.data, before.mode, before.data)
+				}
+			}
+			return
+		}
+		defer j.Close()
+		switch {
+		case kind == 1 || kind == 3:
+			t.Fatalf("Open accepted a %s", map[uint8]string{1: "symbolic link", 3: "folder"}[kind])
+		case kind != 4 && len(content) > 0 && !bytes.HasPrefix(content, []byte(magic)):
+			t.Fatalf("Open accepted a file that is not a journal: %q", content)
+		case kind != 4 && len(content) == 0 && perm&0o077 != 0:
+			t.Fatalf("Open accepted an empty file of mode %v", perm)
+		}
+		if _, ok := j.Header(); !ok {
+			if err := j.Reset(Header{Files: "f"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		names := []string{path}
+		if kind == 2 {
+			names = append(names, target)
+		}
+		for _, n := range names {
+			if _, err := Open(n); err == nil {
+				t.Fatalf("a second Open of %s while it is open succeeded", n)
+			} else if _, locked := errors.AsType[*LockedError](err); !locked {
+				t.Fatalf("a second Open of %s: %v, want a LockedError", n, err)
+			}
+		}
+		j.Close()
+		if b, _ := os.ReadFile(path); !bytes.HasPrefix(b, []byte(magic)) {
+			t.Fatalf("an accepted file is not a journal afterwards: %q", b)
+		}
+	})
+}
+
+// snapshot is what a file holds and its mode, to show that a refused Open
+// changed nothing.
+type snapshot struct {
+	mode os.FileMode
+	data []byte
+}
+
+func snap(t *testing.T, path string) snapshot {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data []byte
+	if fi.Mode().IsRegular() {
+		if data, err = os.ReadFile(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return snapshot{fi.Mode(), data}
 }

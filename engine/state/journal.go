@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 )
@@ -97,44 +96,51 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // Open locks the journal at path and reads what it holds, creating the
 // file (mode 0600) and its folder (mode 0700) when missing. A last line cut
 // short by a crash is dropped. It fails at once with a *LockedError when
-// another process holds the journal. Close releases it.
+// another process holds the journal, and with an *UnsafeError, changing
+// nothing, when path is not a journal it may use (see path.go). Close
+// releases it.
 func Open(path string) (*Journal, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := folderOf(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the state folder: %w", err)
 	}
-	lk, err := acquire(path)
+	if err := checkFolder(path, dir); err != nil {
+		return nil, err
+	}
+	f, created, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}
-	j := &Journal{path: path, lock: lk, index: map[string]Entry{}, syncEvery: DefaultSyncEvery,
+	lk, err := acquire(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	j := &Journal{path: path, lock: lk, f: f, index: map[string]Entry{}, syncEvery: DefaultSyncEvery,
 		wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1), quit: make(chan struct{}), stopped: make(chan struct{})}
 	j.cond = sync.NewCond(&j.mu)
-	if err := j.open(); err != nil {
-		if j.f != nil {
-			j.f.Close()
-		}
+	if err := j.open(created); err != nil {
 		lk.release()
+		f.Close()
 		return nil, err
 	}
 	go j.writer()
 	return j, nil
 }
 
-func (j *Journal) open() error {
-	_, statErr := os.Stat(j.path)
-	created := errors.Is(statErr, os.ErrNotExist)
-	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("open the state: %w", err)
+// open checks the locked file and reads it.
+func (j *Journal) open(created bool) error {
+	if err := stillThere(j.path, j.f); err != nil {
+		return err
 	}
-	j.f = f
-	// A file copied in with looser permissions is tightened: results may
-	// be private.
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("open the state: %w", err)
-	}
+	loose := false
 	if created {
-		syncDir(filepath.Dir(j.path))
+		syncDir(folderOf(j.path))
+	} else {
+		var err error
+		if loose, err = prove(j.path, j.f); err != nil {
+			return err
+		}
 	}
 	end, err := j.read()
 	if err != nil {
@@ -143,10 +149,15 @@ func (j *Journal) open() error {
 	if j.header != nil && j.header.Version > Version {
 		return fmt.Errorf("state %s was written by a newer okru-run (format %d, this one reads %d): resume it with that version, or start over with -fresh", j.path, j.header.Version, Version)
 	}
-	if err := f.Truncate(end); err != nil {
+	if loose {
+		if err := j.f.Chmod(0o600); err != nil {
+			return fmt.Errorf("open the state: %w", err)
+		}
+	}
+	if err := j.f.Truncate(end); err != nil {
 		return fmt.Errorf("open the state: drop a torn last line: %w", err)
 	}
-	if _, err := f.Seek(end, io.SeekStart); err != nil {
+	if _, err := j.f.Seek(end, io.SeekStart); err != nil {
 		return fmt.Errorf("open the state: %w", err)
 	}
 	return nil
@@ -199,7 +210,7 @@ func (j *Journal) read() (int64, error) {
 // has no place there.
 func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, size, line int) bool {
 	if w.Kind == kindHeader {
-		if line != 1 || w.Header == nil {
+		if line != 1 || w.Header == nil || w.Magic != magicValue {
 			return false
 		}
 		h := *w.Header

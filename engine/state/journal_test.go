@@ -213,7 +213,7 @@ func TestJournalCorruptMiddle(t *testing.T) {
 func TestJournalNewerFormatRefused(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "new.journal")
-	if err := os.WriteFile(path, []byte(`{"k":"header","header":{"version":99}}`+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"okru-run":"journal","k":"header","header":{"version":99}}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "newer okru-run") {
@@ -244,7 +244,7 @@ func TestJournalModes(t *testing.T) {
 	t.Parallel()
 	j, path := openNew(t)
 	defer j.Close()
-	for name, want := range map[string]os.FileMode{path: 0o600, path + ".lock": 0o600, filepath.Dir(path): 0o700 | os.ModeDir} {
+	for name, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700 | os.ModeDir} {
 		fi, err := os.Stat(name)
 		if err != nil {
 			t.Fatal(err)
@@ -253,9 +253,20 @@ func TestJournalModes(t *testing.T) {
 			t.Errorf("%s: mode %v, want %v", name, fi.Mode(), want)
 		}
 	}
-	// A journal copied in with looser permissions is tightened.
+	if _, err := os.Lstat(path + ".lock"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a lock file beside the journal: %v", err)
+	}
+	// A journal copied in with looser read permissions is tightened once
+	// it is proven a journal.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	loose := filepath.Join(t.TempDir(), "loose.journal")
-	if err := os.WriteFile(loose, nil, 0o644); err != nil {
+	if err := os.WriteFile(loose, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	reopen(t, loose)

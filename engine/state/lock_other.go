@@ -11,12 +11,13 @@ import (
 )
 
 // lock is PATH.lock created exclusively, holding the holder's pid, on
-// systems without flock. Unlike flock it survives a crash: the message
-// of a LockedError then names a pid that no longer runs, and the user
-// removes the file.
+// systems without flock. Unlike flock it is taken by name, so two names of
+// one journal get two locks there, and it survives a crash: the message of
+// a LockedError then names a pid that no longer runs, and the user removes
+// the file. O_EXCL never follows a link planted at PATH.lock.
 type lock struct{ name string }
 
-func acquire(path string) (*lock, error) {
+func acquire(_ *os.File, path string) (*lock, error) {
 	name := path + ".lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {

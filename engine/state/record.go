@@ -12,7 +12,11 @@ import (
 
 // Version is the journal format this package writes. Open refuses a file
 // written in a newer format rather than misreading it.
-const Version = 1
+const Version = 2
+
+// magicValue is the value of the "okru-run" key that opens a header line
+// (see magic). Version 1 journals had no such key.
+const magicValue = "journal"
 
 // Kind says what a record records.
 type Kind string
@@ -81,6 +85,7 @@ type wireRecord struct {
 	Error    string          `json:"e"`
 	Time     int64           `json:"t"` // Unix milliseconds
 	Header   *Header         `json:"header"`
+	Magic    string          `json:"okru-run"` // "journal" on the header line
 }
 
 func (w *wireRecord) record() Record {
@@ -208,9 +213,10 @@ func appendString(b []byte, s string) []byte {
 // headerLine encodes the first line of a journal.
 func headerLine(h Header) ([]byte, error) {
 	b, err := json.Marshal(struct {
+		Magic  string  `json:"okru-run"` // first: the line starts with magic
 		Kind   Kind    `json:"k"`
 		Header *Header `json:"header"`
-	}{kindHeader, &h})
+	}{magicValue, kindHeader, &h})
 	if err != nil {
 		return nil, err
 	}
