@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -55,7 +56,8 @@ func TestRunRefusesAPIRedirect(t *testing.T) {
 	const key, secret, token = "APPKEY", "APPSECRET0123456789", "-s-TOKEN0123456789abcdef"
 	env := []string{"OKRU_APP_KEY=" + key, "OKRU_APP_SECRET_KEY=" + secret, "OKRU_ACCESS_TOKEN=" + token, "OKRU_API_URL=" + api.URL}
 	secrets := map[string]string{"app secret key": secret, "access token": token, "server secret": okru.ServerSecret(token, secret)}
-	for _, args := range [][]string{{"run", "examples/whoami.hcl"}, {"run", "-json", "examples/whoami.hcl"}} {
+	whoami := filepath.Join(copyExamples(t), "whoami.hcl") // its state stays out of the repository
+	for _, args := range [][]string{{"run", whoami}, {"run", "-json", whoami}} {
 		r := runCLI(t, env, "", args...)
 		if r.code != exitFailed || !strings.Contains(r.stdout+r.stderr, other.URL+"/fb.do") || !strings.Contains(r.stdout+r.stderr, "redirect") {
 			t.Errorf("%v: exit %d, want 1 and a refused redirect to %s/fb.do\nstdout: %s\nstderr: %s", args, r.code, other.URL, r.stdout, r.stderr)

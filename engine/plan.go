@@ -52,7 +52,7 @@ type PlannedStep struct {
 	// placeholder for a pending for_each); Skipped how many of them have
 	// a when known to be false.
 	Count, Skipped int
-	DependsOn []lang.Address
+	DependsOn      []lang.Address
 }
 
 // PlannedInstance is one call of a planned step.
