@@ -484,7 +484,7 @@ func Plan(w io.Writer, p *engine.Plan, detail bool) {
 		for _, inst := range s.Instances[:min(PlanSample, len(s.Instances))] {
 			planInstance(w, s, inst)
 		}
-		fmt.Fprintf(w, "... and %s more of %s (plan -detail shows every one)\n\n", plural(s.Count-PlanSample, "instance"), s.Addr)
+		fmt.Fprintf(w, "... and %d more instances of %s (plan -detail shows every one)\n\n", s.Count-PlanSample, s.Addr)
 	}
 	if len(p.Outputs) > 0 {
 		fmt.Fprintln(w, "Outputs:")
