@@ -541,31 +541,3 @@ func TestReportInterrupted(t *testing.T) {
 	}
 }
 
-// BenchmarkBatchPeakRSS measures what a batch costs okru-run in memory as
-// the system sees it: the peak resident size of `okru-run run` processes
-// making 10,000 and 100,000 calls (reads whose results no later step
-// uses) against `okru-run sandbox`, each with its state journal. The
-// figure is the growth per call between the two (goal: well under 2 KB).
-//
-//	go test . -run '^$' -bench PeakRSS -benchtime 1x
-func BenchmarkBatchPeakRSS(b *testing.B) {
-	sb := startSandboxProc(b)
-	peaks := map[int]int64{}
-	for b.Loop() {
-		for _, calls := range []int{10_000, 100_000} {
-			cmd := okruRun(b, sb.env, "run", "-parallelism", "8", "-state", filepath.Join(b.TempDir(), "rss.journal"),
-				"-var", fmt.Sprint("reads=", calls-1), "testdata/batch/reads.hcl")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				b.Fatalf("%d calls: %v\n%s", calls, err, out)
-			}
-			ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-			if !ok {
-				b.Skip("no rusage on this system")
-			}
-			peaks[calls] = max(peaks[calls], ru.Maxrss*1024) // kilobytes on Linux
-		}
-	}
-	b.ReportMetric(float64(peaks[10_000])/(1<<20), "peak-RSS-MB-10k")
-	b.ReportMetric(float64(peaks[100_000])/(1<<20), "peak-RSS-MB-100k")
-	b.ReportMetric(float64(peaks[100_000]-peaks[10_000])/90_000, "B/call-growth")
-}
