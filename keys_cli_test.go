@@ -108,3 +108,56 @@ func TestPlanSummarisesLargeSteps(t *testing.T) {
 		t.Errorf("plan -detail: exit %d, %d instances shown, want 100000", r.code, n)
 	}
 }
+
+// TestOneSandbox: run -sandbox serves the data okru-run sandbox serves, so
+// ids copied from one work on the other; -sandbox-seed and -sandbox-users
+// choose another graph, as -seed and -users do.
+func TestOneSandbox(t *testing.T) {
+	t.Parallel()
+	wf := filepath.Join(t.TempDir(), "me.hcl")
+	src := `session "main" {}
+call "me" {
+  method = "users.getCurrentUser"
+}
+output "uid" { value = call.me.result.uid }
+`
+	if err := os.WriteFile(wf, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	uid := func(args ...string) string {
+		t.Helper()
+		r := runCLI(t, nil, "", append([]string{"run", "-json"}, append(args, wf)...)...)
+		if r.code != exitOK {
+			t.Fatalf("run %v: exit %d: %s", args, r.code, r.stderr)
+		}
+		lines := jsonLines(t, r.stdout)
+		outs, _ := lines[len(lines)-1]["outputs"].(map[string]any)
+		s, _ := outs["uid"].(string)
+		return s
+	}
+	for _, tt := range []struct {
+		run     []string
+		sandbox []string
+	}{
+		{[]string{"-sandbox"}, nil},
+		{[]string{"-sandbox", "-sandbox-seed", "7", "-sandbox-users", "500"}, []string{"-seed", "7", "-users", "500"}},
+	} {
+		sb := startSandboxProc(t, tt.sandbox...)
+		if got := uid(tt.run...); got == "" || got != sb.banner.User.UID {
+			t.Errorf("run %v: uid %q; okru-run sandbox %v serves %q", tt.run, got, tt.sandbox, sb.banner.User.UID)
+		}
+	}
+	if a, b := uid("-sandbox"), uid("-sandbox", "-sandbox-seed", "7"); a == b {
+		t.Errorf("seeds 1 and 7 give the same demo user %s", a)
+	}
+	// -sandbox-latency delays each call at least that long (a lower bound
+	// only: a loaded machine is slower, never faster).
+	r := runCLI(t, nil, "", "run", "-json", "-sandbox", "-sandbox-latency", "300ms", wf)
+	for _, l := range jsonLines(t, r.stdout) {
+		if l["type"] == "finished" {
+			if ms, _ := l["elapsed_ms"].(float64); ms < 300 {
+				t.Errorf("a call with -sandbox-latency 300ms took %v ms", ms)
+			}
+		}
+	}
+}
