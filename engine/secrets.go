@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"github.com/okru-run/okru-run/lang"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -45,7 +44,7 @@ func appendStrings(out []string, v cty.Value) []string {
 	}
 	ty := v.Type()
 	if ty.IsPrimitiveType() {
-		s, ok, err := lang.WireValue(v)
+		s, ok, err := wireValue(v)
 		if err == nil && ok {
 			out = append(out, s)
 		}

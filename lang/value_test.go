@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/okru-run/okru-run/okru"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -42,22 +44,32 @@ func TestValueFromJSON(t *testing.T) {
 	}
 }
 
+// wire sends v through GoValue and okru's encoder, as the engine does.
+func wire(t *testing.T, v cty.Value) (string, bool, error) {
+	t.Helper()
+	g, err := GoValue(v)
+	if err != nil {
+		return "", false, err
+	}
+	return okru.EncodeValue(g)
+}
+
 func TestBigIDRoundTripsToWire(t *testing.T) {
 	t.Parallel()
-	v, err := ValueFromJSON([]byte(`{"uid": 12345678901234567890, "ids": [9007199254740993, 2]}`))
+	v, err := ValueFromJSON([]byte(`{"uid": 12345678901234567890, "ids": [9007199254740993, 2], "long": ` + digits200 + `}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := WireParams(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p["uid"] != "12345678901234567890" || p["ids"] != "9007199254740993,2" {
-		t.Errorf("wire params = %v", p)
+	for name, want := range map[string]string{"uid": "12345678901234567890", "ids": "9007199254740993,2", "long": digits200} {
+		if got, _, err := wire(t, v.GetAttr(name)); got != want || err != nil {
+			t.Errorf("%s sent as %q, %v; want %q", name, got, err, want)
+		}
 	}
 }
 
-func TestWireValue(t *testing.T) {
+var digits200 = strings.Repeat("9876543210", 20)
+
+func TestGoValue(t *testing.T) {
 	t.Parallel()
 	obj := cty.ObjectVal(map[string]cty.Value{"type": cty.StringVal("text"), "n": cty.NumberIntVal(1)})
 	tests := []struct {
@@ -69,31 +81,82 @@ func TestWireValue(t *testing.T) {
 		{"string as is", cty.StringVal("a b,c"), "a b,c", true},
 		{"integer without point", cty.NumberIntVal(100), "100", true},
 		{"fraction", cty.NumberFloatVal(0.5), "0.5", true},
+		{"1e21 in plain digits", cty.MustParseNumberVal("1e21"), "1000000000000000000000", true},
+		{"negative zero", cty.NumberVal(new(big.Float).Neg(new(big.Float))), "0", true},
 		{"bools", cty.False, "false", true},
 		{"list joined", cty.ListVal([]cty.Value{cty.StringVal("1"), cty.StringVal("2")}), "1,2", true},
 		{"tuple of numbers", cty.TupleVal([]cty.Value{cty.NumberIntVal(1), cty.NumberIntVal(2)}), "1,2", true},
+		{"nested tuples as JSON", cty.TupleVal([]cty.Value{
+			cty.TupleVal([]cty.Value{cty.NumberIntVal(1), cty.NumberIntVal(2)}),
+			cty.TupleVal([]cty.Value{cty.NumberIntVal(3)})}), "[[1,2],[3]]", true},
 		{"empty list", cty.ListValEmpty(cty.String), "", true},
+		{"empty object", cty.EmptyObjectVal, "{}", true},
 		{"object as JSON", obj, `{"n":1,"type":"text"}`, true},
 		{"list of objects as JSON", cty.TupleVal([]cty.Value{obj}), `[{"n":1,"type":"text"}]`, true},
 		{"null not sent", cty.NullVal(cty.String), "", false},
-		{"JSON text sent unescaped like okru.Params", cty.ObjectVal(map[string]cty.Value{
+		{"JSON text sent unescaped", cty.ObjectVal(map[string]cty.Value{
 			"a&b": cty.StringVal(`<i>"q"</i> & é`)}), `{"a&b":"<i>\"q\"</i> & é"}`, true},
 		{"sensitive still sent", Sensitive(cty.StringVal("pw")), "pw", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, ok, err := WireValue(tt.in)
+			got, ok, err := wire(t, tt.in)
 			if err != nil || got != tt.want || ok != tt.ok {
-				t.Errorf("WireValue = %q, %v, %v; want %q, %v", got, ok, err, tt.want, tt.ok)
+				t.Errorf("sent %q, %v, %v; want %q, %v", got, ok, err, tt.want, tt.ok)
 			}
 		})
 	}
-	if _, _, err := WireValue(cty.UnknownVal(cty.String)); err == nil {
-		t.Error("an unknown value was sent")
+	if _, err := GoValue(cty.UnknownVal(cty.String)); err == nil {
+		t.Error("an unknown value was converted")
 	}
-	if _, _, err := WireValue(cty.TupleVal([]cty.Value{cty.StringVal("1"), cty.NullVal(cty.String)})); err == nil {
+	if _, _, err := wire(t, cty.TupleVal([]cty.Value{cty.StringVal("1"), cty.NullVal(cty.String)})); err == nil {
 		t.Error("a list with a null was sent")
+	}
+}
+
+// TestParseNumberExact checks that whole numbers keep every digit, in
+// results and in number literals, and that 1e400 is 1 and 400 zeros.
+func TestParseNumberExact(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{digits200, "-" + digits200, "1e400", "123456789012345678901234567890e150"} {
+		v, err := ParseNumber(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := okru.PlainNumber(text)
+		if got := NumberText(v.AsBigFloat()); got != want {
+			t.Errorf("%.20s...: NumberText = %.60s..., want %.60s...", text, got, want)
+		}
+		if got := string(DisplayJSON(v)); got != want {
+			t.Errorf("%.20s...: DisplayJSON = %.60s..., want %.60s...", text, got, want)
+		}
+	}
+	for _, text := range []string{"0.1", "2.5", "1e-7"} {
+		v, err := ParseNumber(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := okru.PlainNumber(text); NumberText(v.AsBigFloat()) != want {
+			t.Errorf("%s: NumberText = %s", text, NumberText(v.AsBigFloat()))
+		}
+	}
+	if _, err := ParseNumber("1e1001"); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("1e1001: %v; want out of range", err)
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte("{ id = "+digits200+", neg = -"+digits200+", e = 1e400, f = 0.1 }"), "t.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ExactNumberLiterals(expr, []byte("{ id = "+digits200+", neg = -"+digits200+", e = 1e400, f = 0.1 }"))
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for name, want := range map[string]string{"id": digits200, "neg": "-" + digits200, "e": "1" + strings.Repeat("0", 400), "f": "0.1"} {
+		if got, _, err := wire(t, v.GetAttr(name)); got != want || err != nil {
+			t.Errorf("literal %s sent as %.60s..., %v; want %.60s...", name, got, err, want)
+		}
 	}
 }
 

@@ -693,17 +693,28 @@ func splitNumber(s string) (neg bool, digits string, point int, ok bool) {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
+// EncodeParam is EncodeValue for the parameter called name: its errors
+// name the parameter and the place inside its value
+// ("parameter attachment["media"][0]: NaN is not a number ok.ru can take").
+func EncodeParam(name string, v any) (s string, ok bool, err error) {
+	s, ok, err = EncodeValue(v)
+	if ve, isValueErr := errors.AsType[*valueError](err); isValueErr {
+		return "", false, fmt.Errorf("parameter %s%s: %s", name, ve.path, ve.msg)
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("parameter %s: %w", name, err)
+	}
+	return s, ok, nil
+}
+
 // encode turns params into wire strings. Every value is encoded before
 // anything is sent, so a bad one stops the call whole.
 func (p Params) encode() (map[string]string, error) {
 	out := make(map[string]string, len(p)+6)
 	for k, v := range p {
-		s, ok, err := EncodeValue(v)
-		if ve, isValueErr := errors.AsType[*valueError](err); isValueErr {
-			return nil, fmt.Errorf("parameter %s%s: %s", k, ve.path, ve.msg)
-		}
+		s, ok, err := EncodeParam(k, v)
 		if err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", k, err)
+			return nil, err
 		}
 		if ok {
 			out[k] = s
