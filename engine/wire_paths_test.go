@@ -157,3 +157,53 @@ call "bad" {
 		})
 	}
 }
+
+// TestExactNumbersInResults checks that numbers in results keep every
+// digit on their way to outputs and to the parameters of the next call:
+// a 200-digit id and 1e400 (1 and 400 zeros, not a binary approximation).
+func TestExactNumbersInResults(t *testing.T) {
+	t.Parallel()
+	digits200 := strings.Repeat("9876543210", 20)
+	srv := newAPIServer(t, func(method string, form map[string]string) (any, int) {
+		if method == "users.getCurrentUser" {
+			return json.RawMessage(`{"uid": ` + digits200 + `, "huge": 1e400, "f": 0.1, "list": [` + digits200 + `, 1e21]}`), 0
+		}
+		return json.RawMessage(`{}`), 0
+	})
+	w := compile(t, testSession+`
+call "me" {
+  method = "users.getCurrentUser"
+}
+call "next" {
+  method = "users.getInfo"
+  params = { uids = call.me.result.list, huge = call.me.result.huge, f = call.me.result.f, obj = call.me.result }
+}
+output "uid"  { value = call.me.result.uid }
+output "huge" { value = call.me.result.huge }
+`)
+	res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), Parallelism: 1})
+	if diags.HasErrors() || res.Status != StatusOK {
+		t.Fatalf("run: status %v: %s", res.Status, diags.Error())
+	}
+	huge := "1" + strings.Repeat("0", 400)
+	outs := outputsJSON(res)
+	if outs["uid"] != digits200 || outs["huge"] != huge {
+		t.Errorf("outputs: uid = %s, huge = %s", outs["uid"], outs["huge"])
+	}
+	calls := srv.Calls()
+	if len(calls) != 2 {
+		t.Fatalf("%d calls", len(calls))
+	}
+	form := calls[1].Form
+	want := map[string]string{
+		"uids": digits200 + ",1000000000000000000000",
+		"huge": huge,
+		"f":    "0.1",
+		"obj":  `{"f":0.1,"huge":` + huge + `,"list":[` + digits200 + `,1000000000000000000000],"uid":` + digits200 + `}`,
+	}
+	for k, v := range want {
+		if form[k] != v {
+			t.Errorf("%s sent as %.80s..., want %.80s...", k, form[k], v)
+		}
+	}
+}
