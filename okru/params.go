@@ -53,6 +53,20 @@ type Params map[string]any
 // EncodeValue returns the wire string of one parameter value, by the rules
 // of Params. ok is false for nil, which means "not sent".
 func EncodeValue(v any) (s string, ok bool, err error) {
+	// The common kinds first, without reflection: most parameters are
+	// strings and ids.
+	switch x := v.(type) {
+	case nil:
+		return "", false, nil
+	case string:
+		return x, true, nil
+	case int:
+		return strconv.Itoa(x), true, nil
+	case int64:
+		return strconv.FormatInt(x, 10), true, nil
+	case bool:
+		return strconv.FormatBool(x), true, nil
+	}
 	e := valueEncoder{}
 	b, ok, err := e.param(nil, reflect.ValueOf(v))
 	if err != nil || !ok {
@@ -77,6 +91,8 @@ var (
 	numberType        = reflect.TypeFor[json.Number]()
 	bigIntType        = reflect.TypeFor[big.Int]()
 	bigFloatType      = reflect.TypeFor[big.Float]()
+	bigIntPtrType     = reflect.TypeFor[*big.Int]()
+	bigFloatPtrType   = reflect.TypeFor[*big.Float]()
 )
 
 var errTime = errors.New("a time.Time has no one wire form at ok.ru: send t.Unix() or t.Format with the layout the method documents")
@@ -117,9 +133,9 @@ func (e *valueEncoder) errorf(format string, args ...any) error {
 // param writes a top-level value: scalars as text, lists of scalars joined
 // with commas, everything else as JSON.
 func (e *valueEncoder) param(b []byte, rv reflect.Value) ([]byte, bool, error) {
-	rv, ok, err := e.deref(rv)
-	if err != nil || !ok {
-		return nil, false, err
+	rv, ok := deref(rv)
+	if !ok {
+		return nil, false, nil
 	}
 	if b, ok, err := e.scalar(b, rv, false); ok || err != nil {
 		return b, err == nil, err
@@ -135,31 +151,31 @@ func (e *valueEncoder) param(b []byte, rv reflect.Value) ([]byte, bool, error) {
 		b, err := e.commaList(b, rv)
 		return b, err == nil, err
 	}
-	b, err = e.json(b, rv)
+	b, err := e.json(b, rv)
 	return b, err == nil, err
 }
 
 // deref follows pointers and interfaces. ok is false for nil.
-func (e *valueEncoder) deref(rv reflect.Value) (reflect.Value, bool, error) {
+func deref(rv reflect.Value) (reflect.Value, bool) {
 	for rv.IsValid() && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) {
 		if rv.IsNil() {
-			return rv, false, nil
+			return rv, false
 		}
 		if rv.Kind() == reflect.Pointer {
 			t := rv.Type()
 			// A pointer is sent as what it points to, unless it is the
 			// pointer that has the String method (*big.Int's, say) and
 			// the value it points to does not.
-			if t == reflect.PointerTo(bigIntType) || t == reflect.PointerTo(bigFloatType) {
-				return rv, true, nil
+			if t == bigIntPtrType || t == bigFloatPtrType {
+				return rv, true
 			}
 			if t.Implements(stringerType) && !t.Elem().Implements(stringerType) && !isScalarKind(t.Elem().Kind()) {
-				return rv, true, nil
+				return rv, true
 			}
 		}
 		rv = rv.Elem()
 	}
-	return rv, rv.IsValid(), nil
+	return rv, rv.IsValid()
 }
 
 // scalar writes a string, bool or number. done is false for other kinds.
@@ -174,12 +190,12 @@ func (e *valueEncoder) scalar(b []byte, rv reflect.Value, inJSON bool) (out []by
 	case rawMessageType:
 		b, err := e.rawJSON(b, rv.Bytes())
 		return b, true, err
-	case reflect.PointerTo(bigIntType):
+	case bigIntPtrType:
 		return append(b, rv.Interface().(*big.Int).String()...), true, nil
 	case bigIntType:
 		x := rv.Interface().(big.Int)
 		return append(b, x.String()...), true, nil
-	case reflect.PointerTo(bigFloatType):
+	case bigFloatPtrType:
 		b, err := e.bigFloat(b, rv.Interface().(*big.Float))
 		return b, true, err
 	case bigFloatType:
@@ -238,6 +254,27 @@ func isJSONish(t reflect.Type) bool {
 	return t.Implements(jsonMarshalerType)
 }
 
+// knownType reports whether t is one of the types okru writes by its own
+// rules, whatever methods it has.
+func knownType(t reflect.Type) bool {
+	switch t {
+	case timeType, numberType, rawMessageType, bigIntType, bigFloatType, bigIntPtrType, bigFloatPtrType:
+		return true
+	}
+	return false
+}
+
+// hasOwnJSON reports whether encoding/json writes t by t's own methods,
+// which then decide its JSON form, unless okru knows the type better.
+func hasOwnJSON(t reflect.Type) bool {
+	if knownType(t) {
+		return false
+	}
+	pt := reflect.PointerTo(t)
+	return t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) ||
+		pt.Implements(jsonMarshalerType) || pt.Implements(textMarshalerType)
+}
+
 // listOfComposites reports whether a list holds a list or an object, and
 // so is sent as JSON rather than joined with commas.
 func listOfComposites(rv reflect.Value) bool {
@@ -277,8 +314,9 @@ func (e *valueEncoder) commaList(b []byte, rv reflect.Value) ([]byte, error) {
 			b = append(b, ',')
 		}
 		e.path = append(e.path, "["+strconv.Itoa(i)+"]")
-		ev, ok, err := e.deref(rv.Index(i))
-		if err == nil && !ok {
+		ev, ok := deref(rv.Index(i))
+		var err error
+		if !ok {
 			err = e.errorf("null in a list: a list parameter is sent as its elements joined with commas, and null has no text")
 		}
 		if err == nil {
@@ -305,23 +343,18 @@ func (e *valueEncoder) json(b []byte, rv reflect.Value) ([]byte, error) {
 	if e.depth >= maxDepth {
 		return nil, e.errorf("nested deeper than %d levels", maxDepth)
 	}
-	rv, ok, err := e.deref(rv)
-	if err != nil {
-		return nil, err
-	}
+	rv, ok := deref(rv)
 	if !ok {
 		return append(b, "null"...), nil
 	}
+	t := rv.Type()
+	if hasOwnJSON(t) || rv.Kind() == reflect.Pointer && !knownType(t) {
+		// MarshalJSON decides, as inside a struct; a pointer left by
+		// deref is one with its own String method.
+		return e.marshaled(b, rv)
+	}
 	if b, done, err := e.scalar(b, rv, true); done || err != nil {
 		return b, err
-	}
-	t := rv.Type()
-	if rv.Kind() == reflect.Pointer {
-		return e.marshaled(b, rv) // a pointer with its own String method
-	}
-	if t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) ||
-		reflect.PointerTo(t).Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType) {
-		return e.marshaled(b, rv)
 	}
 	switch rv.Kind() {
 	case reflect.Slice, reflect.Array:

@@ -76,6 +76,11 @@ func TestEncodeValueKindBeforeString(t *testing.T) {
 // default 512-bit numbers hold.
 var digits200 = strings.Repeat("1234567890", 20)
 
+// upper is a named string with its own JSON form.
+type upper string
+
+func (u upper) MarshalJSON() ([]byte, error) { return json.Marshal(strings.ToUpper(string(u))) }
+
 // attachment is a struct sent as JSON by encoding/json's field rules.
 type attachment struct {
 	Kind  string  `json:"type"`
@@ -135,6 +140,11 @@ func TestEncodeValueWireRules(t *testing.T) {
 		{name: "empty object", v: map[string]any{}, want: "{}"},
 		{name: "struct", v: attachment{Kind: "photo", Ratio: 1e21}, want: `{"type":"photo","ratio":1000000000000000000000}`},
 		{name: "raw json", v: json.RawMessage(`{ "b": 1E21, "a": [ 1.0 ] }`), want: `{"b":1000000000000000000000,"a":[1]}`},
+		{name: "big numbers inside an object", v: map[string]any{"i": big200, "f": float400, "l": []any{new(big.Float).SetFloat64(0.5)}},
+			want: `{"f":1` + strings.Repeat("0", 400) + `,"i":` + digits200 + `,"l":[0.5]}`},
+		{name: "own JSON inside an object", v: map[string]any{"m": upper("a"), "ip": net.IPv4(10, 0, 0, 1)}, want: `{"ip":"10.0.0.1","m":"A"}`},
+		{name: "code inside an object", v: map[string]any{"c": okru.CodeParam}, want: `{"c":100}`},
+		{name: "time inside an object", v: map[string]any{"t": time.Unix(0, 0)}, err: `at ["t"]: a time.Time`},
 		{name: "NaN", v: math.NaN(), err: "NaN"},
 		{name: "infinity", v: math.Inf(1), err: "+Inf"},
 		{name: "NaN in a list", v: []float64{1, math.NaN()}, err: "at [1]: NaN"},
