@@ -250,3 +250,39 @@ func FuzzValueFromJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestExactNumberVariables checks that a number variable keeps every
+// digit from -var, the environment, a -var-file and its default.
+func TestExactNumberVariables(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	varFile := filepath.Join(dir, "vars.hcl")
+	if err := os.WriteFile(varFile, []byte("from_file = "+digits200+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := LoadSource("test.hcl", []byte(`
+variable "from_flag" { type = number }
+variable "from_env"  { type = number }
+variable "from_file" { type = number }
+variable "default"   {
+  type    = number
+  default = -`+digits200+`
+}
+`), dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	vals, diags := cfg.ResolveVariables(Inputs{
+		Vars:     []string{"from_flag=" + digits200},
+		Getenv:   func(name string) string { return map[string]string{"OKRU_VAR_from_env": digits200}[name] },
+		VarFiles: []string{varFile},
+	}, Scope{Dir: dir})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for name, want := range map[string]string{"from_flag": digits200, "from_env": digits200, "from_file": digits200, "default": "-" + digits200} {
+		if got, _, err := wire(t, vals[name]); got != want || err != nil {
+			t.Errorf("var.%s sent as %.60s..., %v", name, got, err)
+		}
+	}
+}
