@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
 // ValueFromJSON converts an API result into a cty value: objects become
@@ -188,6 +190,28 @@ func ParseNumber(text string) (cty.Value, error) {
 		f, _, _ = big.ParseFloat(text, 10, prec, big.ToNearestEven)
 	}
 	return cty.NumberVal(f), nil
+}
+
+// exactToNumber is the tonumber function, except that a string becomes a
+// number by ParseNumber: tonumber("<200-digit id>") keeps every digit,
+// where cty's conversion stops at 512 bits.
+func exactToNumber() function.Function {
+	convert := stdlib.MakeToFunc(cty.Number)
+	return function.New(&function.Spec{
+		Description: convert.Description(),
+		Params: []function.Parameter{{Name: "v", Type: cty.DynamicPseudoType,
+			AllowNull: true, AllowUnknown: true, AllowDynamicType: true, AllowMarked: true}},
+		Type: func(args []cty.Value) (cty.Type, error) { return convert.ReturnType([]cty.Type{args[0].Type()}) },
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			v, marks := args[0].Unmark()
+			if v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+				if n, err := ParseNumber(v.AsString()); err == nil {
+					return n.WithMarks(marks), nil
+				}
+			}
+			return convert.Call(args)
+		},
+	})
 }
 
 // ExactNumberLiterals re-reads the number literals of an HCL syntax tree

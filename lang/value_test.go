@@ -286,3 +286,38 @@ variable "default"   {
 		}
 	}
 }
+
+// TestToNumberExact checks that tonumber keeps every digit of a string
+// and otherwise behaves as cty's conversion.
+func TestToNumberExact(t *testing.T) {
+	t.Parallel()
+	fn := exactToNumber()
+	for _, tt := range []struct {
+		name string
+		in   cty.Value
+		want string // DisplayJSON of the result, or an error's text
+	}{
+		{"long id", cty.StringVal(digits200), digits200},
+		{"number", cty.NumberIntVal(5), "5"},
+		{"fraction", cty.StringVal("0.25"), "0.25"},
+		{"null", cty.NullVal(cty.String), "null"},
+		{"unknown", cty.UnknownVal(cty.String), `"(known after run)"`},
+		{"sensitive", Sensitive(cty.StringVal("12")), `"(sensitive)"`},
+		{"not a number", cty.StringVal("abc"), `cannot convert "abc" to number`},
+		{"bool", cty.True, "cannot convert bool to number"},
+	} {
+		got, err := fn.Call([]cty.Value{tt.in})
+		text := ""
+		if err != nil {
+			text = err.Error()
+		} else {
+			text = string(DisplayJSON(got))
+			if got.Type() != cty.Number {
+				t.Errorf("%s: type %s", tt.name, got.Type().FriendlyName())
+			}
+		}
+		if !strings.Contains(text, tt.want) {
+			t.Errorf("%s: tonumber = %s, want %s", tt.name, text, tt.want)
+		}
+	}
+}
