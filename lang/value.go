@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/big"
 	"slices"
 	"strconv"
@@ -183,11 +182,11 @@ func ParseNumber(text string) (cty.Value, error) {
 	if f.IsInf() || max(f.MantExp(nil), -f.MantExp(nil)) > maxNumberExp {
 		return cty.NilVal, fmt.Errorf("number %.40s is out of range: more than 1000 decimal digits", text)
 	}
-	if f.Acc() != big.Exact {
-		// Enough bits for every digit of the text, and for the whole part
-		// of the value when an exponent makes it longer than the text.
-		prec := uint(max(512, float64(len(text))*math.Log2(10)+64, float64(f.MantExp(nil))+64))
-		f, _, _ = big.ParseFloat(text, 10, prec, big.ToNearestEven)
+	if exp := f.MantExp(nil); f.Acc() != big.Exact && exp > 512-64 {
+		// Enough bits for every digit of the whole part, and 64 more for a
+		// fraction. Not more: a long fraction ("0.1234...", a megabyte of
+		// digits) keeps 512 bits, as in cty, so that printing it stays cheap.
+		f, _, _ = big.ParseFloat(text, 10, uint(exp+64), big.ToNearestEven)
 	}
 	return cty.NumberVal(f), nil
 }
