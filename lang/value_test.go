@@ -232,13 +232,20 @@ func TestFileFunctionStaysInFolder(t *testing.T) {
 }
 
 func FuzzValueFromJSON(f *testing.F) {
-	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, `12345678901234567890`, `"x"`, `[true,false]`} {
+	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, `12345678901234567890`, `"x"`, `[true,false]`,
+		digits200, `1e400`, `-1.5e300`, `-0`, `0.1`, `1e-400`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := ValueFromJSON(data)
 		if err != nil {
 			return
+		}
+		// A whole number keeps every digit, however written.
+		if text := strings.TrimSpace(string(data)); v.Type() == cty.Number {
+			if plain, err := okru.PlainNumber(text); err == nil && !strings.Contains(plain, ".") && string(DisplayJSON(v)) != plain {
+				t.Fatalf("%s became %s", text, DisplayJSON(v))
+			}
 		}
 		// What decodes must re-encode and decode to the same value.
 		again, err := ValueFromJSON(DisplayJSON(v))
