@@ -182,10 +182,12 @@ func ParseNumber(text string) (cty.Value, error) {
 	if f.IsInf() || max(f.MantExp(nil), -f.MantExp(nil)) > maxNumberExp {
 		return cty.NilVal, fmt.Errorf("number %.40s is out of range: more than 1000 decimal digits", text)
 	}
-	if exp := f.MantExp(nil); f.Acc() != big.Exact && exp > 512-64 {
+	if exp := f.MantExp(nil); exp > 512-64 {
 		// Enough bits for every digit of the whole part, and 64 more for a
 		// fraction. Not more: a long fraction ("0.1234...", a megabyte of
 		// digits) keeps 512 bits, as in cty, so that printing it stays cheap.
+		// (f.Acc() cannot tell whether 512 bits were enough: after Parse
+		// it says Exact for a 155-digit integer that lost its last digit.)
 		f, _, _ = big.ParseFloat(text, 10, uint(exp+64), big.ToNearestEven)
 	}
 	return cty.NumberVal(f), nil
