@@ -540,4 +540,3 @@ func TestReportInterrupted(t *testing.T) {
 		t.Errorf("got:\n%s", got)
 	}
 }
-

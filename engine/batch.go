@@ -1,10 +1,7 @@
 package engine
 
 import (
-	"fmt"
-
 	"github.com/hashicorp/hcl/v2"
-	"github.com/okru-run/okru-run/lang"
 	"github.com/okru-run/okru-run/okru"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -91,36 +88,5 @@ func (r *runner) dequeue() pick {
 }
 
 // callParams converts a call's evaluated params into what the client
-// sends, by lang.WireParams's rules. It runs once per call: a plain
-// string, by far the most common parameter, is taken as it is, without
-// the deep copies that removing marks from every value costs.
-func callParams(params cty.Value) (okru.Params, error) {
-	v, _ := params.Unmark()
-	if v.IsMarked() || !v.IsKnown() || v.IsNull() || (!v.Type().IsObjectType() && !v.Type().IsMapType()) {
-		wire, err := lang.WireParams(params)
-		if err != nil {
-			return nil, err
-		}
-		p := make(okru.Params, len(wire))
-		for k, s := range wire {
-			p[k] = s
-		}
-		return p, nil
-	}
-	p := make(okru.Params, v.LengthInt())
-	for it := v.ElementIterator(); it.Next(); {
-		k, ev := it.Element()
-		if ev.Type() == cty.String && !ev.IsMarked() && ev.IsKnown() && !ev.IsNull() {
-			p[k.AsString()] = ev.AsString()
-			continue
-		}
-		s, ok, err := lang.WireValue(ev)
-		if err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", k.AsString(), err)
-		}
-		if ok {
-			p[k.AsString()] = s
-		}
-	}
-	return p, nil
-}
+// sends (see wireParams).
+func callParams(params cty.Value) (okru.Params, error) { return wireParams(params) }

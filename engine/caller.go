@@ -8,7 +8,9 @@ import (
 	"iter"
 	"strings"
 
+	"github.com/okru-run/okru-run/lang"
 	"github.com/okru-run/okru-run/okru"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Caller is what the engine needs of an API client: one call, and a list
@@ -123,4 +125,55 @@ func NewSession(s SessionConfig) (*okru.Session, error) {
 		return nil, fmt.Errorf("cannot sign calls: set app_secret_key and access_token (server-server circuit) or access_token and session_secret_key (client-server circuit)")
 	}
 	return sess, nil
+}
+
+// wireParams converts a call's evaluated params into the text the client
+// sends. lang turns each value into plain Go values and okru's encoder,
+// the only one, writes them, so a workflow sends what a Go program or a
+// Lua script with the same values sends. A value with no wire form fails
+// here, before the call is journaled or sent. A known plain string, by
+// far the most common parameter, is taken as it is, without the deep copy
+// that removing marks costs.
+func wireParams(params cty.Value) (okru.Params, error) {
+	v, _ := params.Unmark()
+	if v.IsNull() {
+		return okru.Params{}, nil
+	}
+	if !v.IsKnown() {
+		return nil, errors.New("params are not known yet")
+	}
+	if ty := v.Type(); !ty.IsObjectType() && !ty.IsMapType() {
+		return nil, fmt.Errorf("params must be an object, not %s", ty.FriendlyName())
+	}
+	p := make(okru.Params, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		k, ev := it.Element()
+		name := k.AsString()
+		if ev.Type() == cty.String && !ev.IsMarked() && ev.IsKnown() && !ev.IsNull() {
+			p[name] = ev.AsString()
+			continue
+		}
+		g, err := lang.GoValue(ev)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %s: %w", name, err)
+		}
+		s, ok, err := okru.EncodeParam(name, g)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			p[name] = s
+		}
+	}
+	return p, nil
+}
+
+// wireValue returns the text one parameter value is sent as; ok is false
+// for null, which is not sent.
+func wireValue(v cty.Value) (s string, ok bool, err error) {
+	g, err := lang.GoValue(v)
+	if err != nil {
+		return "", false, err
+	}
+	return okru.EncodeValue(g)
 }

@@ -321,7 +321,7 @@ func checkParamsValue(inst *instance, params cty.Value) hcl.Diagnostics {
 		if !v.IsWhollyKnown() || (v.Type() == cty.String && !v.IsMarked()) {
 			continue // a known string is always sent as it is
 		}
-		if _, _, err := lang.WireValue(v); err != nil {
+		if _, _, err := wireValue(v); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid parameter",
 				Detail:  "Parameter " + k.AsString() + instanceSuffix(inst) + ": " + err.Error() + ".",
 				Subject: inst.node.step.Call.Params.Range().Ptr()})

@@ -55,7 +55,7 @@ func appendStrings(out []string, v cty.Value) []string {
 	}
 	ty := v.Type()
 	if ty.IsPrimitiveType() {
-		s, ok, err := lang.WireValue(v)
+		s, ok, err := wireValue(v)
 		if err == nil && ok {
 			out = append(out, s)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -97,6 +98,7 @@ func (c *Config) parseFiles(files []string) ([]*hcl.File, hcl.Diagnostics) {
 		}
 		diags = append(diags, fd...)
 		if f != nil {
+			exactLiterals(f)
 			bodies = append(bodies, f)
 		}
 	}
@@ -130,7 +132,20 @@ func parseSource(p *hclparse.Parser, filename string, src []byte) (*hcl.File, hc
 	if strings.HasSuffix(filename, ".json") {
 		return p.ParseJSON(src, filename)
 	}
-	return p.ParseHCL(src, filename)
+	f, diags := p.ParseHCL(src, filename)
+	exactLiterals(f)
+	return f, diags
+}
+
+// exactLiterals gives the number literals of an HCL file every digit (see
+// ExactNumberLiterals).
+func exactLiterals(f *hcl.File) {
+	if f == nil {
+		return
+	}
+	if body, ok := f.Body.(*hclsyntax.Body); ok {
+		ExactNumberLiterals(body, f.Bytes)
+	}
 }
 
 // workflowFiles lists the files of a workflow path and its folder.

@@ -12,7 +12,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
 // ValueFromJSON converts an API result into a cty value: objects become
@@ -90,17 +94,7 @@ func decodeJSON(dec *json.Decoder) (cty.Value, error) {
 	case string:
 		return cty.StringVal(t), nil
 	case json.Number:
-		v, err := cty.ParseNumberVal(string(t))
-		if err != nil {
-			return cty.NilVal, err
-		}
-		// A number like 1e10000000 parses at once, but every use that
-		// writes it out in plain decimal (outputs, parameters, the run's
-		// state) would take minutes: an answer cannot hold one.
-		if bf := v.AsBigFloat(); bf.IsInf() || max(bf.MantExp(nil), -bf.MantExp(nil)) > maxNumberExp {
-			return cty.NilVal, fmt.Errorf("number %.40s is out of range: more than 1000 decimal digits", string(t))
-		}
-		return v, nil
+		return ParseNumber(string(t))
 	case bool:
 		return cty.BoolVal(t), nil
 	case nil:
@@ -109,70 +103,48 @@ func decodeJSON(dec *json.Decoder) (cty.Value, error) {
 	return cty.NilVal, fmt.Errorf("unexpected token %v", tok)
 }
 
-// WireParams converts the value of a call's params attribute, an object or
-// a map, into the strings sent (and signed) for each parameter. Null members
-// are left out, as okru.Params leaves out nil. See WireValue for the rules.
-func WireParams(v cty.Value) (map[string]string, error) {
-	v, _ = v.UnmarkDeep()
-	if v.IsNull() {
-		return map[string]string{}, nil
-	}
-	if !v.IsKnown() {
-		return nil, errors.New("params are not known yet")
-	}
-	ty := v.Type()
-	if !ty.IsObjectType() && !ty.IsMapType() {
-		return nil, fmt.Errorf("params must be an object, not %s", ty.FriendlyName())
-	}
-	out := make(map[string]string, v.LengthInt())
-	for it := v.ElementIterator(); it.Next(); {
-		k, ev := it.Element()
-		s, ok, err := WireValue(ev)
-		if err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", k.AsString(), err)
-		}
-		if ok {
-			out[k.AsString()] = s
-		}
-	}
-	return out, nil
-}
-
-// WireValue returns the string one parameter value is sent as, following
-// the rules of okru.Params: strings as they are; numbers in plain decimal
-// (integers without a decimal point or exponent, so big ids stay exact);
-// bools as true or false; lists, sets and tuples of primitive values joined
-// with commas; objects, maps and lists holding objects as compact JSON.
-// ok is false for null, which means the parameter is not sent. Unknown
-// values are an error: they exist only while planning.
-func WireValue(v cty.Value) (s string, ok bool, err error) {
+// GoValue converts a known value into the plain Go values the okru client
+// takes as parameters, which okru alone turns into wire text: strings,
+// bools, numbers as exact *big.Float, lists, sets and tuples as []any,
+// objects and maps as map[string]any, null as nil. So a workflow sends
+// what a Go program or a Lua script with the same values sends. Marks are
+// dropped; unknown values are an error: they exist only while planning.
+func GoValue(v cty.Value) (any, error) {
 	v, _ = v.UnmarkDeep()
 	if !v.IsWhollyKnown() {
-		return "", false, errors.New("value is not known yet")
+		return nil, errors.New("value is not known yet")
 	}
+	return goValue(v), nil
+}
+
+func goValue(v cty.Value) any {
 	if v.IsNull() {
-		return "", false, nil
+		return nil
 	}
 	ty := v.Type()
 	switch {
-	case ty.IsPrimitiveType():
-		return primitiveText(v), true, nil
+	case ty == cty.String:
+		return v.AsString()
+	case ty == cty.Bool:
+		return v.True()
+	case ty == cty.Number:
+		return v.AsBigFloat()
 	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
-		parts := make([]string, 0, v.LengthInt())
+		out := make([]any, 0, v.LengthInt())
 		for it := v.ElementIterator(); it.Next(); {
 			_, ev := it.Element()
-			if !ev.Type().IsPrimitiveType() {
-				// A list holding objects or lists is JSON, not a comma list.
-				return string(appendJSON(nil, v, jsonWire)), true, nil
-			}
-			if ev.IsNull() {
-				return "", false, fmt.Errorf("element %d of the list is null", len(parts))
-			}
-			parts = append(parts, primitiveText(ev))
+			out = append(out, goValue(ev))
 		}
-		return strings.Join(parts, ","), true, nil
+		return out
+	case ty.IsMapType() || ty.IsObjectType():
+		out := make(map[string]any, v.LengthInt())
+		for it := v.ElementIterator(); it.Next(); {
+			k, ev := it.Element()
+			out[k.AsString()] = goValue(ev)
+		}
+		return out
 	}
-	return string(appendJSON(nil, v, jsonWire)), true, nil
+	return nil // capsules: none reach parameters
 }
 
 func primitiveText(v cty.Value) string {
@@ -185,14 +157,89 @@ func primitiveText(v cty.Value) string {
 	return NumberText(v.AsBigFloat())
 }
 
-// NumberText formats a number in plain decimal: integers exactly, without a
-// point or an exponent, other numbers with the fewest digits that identify
-// them.
+// NumberText formats a number in plain decimal, as okru sends it: without
+// an exponent, with the fewest digits that identify the number at its
+// precision. Whole numbers parsed by ParseNumber keep every digit; 1e21 is
+// 1000000000000000000000, never the digits of a binary approximation.
 func NumberText(f *big.Float) string {
-	if f.IsInt() {
-		return f.Text('f', 0)
+	if f.Sign() == 0 {
+		return "0"
 	}
 	return f.Text('f', -1)
+}
+
+// ParseNumber parses the decimal text of a number (HCL or JSON) into a cty
+// number that keeps every digit of a whole number, however long: cty's own
+// parsing stops at 512 bits, about 154 digits, and would change the last
+// digits of a 200-digit id. Other numbers keep at least 512 bits. Numbers
+// beyond about 10^1000 are refused: writing them out in plain decimal
+// (outputs, parameters, the run's state) would take minutes.
+func ParseNumber(text string) (cty.Value, error) {
+	f, _, err := big.ParseFloat(text, 10, 512, big.ToNearestEven)
+	if err != nil {
+		return cty.NilVal, errors.New("a number is required")
+	}
+	if f.IsInf() || max(f.MantExp(nil), -f.MantExp(nil)) > maxNumberExp {
+		return cty.NilVal, fmt.Errorf("number %.40s is out of range: more than 1000 decimal digits", text)
+	}
+	if exp := f.MantExp(nil); exp > 512-64 {
+		// Enough bits for every digit of the whole part, and 64 more for a
+		// fraction. Not more: a long fraction ("0.1234...", a megabyte of
+		// digits) keeps 512 bits, as in cty, so that printing it stays cheap.
+		// (f.Acc() cannot tell whether 512 bits were enough: after Parse
+		// it says Exact for a 155-digit integer that lost its last digit.)
+		f, _, _ = big.ParseFloat(text, 10, uint(exp+64), big.ToNearestEven)
+	}
+	return cty.NumberVal(f), nil
+}
+
+// exactToNumber is the tonumber function, except that a string becomes a
+// number by ParseNumber: tonumber("<200-digit id>") keeps every digit,
+// where cty's conversion stops at 512 bits.
+func exactToNumber() function.Function {
+	convert := stdlib.MakeToFunc(cty.Number)
+	return function.New(&function.Spec{
+		Description: convert.Description(),
+		Params: []function.Parameter{{Name: "v", Type: cty.DynamicPseudoType,
+			AllowNull: true, AllowUnknown: true, AllowDynamicType: true, AllowMarked: true}},
+		Type: func(args []cty.Value) (cty.Type, error) { return convert.ReturnType([]cty.Type{args[0].Type()}) },
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			v, marks := args[0].Unmark()
+			if v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+				if n, err := ParseNumber(v.AsString()); err == nil {
+					return n.WithMarks(marks), nil
+				}
+			}
+			return convert.Call(args)
+		},
+	})
+}
+
+// ExactNumberLiterals re-reads the number literals of an HCL syntax tree
+// from src with ParseNumber, so that a 200-digit id written in a workflow
+// is sent with every digit. hclsyntax parses them at cty's 512 bits.
+func ExactNumberLiterals(node hclsyntax.Node, src []byte) {
+	_ = hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		lit, ok := n.(*hclsyntax.LiteralValueExpr)
+		if !ok || lit.Val.Type() != cty.Number || lit.Val.IsMarked() {
+			return nil
+		}
+		r := lit.SrcRange
+		if r.Start.Byte < 0 || r.End.Byte > len(src) || r.Start.Byte >= r.End.Byte {
+			return nil
+		}
+		v, err := ParseNumber(string(src[r.Start.Byte:r.End.Byte]))
+		if err != nil {
+			return nil
+		}
+		// The same number at hclsyntax's 512 bits: only digits beyond
+		// them change, so the range did point at the literal.
+		exact := v.AsBigFloat()
+		if new(big.Float).SetPrec(512).SetMode(big.ToNearestEven).Set(exact).Cmp(lit.Val.AsBigFloat()) == 0 {
+			lit.Val = v
+		}
+		return nil
+	})
 }
 
 // jsonMode says how appendJSON renders what JSON cannot hold.

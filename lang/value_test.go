@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/okru-run/okru-run/okru"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -42,22 +44,32 @@ func TestValueFromJSON(t *testing.T) {
 	}
 }
 
+// wire sends v through GoValue and okru's encoder, as the engine does.
+func wire(t *testing.T, v cty.Value) (string, bool, error) {
+	t.Helper()
+	g, err := GoValue(v)
+	if err != nil {
+		return "", false, err
+	}
+	return okru.EncodeValue(g)
+}
+
 func TestBigIDRoundTripsToWire(t *testing.T) {
 	t.Parallel()
-	v, err := ValueFromJSON([]byte(`{"uid": 12345678901234567890, "ids": [9007199254740993, 2]}`))
+	v, err := ValueFromJSON([]byte(`{"uid": 12345678901234567890, "ids": [9007199254740993, 2], "long": ` + digits200 + `}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := WireParams(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p["uid"] != "12345678901234567890" || p["ids"] != "9007199254740993,2" {
-		t.Errorf("wire params = %v", p)
+	for name, want := range map[string]string{"uid": "12345678901234567890", "ids": "9007199254740993,2", "long": digits200} {
+		if got, _, err := wire(t, v.GetAttr(name)); got != want || err != nil {
+			t.Errorf("%s sent as %q, %v; want %q", name, got, err, want)
+		}
 	}
 }
 
-func TestWireValue(t *testing.T) {
+var digits200 = strings.Repeat("9876543210", 20)
+
+func TestGoValue(t *testing.T) {
 	t.Parallel()
 	obj := cty.ObjectVal(map[string]cty.Value{"type": cty.StringVal("text"), "n": cty.NumberIntVal(1)})
 	tests := []struct {
@@ -69,31 +81,82 @@ func TestWireValue(t *testing.T) {
 		{"string as is", cty.StringVal("a b,c"), "a b,c", true},
 		{"integer without point", cty.NumberIntVal(100), "100", true},
 		{"fraction", cty.NumberFloatVal(0.5), "0.5", true},
+		{"1e21 in plain digits", cty.MustParseNumberVal("1e21"), "1000000000000000000000", true},
+		{"negative zero", cty.NumberVal(new(big.Float).Neg(new(big.Float))), "0", true},
 		{"bools", cty.False, "false", true},
 		{"list joined", cty.ListVal([]cty.Value{cty.StringVal("1"), cty.StringVal("2")}), "1,2", true},
 		{"tuple of numbers", cty.TupleVal([]cty.Value{cty.NumberIntVal(1), cty.NumberIntVal(2)}), "1,2", true},
+		{"nested tuples as JSON", cty.TupleVal([]cty.Value{
+			cty.TupleVal([]cty.Value{cty.NumberIntVal(1), cty.NumberIntVal(2)}),
+			cty.TupleVal([]cty.Value{cty.NumberIntVal(3)})}), "[[1,2],[3]]", true},
 		{"empty list", cty.ListValEmpty(cty.String), "", true},
+		{"empty object", cty.EmptyObjectVal, "{}", true},
 		{"object as JSON", obj, `{"n":1,"type":"text"}`, true},
 		{"list of objects as JSON", cty.TupleVal([]cty.Value{obj}), `[{"n":1,"type":"text"}]`, true},
 		{"null not sent", cty.NullVal(cty.String), "", false},
-		{"JSON text sent unescaped like okru.Params", cty.ObjectVal(map[string]cty.Value{
+		{"JSON text sent unescaped", cty.ObjectVal(map[string]cty.Value{
 			"a&b": cty.StringVal(`<i>"q"</i> & é`)}), `{"a&b":"<i>\"q\"</i> & é"}`, true},
 		{"sensitive still sent", Sensitive(cty.StringVal("pw")), "pw", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, ok, err := WireValue(tt.in)
+			got, ok, err := wire(t, tt.in)
 			if err != nil || got != tt.want || ok != tt.ok {
-				t.Errorf("WireValue = %q, %v, %v; want %q, %v", got, ok, err, tt.want, tt.ok)
+				t.Errorf("sent %q, %v, %v; want %q, %v", got, ok, err, tt.want, tt.ok)
 			}
 		})
 	}
-	if _, _, err := WireValue(cty.UnknownVal(cty.String)); err == nil {
-		t.Error("an unknown value was sent")
+	if _, err := GoValue(cty.UnknownVal(cty.String)); err == nil {
+		t.Error("an unknown value was converted")
 	}
-	if _, _, err := WireValue(cty.TupleVal([]cty.Value{cty.StringVal("1"), cty.NullVal(cty.String)})); err == nil {
+	if _, _, err := wire(t, cty.TupleVal([]cty.Value{cty.StringVal("1"), cty.NullVal(cty.String)})); err == nil {
 		t.Error("a list with a null was sent")
+	}
+}
+
+// TestParseNumberExact checks that whole numbers keep every digit, in
+// results and in number literals, and that 1e400 is 1 and 400 zeros.
+func TestParseNumberExact(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{digits200, "-" + digits200, "1e400", "123456789012345678901234567890e150"} {
+		v, err := ParseNumber(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := okru.PlainNumber(text)
+		if got := NumberText(v.AsBigFloat()); got != want {
+			t.Errorf("%.20s...: NumberText = %.60s..., want %.60s...", text, got, want)
+		}
+		if got := string(DisplayJSON(v)); got != want {
+			t.Errorf("%.20s...: DisplayJSON = %.60s..., want %.60s...", text, got, want)
+		}
+	}
+	for _, text := range []string{"0.1", "2.5", "1e-7"} {
+		v, err := ParseNumber(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := okru.PlainNumber(text); NumberText(v.AsBigFloat()) != want {
+			t.Errorf("%s: NumberText = %s", text, NumberText(v.AsBigFloat()))
+		}
+	}
+	if _, err := ParseNumber("1e1001"); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("1e1001: %v; want out of range", err)
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte("{ id = "+digits200+", neg = -"+digits200+", e = 1e400, f = 0.1 }"), "t.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ExactNumberLiterals(expr, []byte("{ id = "+digits200+", neg = -"+digits200+", e = 1e400, f = 0.1 }"))
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for name, want := range map[string]string{"id": digits200, "neg": "-" + digits200, "e": "1" + strings.Repeat("0", 400), "f": "0.1"} {
+		if got, _, err := wire(t, v.GetAttr(name)); got != want || err != nil {
+			t.Errorf("literal %s sent as %.60s..., %v; want %.60s...", name, got, err, want)
+		}
 	}
 }
 
@@ -169,13 +232,20 @@ func TestFileFunctionStaysInFolder(t *testing.T) {
 }
 
 func FuzzValueFromJSON(f *testing.F) {
-	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, `12345678901234567890`, `"x"`, `[true,false]`} {
+	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, `12345678901234567890`, `"x"`, `[true,false]`,
+		digits200, `1e400`, `-1.5e300`, `-0`, `0.1`, `1e-400`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := ValueFromJSON(data)
 		if err != nil {
 			return
+		}
+		// A whole number keeps every digit, however written.
+		if text := strings.TrimSpace(string(data)); v.Type() == cty.Number {
+			if plain, err := okru.PlainNumber(text); err == nil && !strings.Contains(plain, ".") && string(DisplayJSON(v)) != plain {
+				t.Fatalf("%s became %s", text, DisplayJSON(v))
+			}
 		}
 		// What decodes must re-encode and decode to the same value.
 		again, err := ValueFromJSON(DisplayJSON(v))
@@ -186,4 +256,75 @@ func FuzzValueFromJSON(f *testing.F) {
 			t.Fatalf("round trip changed %s into %s", DisplayJSON(v), DisplayJSON(again))
 		}
 	})
+}
+
+// TestExactNumberVariables checks that a number variable keeps every
+// digit from -var, the environment, a -var-file and its default.
+func TestExactNumberVariables(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	varFile := filepath.Join(dir, "vars.hcl")
+	if err := os.WriteFile(varFile, []byte("from_file = "+digits200+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := LoadSource("test.hcl", []byte(`
+variable "from_flag" { type = number }
+variable "from_env"  { type = number }
+variable "from_file" { type = number }
+variable "default"   {
+  type    = number
+  default = -`+digits200+`
+}
+`), dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	vals, diags := cfg.ResolveVariables(Inputs{
+		Vars:     []string{"from_flag=" + digits200},
+		Getenv:   func(name string) string { return map[string]string{"OKRU_VAR_from_env": digits200}[name] },
+		VarFiles: []string{varFile},
+	}, Scope{Dir: dir})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for name, want := range map[string]string{"from_flag": digits200, "from_env": digits200, "from_file": digits200, "default": "-" + digits200} {
+		if got, _, err := wire(t, vals[name]); got != want || err != nil {
+			t.Errorf("var.%s sent as %.60s..., %v", name, got, err)
+		}
+	}
+}
+
+// TestToNumberExact checks that tonumber keeps every digit of a string
+// and otherwise behaves as cty's conversion.
+func TestToNumberExact(t *testing.T) {
+	t.Parallel()
+	fn := exactToNumber()
+	for _, tt := range []struct {
+		name string
+		in   cty.Value
+		want string // DisplayJSON of the result, or an error's text
+	}{
+		{"long id", cty.StringVal(digits200), digits200},
+		{"number", cty.NumberIntVal(5), "5"},
+		{"fraction", cty.StringVal("0.25"), "0.25"},
+		{"null", cty.NullVal(cty.String), "null"},
+		{"unknown", cty.UnknownVal(cty.String), `"(known after run)"`},
+		{"sensitive", Sensitive(cty.StringVal("12")), `"(sensitive)"`},
+		{"not a number", cty.StringVal("abc"), `cannot convert "abc" to number`},
+		{"bool", cty.True, "cannot convert bool to number"},
+	} {
+		got, err := fn.Call([]cty.Value{tt.in})
+		text := ""
+		if err != nil {
+			text = err.Error()
+		} else {
+			text = string(DisplayJSON(got))
+			if got.Type() != cty.Number {
+				t.Errorf("%s: type %s", tt.name, got.Type().FriendlyName())
+			}
+		}
+		if !strings.Contains(text, tt.want) {
+			t.Errorf("%s: tonumber = %s, want %s", tt.name, text, tt.want)
+		}
+	}
 }

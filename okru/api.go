@@ -411,22 +411,18 @@ func (a *API) decode(method string, resp *http.Response, body []byte, wire map[s
 // cleared of the call's secrets and of extra ones.
 func (a *API) apiError(method string, resp *http.Response, body []byte, wire map[string]string, extra ...string) error {
 	header := strings.TrimSpace(resp.Header.Get("Invocation-Error"))
-	if header == "" && !bytes.Contains(body, []byte(`"error_code"`)) {
+	// A body can only be an error envelope if it names error_code, plainly
+	// or with escapes in the key: most results are not read twice.
+	if header == "" && !bytes.Contains(body, []byte("error_code")) && !bytes.Contains(body, []byte(`\u`)) {
 		return nil
 	}
 	redact := func(text string) string { return Redact(text, append(a.wireSecrets(wire), extra...)...) }
-	var env struct {
-		Code *int            `json:"error_code"`
-		Msg  string          `json:"error_msg"`
-		Data json.RawMessage `json:"error_data"`
-	}
 	e := &Error{Method: method}
-	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '{' &&
-		json.Unmarshal(trimmed, &env) == nil && env.Code != nil {
-		e.Code = Code(*env.Code)
-		e.Msg = redact(env.Msg)
-		if len(env.Data) > 0 && string(env.Data) != "null" {
-			e.Data = json.RawMessage(redact(string(env.Data)))
+	if env, ok := readErrorEnvelope(body); ok {
+		e.Code = Code(env.code)
+		e.Msg = redact(env.msg)
+		if len(env.data) > 0 && string(env.data) != "null" {
+			e.Data = json.RawMessage(redact(string(env.data)))
 		}
 	} else if n, err := strconv.Atoi(header); err == nil {
 		e.Code = Code(n)
@@ -441,6 +437,41 @@ func (a *API) apiError(method string, resp *http.Response, body []byte, wire map
 		e.DidYouMean = Suggest(method)
 	}
 	return e
+}
+
+// errorEnvelope is ok.ru's error answer:
+// {"error_code": 102, "error_msg": "...", "error_data": null}.
+type errorEnvelope struct {
+	code int
+	msg  string
+	data json.RawMessage
+}
+
+// readErrorEnvelope reads an error envelope from a body: a JSON object with
+// an integer error_code and, if present, a string error_msg. Keys match
+// exactly, as ok.ru writes them: encoding/json's struct fields would also
+// take "Error_Code", which is no error code, and a result holding such a
+// key would then read as an error only when a header came with it.
+func readErrorEnvelope(body []byte) (errorEnvelope, bool) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n") // JSON's white space only
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return errorEnvelope{}, false
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(trimmed, &fields) != nil {
+		return errorEnvelope{}, false
+	}
+	var env errorEnvelope
+	var code *int
+	if raw, ok := fields["error_code"]; !ok || json.Unmarshal(raw, &code) != nil || code == nil {
+		return errorEnvelope{}, false
+	}
+	env.code = *code
+	if raw, ok := fields["error_msg"]; ok && json.Unmarshal(raw, &env.msg) != nil {
+		return errorEnvelope{}, false
+	}
+	env.data = fields["error_data"]
+	return env, true
 }
 
 // isJSONType reports whether a Content-Type names JSON; ok.ru sends

@@ -39,6 +39,9 @@ func FuzzDecode(f *testing.F) {
 		{200, "application/json;charset=utf-8", "x", `{"error_code":"7"}`},
 		{200, "application/json;charset=utf-8", "bad @T", `{"uid":"1"}`},
 		{429, "application/json", "", `{}`},
+		{200, "application/json;charset=utf-8", "0", `{"error_Code":5}`},
+		{200, "application/json;charset=utf-8", "", `{"error\u005fcode":5,"error_msg":"x"}`},
+		{200, "application/json;charset=utf-8", "", `{"ERROR_CODE":5}`},
 	} {
 		f.Add(c.status, c.contentType, c.header, []byte(c.body))
 	}
@@ -66,6 +69,9 @@ func FuzzDecode(f *testing.F) {
 			resp.Header.Set("Invocation-Error", header)
 		}
 		raw, err := a.decode("users.getInfo", resp, body, wire)
+		if _, ok := envelopeCode(body); ok && err == nil {
+			t.Fatalf("the error envelope %q decoded as a result", body)
+		}
 		if err == nil {
 			if !json.Valid(raw) {
 				t.Fatalf("decoded %q, which is not JSON", raw)
@@ -80,10 +86,14 @@ func FuzzDecode(f *testing.F) {
 		}
 		var apiErr *Error
 		var decErr *DecodeError
+		bodyCode, hasBodyCode := envelopeCode(body)
 		switch {
 		case errors.As(err, &apiErr):
-			// Without a code in the body, the header's is the error's.
-			if n, convErr := strconv.Atoi(strings.TrimSpace(header)); convErr == nil && !bytes.Contains(body, []byte(`"error_code"`)) && apiErr.Code != Code(n) {
+			// A code in the body is the error's; without one, the header's.
+			if hasBodyCode && apiErr.Code != Code(bodyCode) {
+				t.Fatalf("body code %d gave code %d", bodyCode, apiErr.Code)
+			}
+			if n, convErr := strconv.Atoi(strings.TrimSpace(header)); convErr == nil && !hasBodyCode && apiErr.Code != Code(n) {
 				t.Fatalf("header %q gave code %d", header, apiErr.Code)
 			}
 		case errors.As(err, &decErr):
@@ -100,4 +110,36 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// envelopeCode is the fuzz test's own reading of an error envelope: a JSON
+// object whose key is exactly "error_code" (escapes decoded, case kept)
+// with an int value, and an error_msg that is a string or null if present.
+func envelopeCode(body []byte) (int, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var top any
+	if dec.Decode(&top) != nil {
+		return 0, false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return 0, false
+	}
+	obj, ok := top.(map[string]any)
+	if !ok {
+		return 0, false
+	}
+	num, ok := obj["error_code"].(json.Number)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(num))
+	if err != nil || int64(int(n)) != int64(n) {
+		return 0, false
+	}
+	switch obj["error_msg"].(type) {
+	case nil, string:
+		return n, true
+	}
+	return 0, false
 }

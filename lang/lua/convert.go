@@ -133,6 +133,15 @@ func decodeJSONValue(data []byte) (any, error) {
 	return v, nil
 }
 
+// answerError says why an API answer could not become a Lua value: a
+// number beyond float64 names its path, anything else is not JSON.
+func answerError(err error) string {
+	if _, ok := errors.AsType[*convError](err); ok {
+		return err.Error()
+	}
+	return "the answer is not valid JSON: " + err.Error()
+}
+
 // toLua converts a Go value of the JSON family (and Go numbers, strings,
 // slices and string-keyed maps) to Lua.
 func (r *runtime) toLua(v any, p *path, depth int) (glua.LValue, error) {
@@ -147,7 +156,7 @@ func (r *runtime) toLua(v any, p *path, depth int) (glua.LValue, error) {
 	case string:
 		return glua.LString(x), nil
 	case json.Number:
-		return numberToLua(string(x)), nil
+		return numberToLua(string(x), p)
 	case float64:
 		return floatToLua(x, p)
 	case float32:
@@ -268,15 +277,31 @@ func floatToLua(f float64, p *path) (glua.LValue, error) {
 // float64's shortest form of the parsed value is "0.1"; "0.10000000000000000001"
 // is not) and, if it is whole, is at most 2^53 in magnitude. Otherwise it
 // becomes a Lua string of the exact text, which is what ok.ru ids need.
-func numberToLua(text string) glua.LValue {
+//
+// A number written with a point or an exponent that is beyond float64's
+// range (1e400, 1e-400) is an error naming the path: as a string it would
+// look like an id, and as a number it would be infinity or zero. A whole
+// number written in digits is an id of any length and becomes a string.
+func numberToLua(text string, p *path) (glua.LValue, error) {
 	f, err := strconv.ParseFloat(text, 64)
+	if isDigits(strings.TrimPrefix(text, "-")) && (err != nil || math.Abs(f) > maxExactInteger) {
+		return glua.LString(text), nil
+	}
+	_, digits, _, ok := normalizeDecimal(text)
+	if errors.Is(err, strconv.ErrRange) || ok && f == 0 && digits != "" {
+		return glua.LNil, p.errorf("%.40s is out of the range of a Lua number (float64)", text)
+	}
 	if err != nil || !sameDecimal(text, f) {
-		return glua.LString(text)
+		return glua.LString(text), nil
 	}
 	if f == math.Trunc(f) && math.Abs(f) > maxExactInteger {
-		return glua.LString(text)
+		return glua.LString(text), nil
 	}
-	return glua.LNumber(f)
+	return glua.LNumber(f), nil
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // sameDecimal reports whether the decimal text denotes exactly the value of

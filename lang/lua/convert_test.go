@@ -43,8 +43,8 @@ func TestJSONToLua(t *testing.T) {
 		{"1.0 is the number 1", `1.0`, `v == 1`, `1`},
 		{"exponent", `1.5e2`, `v == 150`, `150`},
 		{"tiny exponent", `1e-7`, `v == 1e-7`, `1e-7`},
-		{"overflow is a string", `1e400`, `v == "1e400"`, `"1e400"`},
-		{"underflow is a string", `1e-400`, `v == "1e-400"`, `"1e-400"`},
+		{"400-digit id is a string", strings.Repeat("9", 400), `v == "` + strings.Repeat("9", 400) + `"`, `"` + strings.Repeat("9", 400) + `"`},
+		{"smallest float64", `5e-324`, `v == 5e-324`, `5e-324`},
 		{"zero with huge exponent", `0e99999999999`, `v == 0`, `0`},
 		{"negative zero", `-0`, `v == 0`, `-0`},
 	}
@@ -239,6 +239,10 @@ func TestParamsErrors(t *testing.T) {
 		{"hole", `okru.pcall("users.getInfo", {uids = {"1", nil, "3"}})`, `okru.pcall users.getInfo: params.uids: sparse array`},
 		{"paginate", `okru.paginate("group.getMembers", {x = {[true] = 1}})`, `okru.paginate group.getMembers: params.x: boolean key`},
 		{"no method", `okru.call()`, `bad argument #1`},
+		{"NaN", `okru.call("users.getInfo", {uids = "1", ratio = {1, 0/0}})`, `okru.call users.getInfo: params.ratio[2]: NaN is not a JSON number`},
+		{"infinity", `okru.call("users.getInfo", {n = -1/0})`, `okru.call users.getInfo: params.n: -inf is not a JSON number`},
+		{"cycle", `local t = {} t.me = {t} okru.call("users.getInfo", {loop = t})`, `okru.call users.getInfo: params.loop.me[1]: cycle: the table contains itself (it is params.loop)`},
+		{"number key", `okru.call("users.getInfo", {att = {[1.5] = "x"}})`, `okru.call users.getInfo: params.att: number key 1.5 cannot be a JSON key`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,6 +316,8 @@ func TestJSONDecodeErrors(t *testing.T) {
 		{"trailing data", `return json.decode("1 2")`, `json.decode: unexpected data after the JSON value`},
 		{"empty", `return json.decode("")`, `json.decode: no JSON value (empty input)`},
 		{"not a string", `return json.decode({})`, `bad argument #1`},
+		{"beyond float64", `return json.decode('{"a":[1,1e400]}')`, `json.decode: value.a[2]: 1e400 is out of the range of a Lua number (float64)`},
+		{"below float64", `return json.decode("-1e-400")`, `json.decode: value: -1e-400 is out of the range of a Lua number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -320,6 +326,12 @@ func TestJSONDecodeErrors(t *testing.T) {
 			wantError(t, err, tt.want)
 		})
 	}
+	t.Run("result beyond float64", func(t *testing.T) {
+		t.Parallel()
+		fc := &fakeCaller{answers: map[string]string{"x.get": `{"n":1.5e400}`}}
+		_, err := runScript(t, `return okru.call("x.get", {})`, Options{Caller: fc})
+		wantError(t, err, `okru.call x.get: result.n: 1.5e400 is out of the range of a Lua number (float64)`)
+	})
 	t.Run("catchable", func(t *testing.T) {
 		t.Parallel()
 		got := mustRun(t, `local ok, err = pcall(json.decode, "nope") return {ok = ok, err = err}`, Options{})

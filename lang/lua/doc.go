@@ -22,8 +22,12 @@
 //	require("json"|"okru"|"string"|"table"|"math")
 //
 // params is nil or a table with string keys; its values convert like a
-// result does (a nested list becomes []any, which the okru client sends
-// comma-joined; a nested object becomes map[string]any, sent as JSON).
+// result does, into plain Go values that the okru client alone turns into
+// wire text, as it does for a workflow's values: a list of scalars is sent
+// comma-joined, a list holding tables ({{1,2},{3}}) and an object as JSON,
+// numbers in plain decimal (1e21 as 1000000000000000000000). NaN, ±inf,
+// cycles and keys that are neither strings nor 1..n are errors naming the
+// parameter (params.att[2]), raised before anything is sent.
 // Without a session argument the Caller's default session is used; a
 // name not in okru.sessions() raises an error.
 //
@@ -46,6 +50,8 @@
 //     it is at most 2^53 in magnitude; otherwise a string of its exact text.
 //     So ids like 12345678901234567890 or 9007199254740993 arrive as the
 //     strings "12345678901234567890" and "9007199254740993", never rounded.
+//     A number with a point or an exponent beyond float64's range (1e400,
+//     1e-400) is an error naming its path (result.items[3].n).
 //
 // # Lua to JSON (the return value, params, json.encode)
 //

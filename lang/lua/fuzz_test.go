@@ -3,6 +3,7 @@ package lua
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -29,6 +30,9 @@ func FuzzJSONRoundTrip(f *testing.F) {
 			return
 		}
 		r := fuzzRuntime(t)
+		if _, err := r.decodeJSON(data, "value"); err != nil && strings.Contains(err.Error(), "out of the range of a Lua number") {
+			return // 1e400: refused, never a wrong number
+		}
 		once := roundTrip(t, r, data)
 		if !json.Valid(once) {
 			t.Fatalf("%s became invalid JSON %s", data, once)

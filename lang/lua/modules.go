@@ -318,7 +318,7 @@ func (r *runtime) doCall(L *glua.LState, req apiRequest) (glua.LValue, *glua.LUs
 	}
 	v, err := r.decodeJSON(raw, "result")
 	if err != nil {
-		L.RaiseError("okru.call %s: the answer is not valid JSON: %v", req.method, err)
+		L.RaiseError("okru.call %s: %v", req.method, answerError(err))
 	}
 	return v, nil
 }
@@ -352,7 +352,7 @@ func (r *runtime) paginate(L *glua.LState, req apiRequest) int {
 		}
 		v, err := r.decodeJSON(raw, "page")
 		if err != nil {
-			L.RaiseError("okru.paginate %s: a page is not valid JSON: %v", req.method, err)
+			L.RaiseError("okru.paginate %s: %v", req.method, answerError(err))
 		}
 		L.Push(v)
 		return 1
