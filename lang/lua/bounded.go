@@ -1,7 +1,9 @@
 package lua
 
 import (
+	"fmt"
 	"strings"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/pm"
@@ -36,6 +38,8 @@ func (r *runtime) installBounded(str, tbl *glua.LTable) {
 	format, _ := str.RawGetString("format").(*glua.LFunction)
 	funcs := map[string]glua.LGFunction{
 		"rep":     r.stringRep,
+		"find":    r.stringFind(true),
+		"match":   r.stringFind(false),
 		"gsub":    r.stringGsub,
 		"upper":   r.stringMap("string.upper", strings.ToUpper),
 		"lower":   r.stringMap("string.lower", strings.ToLower),
@@ -186,7 +190,7 @@ func (r *runtime) stringGsub(L *glua.LState) int {
 	repl := L.Get(3)
 	maxN := L.OptInt(4, -1)
 	anchored := strings.HasPrefix(pat, "^")
-	b := []byte(src) // pm reads bytes; the copy also survives a repl function's work
+	b := readOnlyBytes(src)
 	var out strings.Builder
 	last, count := 0, 0
 	for sp := 0; sp <= len(src) && count != maxN; {
@@ -194,10 +198,7 @@ func (r *runtime) stringGsub(L *glua.LState) int {
 		if maxN >= 0 {
 			batch = min(batch, maxN-count)
 		}
-		mds, err := pm.Find(pat, b, sp, batch)
-		if err != nil {
-			L.RaiseError("%s", err.Error())
-		}
+		mds := r.search(L, pat, b, sp, batch)
 		for _, md := range mds {
 			start, end := md.Capture(0), md.Capture(1)
 			piece := src[start:end]
@@ -313,22 +314,112 @@ func expandRepl(L *glua.LState, src, repl string, md *pm.MatchData) string {
 	return b.String()
 }
 
+// search returns up to limit matches of pat in b from sp, as pm.Find. A
+// Lua pattern can take exponential time (".-.-.-.-b" on a long string) in
+// one search that has no way to stop, so it runs on its own goroutine while
+// the script waits for it or for the run's end. A search left behind by a
+// stopped run goes on until it finishes, holding only b: the CLI exits, and
+// a long-lived host keeps a busy goroutine rather than a script that never
+// stops.
+func (r *runtime) search(L *glua.LState, pat string, b []byte, sp, limit int) []*pm.MatchData {
+	type result struct {
+		mds []*pm.MatchData
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- result{err: fmt.Errorf("malformed pattern: %v", v)}
+			}
+		}()
+		mds, err := pm.Find(pat, b, sp, limit)
+		done <- result{mds, err}
+	}()
+	var stop <-chan struct{}
+	if ctx := L.Context(); ctx != nil {
+		stop = ctx.Done()
+	}
+	select {
+	case res := <-done:
+		if res.err != nil {
+			L.RaiseError("%s", res.err.Error())
+		}
+		return res.mds
+	case <-stop:
+		r.checkStop(L)
+		return nil
+	}
+}
+
+// readOnlyBytes gives pm, which takes bytes but never writes them, a
+// string's bytes without copying: find in a loop over a 16 MiB string
+// must not copy it on every call.
+func readOnlyBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// stringFind is string.find (find true) and string.match, with Lua 5.1's
+// rules, searching through r.search.
+func (r *runtime) stringFind(find bool) glua.LGFunction {
+	return func(L *glua.LState) int {
+		src := L.CheckString(1)
+		pat := L.CheckString(2)
+		init := L.OptInt(3, 1)
+		if init < 0 {
+			init = max(len(src)+init+1, 1)
+		}
+		init = max(init, 1)
+		if init > len(src)+1 {
+			L.Push(glua.LNil)
+			return 1
+		}
+		if find && (glua.LVAsBool(L.Get(4)) || !strings.ContainsAny(pat, "^$*+?.([%-")) {
+			i := strings.Index(src[init-1:], pat)
+			if i < 0 {
+				L.Push(glua.LNil)
+				return 1
+			}
+			L.Push(glua.LNumber(init + i))
+			L.Push(glua.LNumber(init + i + len(pat) - 1))
+			return 2
+		}
+		mds := r.search(L, pat, readOnlyBytes(src), init-1, 1)
+		if len(mds) == 0 {
+			L.Push(glua.LNil)
+			return 1
+		}
+		md := mds[0]
+		n := 0
+		if find {
+			L.Push(glua.LNumber(md.Capture(0) + 1))
+			L.Push(glua.LNumber(md.Capture(1)))
+			n = 2
+			if md.CaptureLength() == 2 {
+				return n
+			}
+		}
+		captures := max(md.CaptureLength()/2-1, 1)
+		for i := 1; i <= captures; i++ {
+			L.Push(capture(src, md, i))
+		}
+		return n + captures
+	}
+}
+
 // stringGmatch is string.gmatch finding one match per step of the loop;
 // gopher-lua's finds every match of the whole string up front.
 func (r *runtime) stringGmatch(L *glua.LState) int {
 	src := L.CheckString(1)
 	pat := L.CheckString(2)
-	b := []byte(src)
+	b := readOnlyBytes(src)
 	sp, done := 0, false
 	L.Push(L.NewFunction(func(L *glua.LState) int {
 		r.checkStop(L)
 		if done || sp > len(src) {
 			return 0
 		}
-		mds, err := pm.Find(pat, b, sp, 1)
-		if err != nil {
-			L.RaiseError("%s", err.Error())
-		}
+		mds := r.search(L, pat, b, sp, 1)
 		if len(mds) == 0 || strings.HasPrefix(pat, "^") {
 			done = true
 		}

@@ -33,6 +33,20 @@ func TestStringFunctionsAgree(t *testing.T) {
 		`(function() local t = {} for k, v in ("a=1, b=2"):gmatch("(%w+)=(%w+)") do t[#t+1] = k .. v end return t end)()`,
 		`(function() local t = {} for p in ("abc"):gmatch("()b") do t[#t+1] = p end return t end)()`,
 		`(function() local n = 0 for _ in ("abc"):gmatch("") do n = n + 1 end return n end)()`,
+		`{("hello world"):find("o w")}`,
+		`{("hello world"):find("o", 6)}`,
+		`{("hello world"):find("l+")}`,
+		`{("hello world"):find("(h)(e)")}`,
+		`{("a.b"):find(".", 1, true)}`,
+		`{("hello"):find("xyz")}`,
+		`{("hello"):find("l", -2)}`,
+		`{("key = value"):match("(%w+) = (%w+)")}`,
+		`{("hello"):match("l+")}`,
+		`{("hello"):match("()ll()")}`,
+		`{("hello"):match("^h")}`,
+		`{("hello"):match("^e")}`,
+		`{("hello"):match("l", 4)}`,
+		`{("hello"):find("[")}`,
 		`table.concat({1, 2, "three"}, ", ")`,
 		`table.concat({"a", "b", "c", "d"}, "-", 2, 3)`,
 		`table.concat({})`,
@@ -170,4 +184,33 @@ local ok, err = pcall(string.gsub, s, "x", function() n = n + 1 if n == 1 then l
 return n`
 	_, err := Run(ctx, "stop.lua", []byte(src), Options{Log: func(string) { cancel() }})
 	wantError(t, err, "script stopped: interrupted")
+}
+
+// TestPatternSearchStops: one search of a backtracking pattern can run for
+// seconds (".-b" on 4,000 characters) or for ever, inside one instruction.
+// Stopping the run ends the script inside that search, on its line, not
+// after it. (The search takes over 50 times longer than the 20ms here.)
+func TestPatternSearchStops(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"find":   "local r = s:find('.-b')",
+		"match":  "local r = s:match('.-b')",
+		"gsub":   "local r = s:gsub('.-b', '')",
+		"gmatch": "for _ in s:gmatch('.-b') do end",
+	}
+	for name, call := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// The clock starts when the script logs, so it runs in the VM.
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			start := func(string) { time.AfterFunc(20*time.Millisecond, cancel) }
+			src := "local s = ('a'):rep(4000) log('start')\n" + call + "\nwhile true do end"
+			_, err := Run(ctx, "test.lua", []byte(src), Options{Log: start})
+			se := wantError(t, err, "script stopped: interrupted")
+			if se.Line != 2 {
+				t.Errorf("stopped on line %d, want 2 (inside the search): %v", se.Line, err)
+			}
+		})
+	}
 }

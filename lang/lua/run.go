@@ -68,8 +68,8 @@ type Options struct {
 	// Log receives each log(...) and print(...) line. nil discards them.
 	Log func(msg string)
 	// MaxResultBytes bounds the JSON size of the result, of a json.encode
-	// and of one okru.call's params, and the length of a string built by string.rep, gsub,
-	// format, upper, lower, reverse or table.concat.
+	// and of one okru.call's params, and the length of a string built by
+	// string.rep, gsub, format, upper, lower, reverse or table.concat.
 	// 0 means DefaultMaxResultBytes.
 	MaxResultBytes int
 	// Timeout stops the script after this long ("script stopped: timeout
