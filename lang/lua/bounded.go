@@ -107,12 +107,17 @@ func (r *runtime) stringRep(L *glua.LState) int {
 }
 
 // stringMap is a function whose result is about as long as its argument:
-// upper, lower, reverse. Changing case can make UTF-8 text longer by half.
+// upper, lower, reverse. Changing the case of some UTF-8 letters changes
+// their length, so the result is checked again once it is built.
 func (r *runtime) stringMap(fname string, f func(string) string) glua.LGFunction {
 	return func(L *glua.LState) int {
 		s := L.CheckString(1)
-		r.reserve(L, fname, len(s)+len(s)/2)
-		L.Push(glua.LString(f(s)))
+		r.reserve(L, fname, len(s))
+		out := f(s)
+		if len(out) > r.limit {
+			L.RaiseError("%s: the result would be longer than the %s limit", fname, formatBytes(r.limit))
+		}
+		L.Push(glua.LString(out))
 		return 1
 	}
 }
