@@ -59,3 +59,39 @@ func TestNestingTooDeepCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestScriptStringWorkCLI runs issue 11's Lua attacks through the binary:
+// each ends with a clear error instead of gigabytes or minutes of work in
+// one instruction, and a timeout stops string work in a loop.
+func TestScriptStringWorkCLI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		name, src string
+		args      []string
+		want      string
+	}{
+		{"concat", `local s = string.rep("x", 16 * 1024 * 1024 - 1) local t = {} for i = 1, 200 do t[i] = s end return #table.concat(t)`,
+			nil, "concat.lua:1: table.concat: the result would be longer than the 16 MiB limit"},
+		{"gsub", `local s = string.rep("x", 6000) return #s:gsub(".", s)`,
+			nil, "gsub.lua:1: string.gsub: the result would be longer than the 16 MiB limit"},
+		{"gsubloop", `local s = string.rep("x", 4 * 1024 * 1024) while true do s:gsub("x", "yy") end`,
+			[]string{"-timeout", "200ms"}, "script stopped: timeout after 200ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, tt.name+".lua")
+			if err := os.WriteFile(path, []byte(tt.src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := runCLI(t, nil, "", append(append([]string{"run"}, tt.args...), path)...)
+			if r.code != exitFailed {
+				t.Errorf("exit %d, want %d", r.code, exitFailed)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr does not contain %q:\n%.2000s", tt.want, r.stderr)
+			}
+		})
+	}
+}
