@@ -412,27 +412,33 @@ func (r *runtime) stringFind(find bool) glua.LGFunction {
 	}
 }
 
-// stringGmatch is string.gmatch finding one match per step of the loop;
-// gopher-lua's finds every match of the whole string up front.
+// stringGmatch is string.gmatch finding matches a few at a time, as the
+// loop asks for them; gopher-lua's finds every match of the whole string up
+// front (16M records for "." on a 16 MiB string).
 func (r *runtime) stringGmatch(L *glua.LState) int {
+	const batch = 64 // matches per search: one goroutine per match would be slow
 	src := L.CheckString(1)
 	pat := L.CheckString(2)
 	b := readOnlyBytes(src)
+	var pending []*pm.MatchData
 	sp, done := 0, false
 	L.Push(L.NewFunction(func(L *glua.LState) int {
 		r.checkStop(L)
-		if done || sp > len(src) {
+		if len(pending) == 0 && !done && sp <= len(src) {
+			pending = r.search(L, pat, b, sp, batch)
+			if len(pending) < batch || strings.HasPrefix(pat, "^") {
+				done = true // an anchored pattern matches only at the start
+			}
+			if len(pending) > 0 {
+				last := pending[len(pending)-1]
+				sp = max(last.Capture(0)+1, last.Capture(1))
+			}
+		}
+		if len(pending) == 0 {
 			return 0
 		}
-		mds := r.search(L, pat, b, sp, 1)
-		if len(mds) == 0 || strings.HasPrefix(pat, "^") {
-			done = true
-		}
-		if len(mds) == 0 {
-			return 0
-		}
-		md := mds[0]
-		sp = max(md.Capture(0)+1, md.Capture(1))
+		md := pending[0]
+		pending = pending[1:]
 		n := max(md.CaptureLength()/2-1, 1)
 		for i := 1; i <= n; i++ {
 			L.Push(capture(src, md, i))
