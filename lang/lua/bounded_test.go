@@ -111,7 +111,7 @@ func TestStringLimit(t *testing.T) {
 		{"rep", `return #("x"):rep(1e12)`, "string.rep: the result would be longer than the 16 MiB limit"},
 		{"gsub of a string by itself", `local s = ("x"):rep(6000) return #s:gsub(".", s)`,
 			"string.gsub: the result would be longer than the 16 MiB limit"},
-		{"gsub by a function", `local s = ("x"):rep(1e6) return #s:gsub(".", function(c) return ("y"):rep(40) end)`,
+		{"gsub by a function", `local s = ("x"):rep(1e6) return #s:gsub(".", function(c) return ("y"):rep(400) end)`,
 			"string.gsub: the result would be longer than the 16 MiB limit"},
 		{"format with huge widths", `local t = {} for i = 1, 100 do t[i] = 1 end return #string.format(("%999999d"):rep(100), unpack(t))`,
 			"string.format: the result would be longer than the 16 MiB limit"},
@@ -191,9 +191,9 @@ return n`
 }
 
 // TestPatternSearchStops: one search of a backtracking pattern can run for
-// seconds (".-b" on 4,000 characters) or for ever, inside one instruction.
+// seconds (".-b" on 3,000 characters) or for ever, inside one instruction.
 // Stopping the run ends the script inside that search, on its line, not
-// after it. (The search takes over 50 times longer than the 20ms here.)
+// after it. (The search takes over 30 times longer than the 20ms here.)
 func TestPatternSearchStops(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
@@ -209,7 +209,7 @@ func TestPatternSearchStops(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			start := func(string) { time.AfterFunc(20*time.Millisecond, cancel) }
-			src := "local s = ('a'):rep(4000) log('start')\n" + call + "\nwhile true do end"
+			src := "local s = ('a'):rep(3000) log('start')\n" + call + "\nwhile true do end"
 			_, err := Run(ctx, "test.lua", []byte(src), Options{Log: start})
 			se := wantError(t, err, "script stopped: interrupted")
 			if se.Line != 2 {
