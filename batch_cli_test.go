@@ -89,11 +89,15 @@ type runProc struct {
 	stderr bytes.Buffer
 	events []map[string]any
 	mu     sync.Mutex
+	// drained is closed when stdout has been read to its end: os/exec
+	// says Wait must not be called before, as it closes the pipe and
+	// the last events would be lost.
+	drained chan struct{}
 }
 
 func startRun(t *testing.T, env []string, onEvent func(p *runProc, e map[string]any), args ...string) *runProc {
 	t.Helper()
-	p := &runProc{cmd: okruRun(t, env, append([]string{"run", "-json"}, args...)...)}
+	p := &runProc{cmd: okruRun(t, env, append([]string{"run", "-json"}, args...)...), drained: make(chan struct{})}
 	p.cmd.Stderr = &p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -103,6 +107,7 @@ func startRun(t *testing.T, env []string, onEvent func(p *runProc, e map[string]
 		t.Fatal(err)
 	}
 	go func() {
+		defer close(p.drained)
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 16<<20)
 		for sc.Scan() {
@@ -126,14 +131,15 @@ func startRun(t *testing.T, env []string, onEvent func(p *runProc, e map[string]
 // ended it.
 func (p *runProc) wait(t *testing.T) int {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
 	select {
-	case <-done:
+	case <-p.drained:
 	case <-time.After(2 * time.Minute):
 		_ = p.cmd.Process.Kill()
+		<-p.drained
+		_ = p.cmd.Wait()
 		t.Fatalf("okru-run run did not end; stderr:\n%s", p.stderr.String())
 	}
+	_ = p.cmd.Wait()
 	return p.cmd.ProcessState.ExitCode()
 }
 

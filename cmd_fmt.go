@@ -61,7 +61,7 @@ func cmdFmt(_ context.Context, env *cliEnv, args []string) int {
 		}
 		out, diags := lang.Format(name, src)
 		if diags.HasErrors() {
-			render.Diagnostics(env.stderr, map[string]*hcl.File{name: {Bytes: src}}, diags, useCol, 0)
+			render.Diagnostics(env.stderr, fmtSources(name, src), diags, useCol, 0)
 			code = exitInvalid
 			continue
 		}
@@ -94,11 +94,21 @@ func fmtStdin(env *cliEnv, color bool) int {
 	}
 	out, diags := lang.Format("<stdin>", src)
 	if diags.HasErrors() {
-		render.Diagnostics(env.stderr, map[string]*hcl.File{"<stdin>": {Bytes: src}}, diags, color, 0)
+		render.Diagnostics(env.stderr, fmtSources("<stdin>", src), diags, color, 0)
 		return exitInvalid
 	}
 	_, _ = env.stdout.Write(out)
 	return exitOK
+}
+
+// fmtSources gives the diagnostics printer the source of a file that does
+// not parse, for its snippets; but not of one nested too deeply, whose
+// lines are typically thousands of brackets long.
+func fmtSources(name string, src []byte) map[string]*hcl.File {
+	if lang.CheckNesting(name, src).HasErrors() {
+		return nil
+	}
+	return map[string]*hcl.File{name: {Bytes: src}}
 }
 
 // hclFiles lists path if it is a file, or the .hcl files of a folder.

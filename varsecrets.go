@@ -46,6 +46,9 @@ func sensitiveInputs(cfg *lang.Config, getenv func(string) string, varFiles, var
 		if err != nil {
 			continue
 		}
+		if lang.CheckNesting(path, src).HasErrors() {
+			continue // loading the file reports it
+		}
 		f, _ := hclparse.NewParser().ParseHCL(src, path)
 		if f == nil {
 			continue

@@ -590,6 +590,9 @@ func (r *runner) execute(ctx context.Context, inst *instance) result {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, st.Timeout)
 		defer cancel()
+		// The step's timeout replaces the client's default bound on each
+		// attempt (okru.DefaultAttemptTimeout), longer or shorter.
+		opts = append(opts, okru.WithAttemptTimeout(st.Timeout))
 	}
 	caller := r.callers[n.sess]
 	jc, err := r.journal.begin(inst, call.Method, params)

@@ -13,6 +13,9 @@ import (
 // equals signs, two-space indents). It refuses source with syntax errors,
 // which formatting could make worse.
 func Format(filename string, src []byte) ([]byte, hcl.Diagnostics) {
+	if diags := checkHCLNesting(filename, src); diags.HasErrors() {
+		return nil, diags
+	}
 	_, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, diags

@@ -91,10 +91,13 @@ func (c *Config) parseFiles(files []string) ([]*hcl.File, hcl.Diagnostics) {
 	for _, name := range files {
 		var f *hcl.File
 		var fd hcl.Diagnostics
-		if strings.HasSuffix(name, ".json") {
-			f, fd = p.ParseJSONFile(name)
-		} else {
+		switch src, err := os.ReadFile(name); {
+		case err != nil && strings.HasSuffix(name, ".json"):
+			f, fd = p.ParseJSONFile(name) // for its diagnostic
+		case err != nil:
 			f, fd = p.ParseHCLFile(name)
+		default:
+			f, fd = parseSource(p, name, src)
 		}
 		diags = append(diags, fd...)
 		if f != nil {
@@ -127,8 +130,12 @@ func newConfig(dir string) *Config {
 }
 
 // parseSource parses one file's text: JSON when its name ends in .json,
-// HCL otherwise.
+// HCL otherwise. Every workflow, configuration and variables file goes
+// through it, so that none reaches a parser nested deeper than MaxNesting.
 func parseSource(p *hclparse.Parser, filename string, src []byte) (*hcl.File, hcl.Diagnostics) {
+	if diags := CheckNesting(filename, src); diags.HasErrors() {
+		return nil, diags
+	}
 	if strings.HasSuffix(filename, ".json") {
 		return p.ParseJSON(src, filename)
 	}

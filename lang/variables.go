@@ -147,6 +147,9 @@ func (c *Config) rawValue(v *Variable, raw, source string) (cty.Value, hcl.Range
 	}
 	// A bare word (-var pin=abc) parses as a reference, which HCL refuses
 	// with "Variables not allowed": say what the variable needs instead.
+	if CheckNesting(source, []byte(raw)).HasErrors() {
+		return cty.NilVal, rng, c.badRawValue(v, raw, rng)
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), source, hcl.InitialPos)
 	if diags.HasErrors() {
 		return cty.NilVal, rng, c.badRawValue(v, raw, rng)

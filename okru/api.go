@@ -48,6 +48,13 @@ type Options struct {
 	// MinRate is the floor of the adaptive rate. Zero means Rate/10.
 	MinRate float64
 
+	// AttemptTimeout bounds each attempt of a call: sending the request and
+	// reading the whole answer. An answer that stalls fails the attempt with
+	// a *TransportError, retried like a broken connection. Zero means
+	// DefaultAttemptTimeout; negative, no bound but ctx's. Photo uploads
+	// are bounded only when this is set: their time grows with the files.
+	AttemptTimeout time.Duration
+
 	// Logger receives a line for every retry and token refresh. nil is
 	// silent. Lines never hold secrets.
 	Logger *slog.Logger
@@ -126,6 +133,8 @@ type callConfig struct {
 	allowRetry bool
 	retry      RetryPolicy
 	onRetry    func(RetryInfo)
+	// attemptTimeout bounds each attempt; <= 0 means none.
+	attemptTimeout time.Duration
 }
 
 // UseGET sends this call with GET (true) or POST (false), whatever the
@@ -153,7 +162,10 @@ func WithRetry(p RetryPolicy) CallOption {
 func OnRetry(f func(RetryInfo)) CallOption { return func(c *callConfig) { c.onRetry = f } }
 
 func (a *API) config(opts []CallOption) callConfig {
-	cfg := callConfig{get: a.opts.UseGET, path: a.opts.PathStyle, retry: a.retry}
+	cfg := callConfig{get: a.opts.UseGET, path: a.opts.PathStyle, retry: a.retry, attemptTimeout: a.opts.AttemptTimeout}
+	if cfg.attemptTimeout == 0 {
+		cfg.attemptTimeout = DefaultAttemptTimeout
+	}
 	if len(opts) > 0 {
 		// Apply to a copy on the heap so that cfg itself does not escape
 		// on the common path without options.
@@ -224,7 +236,7 @@ func (a *API) run(ctx context.Context, method string, cfg *callConfig, attempt a
 			return nil, &TransportError{Method: method, Err: err}
 		}
 		epoch := a.pacer.epochNow()
-		result, gen, err := attempt(ctx)
+		result, gen, err := cfg.attempt(ctx, attempt)
 		if err == nil {
 			a.pacer.success()
 			return result, nil

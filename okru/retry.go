@@ -2,7 +2,9 @@ package okru
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -17,6 +19,37 @@ const (
 	DefaultMinBackoff  = 200 * time.Millisecond
 	DefaultMaxBackoff  = 5 * time.Second
 )
+
+// DefaultAttemptTimeout bounds each attempt of a call (the request and the
+// whole answer) when Options.AttemptTimeout is zero. ok.ru answers in well
+// under a second; a minute allows for slow links and large results while
+// making sure that an answer which stalls halfway cannot hold a call, and
+// a run waiting for it, forever.
+const DefaultAttemptTimeout = 60 * time.Second
+
+// WithAttemptTimeout bounds each attempt of this call, whatever
+// Options.AttemptTimeout says; d <= 0 leaves only ctx's deadline.
+func WithAttemptTimeout(d time.Duration) CallOption {
+	return func(c *callConfig) { c.attemptTimeout = d }
+}
+
+// attempt makes one attempt within the call's attempt timeout. When that
+// timeout, rather than ctx, ends the attempt, the *TransportError says so;
+// it stays retryable, as any other broken exchange.
+func (c *callConfig) attempt(ctx context.Context, attempt attemptFunc) (json.RawMessage, uint64, error) {
+	if c.attemptTimeout <= 0 {
+		return attempt(ctx)
+	}
+	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+	defer cancel()
+	result, gen, err := attempt(actx)
+	if err != nil && actx.Err() != nil && ctx.Err() == nil {
+		if te, ok := errors.AsType[*TransportError](err); ok {
+			te.Err = fmt.Errorf("no complete answer within the attempt timeout of %s: %w", c.attemptTimeout, te.Err)
+		}
+	}
+	return result, gen, err
+}
 
 // RetryPolicy says how a failed call is repeated. Zero fields take the
 // defaults; MaxAttempts 1 turns retries off.

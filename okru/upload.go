@@ -103,6 +103,9 @@ func (a *API) UploadPhotos(ctx context.Context, req UploadPhotosRequest) ([]Phot
 func (a *API) postPhotos(ctx context.Context, uploadURL string, ids []string, files []UploadFile) ([]PhotoToken, error) {
 	const op = uploadOp
 	cfg := a.config(nil)
+	if a.opts.AttemptTimeout <= 0 {
+		cfg.attemptTimeout = 0 // an upload takes as long as its files need
+	}
 	rewindable := true
 	for _, f := range files {
 		if f.Reader != nil {

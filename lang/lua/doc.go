@@ -84,14 +84,21 @@
 // between any two instructions and is passed to the Caller, so an endless
 // loop or a waiting call ends with "script stopped: timeout after 2s" or
 // "script stopped: interrupted", and a script cannot swallow the stop with
-// pcall. The call depth (about 1000), the value stack (256 Ki slots),
-// string.rep and every conversion are bounded. Memory is guarded, not
-// metered: while a script runs, the process's Go heap is sampled every 50ms
-// and the script stops with "script stopped: memory limit of 512 MiB
-// exceeded" once the heap has grown more than Options.MaxMemory beyond its
-// size at the start. The heap is the whole process's (other runs and
-// garbage not yet collected count too) and one concatenation can allocate a
-// lot between two samples, so the bound is approximate.
+// pcall. The call depth (about 1000), the value stack (256 Ki slots) and
+// every conversion are bounded. The string functions that can build large
+// strings or work long in one instruction (rep, find, match, gsub, gmatch,
+// format, upper, lower, reverse, table.concat) are replaced by versions
+// that work out their result's size first, refuse one beyond
+// Options.MaxResultBytes, and check the context as they go; a pattern
+// search runs on its own goroutine, so that one that backtracks for ever
+// is abandoned when the run stops. Memory is guarded: while a script
+// runs, the process's Go heap is sampled every 50ms, and before each string
+// result of 64 KiB or more, and the script stops with "script stopped:
+// memory limit of 512 MiB exceeded" once the heap has grown more than
+// Options.MaxMemory beyond its size at the start. The heap is the whole
+// process's (other runs and garbage not yet collected count too) and the
+// .. operator can allocate a lot between two samples, so the bound is
+// approximate.
 //
 // # Errors
 //

@@ -34,12 +34,21 @@ func heapBytes() int64 {
 	return int64(s[0].Value.Uint64())
 }
 
+// memoryGuard stops a run whose heap grows more than limit bytes beyond
+// base. A goroutine samples the heap between the VM's steps; the string
+// functions call reserve before they build a large result, so that one
+// call cannot overshoot the limit between two samples.
+type memoryGuard struct {
+	base, limit int64
+	cancel      context.CancelCauseFunc
+}
+
 // guardMemory returns a context that ends, with a *memoryError cause, when
 // the process's heap grows more than limit bytes beyond what it was at the
-// start, and a func that stops the guard.
-func guardMemory(ctx context.Context, limit int64) (context.Context, func()) {
+// start, the guard, and a func that stops it.
+func guardMemory(ctx context.Context, limit int64) (context.Context, *memoryGuard, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	base := heapBytes()
+	g := &memoryGuard{base: heapBytes(), limit: limit, cancel: cancel}
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(memoryInterval)
@@ -51,15 +60,24 @@ func guardMemory(ctx context.Context, limit int64) (context.Context, func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if heapBytes()-base > limit {
-					cancel(&memoryError{limit})
+				if !g.reserve(0) {
 					return
 				}
 			}
 		}
 	}()
-	return ctx, func() {
+	return ctx, g, func() {
 		close(done)
 		cancel(nil)
 	}
+}
+
+// reserve reports whether n more bytes fit in the allowance; when they do
+// not, it stops the run with a *memoryError.
+func (g *memoryGuard) reserve(n int64) bool {
+	if heapBytes()-g.base+n > g.limit {
+		g.cancel(&memoryError{g.limit})
+		return false
+	}
+	return true
 }

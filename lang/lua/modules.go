@@ -69,7 +69,8 @@ func (r *runtime) install() {
 	L.SetGlobal("require", L.NewFunction(r.require))
 	L.SetGlobal("error", L.NewFunction(luaError))
 	if str, ok := L.GetGlobal(glua.StringLibName).(*glua.LTable); ok {
-		str.RawSetString("rep", L.NewFunction(r.stringRep))
+		tbl, _ := L.GetGlobal(glua.TabLibName).(*glua.LTable)
+		r.installBounded(str, tbl)
 	}
 	if math, ok := L.GetGlobal(glua.MathLibName).(*glua.LTable); ok {
 		math.RawSetString("random", L.NewFunction(r.mathRandom))
@@ -177,22 +178,6 @@ func (r *runtime) require(L *glua.LState) int {
 			name, strings.Join(requirable, ", "))
 	}
 	L.Push(mod)
-	return 1
-}
-
-// stringRep is string.rep bounded by the result limit: string.rep("x", 1e12)
-// would otherwise take the process's memory in one call.
-func (r *runtime) stringRep(L *glua.LState) int {
-	s := L.CheckString(1)
-	n := L.CheckInt(2)
-	if n <= 0 || s == "" {
-		L.Push(glua.LString(""))
-		return 1
-	}
-	if n > r.limit/len(s) {
-		L.RaiseError("string.rep: the result would be longer than the %s limit", formatBytes(r.limit))
-	}
-	L.Push(glua.LString(strings.Repeat(s, n)))
 	return 1
 }
 

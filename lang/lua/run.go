@@ -68,7 +68,8 @@ type Options struct {
 	// Log receives each log(...) and print(...) line. nil discards them.
 	Log func(msg string)
 	// MaxResultBytes bounds the JSON size of the result, of a json.encode
-	// and of one okru.call's params, and the length of a string.rep.
+	// and of one okru.call's params, and the length of a string built by
+	// string.rep, gsub, format, upper, lower, reverse or table.concat.
 	// 0 means DefaultMaxResultBytes.
 	MaxResultBytes int
 	// Timeout stops the script after this long ("script stopped: timeout
@@ -142,13 +143,14 @@ func (s *Script) Run(ctx context.Context, opts Options) (json.RawMessage, error)
 		ctx, cancel = context.WithTimeoutCause(ctx, opts.Timeout, &timeoutError{opts.Timeout})
 		defer cancel()
 	}
+	var guard *memoryGuard
 	if opts.MaxMemory >= 0 {
 		limit := opts.MaxMemory
 		if limit == 0 {
 			limit = DefaultMaxMemory
 		}
 		var stop func()
-		ctx, stop = guardMemory(ctx, limit)
+		ctx, guard, stop = guardMemory(ctx, limit)
 		defer stop()
 	}
 	r, err := newRuntime(s.name, opts)
@@ -156,6 +158,7 @@ func (s *Script) Run(ctx context.Context, opts Options) (json.RawMessage, error)
 		return nil, err
 	}
 	defer r.close()
+	r.guard = guard
 	if ctx.Err() != nil {
 		return nil, &ScriptError{File: s.name, Msg: stopMessage(ctx), Err: ctx.Err()}
 	}
@@ -198,6 +201,9 @@ type runtime struct {
 	// rng serves math.random; gopher-lua's own draws from Go's global
 	// generator, which no seed can make repeatable.
 	rng *rand.Rand
+
+	// guard is the run's memory guard, nil when it is off.
+	guard *memoryGuard
 }
 
 func newRuntime(name string, opts Options) (*runtime, error) {
