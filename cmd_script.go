@@ -83,15 +83,6 @@ func parseScriptArgs(fs *flag.FlagSet, args []string) (script string, scriptArgs
 	return fs.Arg(0), rest, nil
 }
 
-// loadConfig loads a workflow, or the workflow around a .lua script (with
-// no sessions: for plan, graph and validate, which call nothing).
-func loadConfig(path string) (*lang.Config, hcl.Diagnostics) {
-	if isScriptPath(path) {
-		return lang.LoadScriptRun(lang.ScriptRun{Path: path})
-	}
-	return lang.Load(path)
-}
-
 func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	var f scriptFlags
 	fs := newFlagSet(env, "run", "[run] [flags] SCRIPT.lua [args...] [-- args...]")
