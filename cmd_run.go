@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"sync"
 
 	"github.com/okru-run/okru-run/engine"
-	"github.com/okru-run/okru-run/engine/render"
-	"github.com/okru-run/okru-run/okru"
 )
 
 func init() {
@@ -45,111 +40,21 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 		return exitInvalid
 	}
 	color := useColor(env, f.color, env.stderr)
-	l, ok := load(env, path, color)
+	live := !f.json && isTerminal(env.stderr)
+	v := newView(env, viewOptions{json: f.json, color: color, live: live})
+	defer v.close()
+	l, ok := load(v, path)
 	if !ok {
-		return exitInvalid
+		return endEarly(v, exitInvalid)
 	}
-	in, ok := l.inputs(env, &f)
+	in, ok := l.inputs(env, v, &f)
 	if !ok {
-		return exitInvalid
-	}
-
-	opts := engine.Options{Parallelism: parallelism, ContinueOnError: continueOnError}
-	secrets := l.wf.Secrets(in)
-	var sbSecrets []string
-	if f.sandbox {
-		stop, ok := useSandbox(env, f.sb, &opts, &sbSecrets)
-		if !ok {
-			return exitFailed
-		}
-		defer stop()
-		secrets = append(secrets, sbSecrets...)
-	}
-	stdout := newRedactor(env.stdout, secrets)
-	stderr := newRedactor(env.stderr, secrets)
-	defer stdout.Flush()
-	defer stderr.Flush()
-
-	var jsonOut *render.JSON
-	if f.json {
-		jsonOut = render.NewJSON(stdout)
-		opts.Observer = jsonOut
-	} else {
-		opts.Observer = render.NewText(stderr, color, isTerminal(env.stderr))
+		return endEarly(v, exitInvalid)
 	}
 	noDefault := ""
 	if f.sandbox {
 		noDefault = "-sandbox runs keep no state to resume unless -state FILE is given"
 	}
-	if !batch.apply(env, &opts, path, noDefault, !f.json && isTerminal(env.stderr), sbSecrets) {
-		return exitInvalid
-	}
-	callCtx, release := batch.callContext(ctx, &opts)
-	defer release()
-	res, diags := l.wf.Run(callCtx, in, opts)
-	render.Diagnostics(stderr, l.cfg.Files(), diags, color, 0)
-	if jsonOut != nil {
-		jsonOut.Diagnostics(diags)
-	} else {
-		render.Outputs(stdout, res.Outputs)
-	}
-	switch res.Status {
-	case engine.StatusInvalid:
-		return exitInvalid
-	case engine.StatusInterrupted:
-		batch.reportInterrupted(stderr, &opts, res, args, l.cfg)
-		return exitInterrupted
-	case engine.StatusFailed:
-		return exitFailed
-	}
-	return exitOK
-}
-
-// redactor removes secrets from everything written through it. It is the
-// last line of defence: values are already hidden by the sensitive marks.
-// It writes whole lines (and progress lines ended by \r), so a secret is
-// never split between two writes.
-type redactor struct {
-	mu      sync.Mutex
-	w       io.Writer
-	secrets []string
-	buf     bytes.Buffer
-}
-
-func newRedactor(w io.Writer, secrets []string) *redactor {
-	var keep []string
-	for _, s := range secrets {
-		if s != "" {
-			keep = append(keep, s)
-		}
-	}
-	return &redactor{w: w, secrets: keep}
-}
-
-func (r *redactor) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.buf.Write(p)
-	for {
-		b := r.buf.Bytes()
-		i := bytes.IndexAny(b, "\n\r")
-		if i < 0 {
-			return len(p), nil
-		}
-		line := string(b[:i+1])
-		r.buf.Next(i + 1)
-		if _, err := io.WriteString(r.w, okru.Redact(line, r.secrets...)); err != nil {
-			return len(p), err
-		}
-	}
-}
-
-// Flush writes what is left without a line end.
-func (r *redactor) Flush() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.buf.Len() > 0 {
-		_, _ = io.WriteString(r.w, okru.Redact(r.buf.String(), r.secrets...))
-		r.buf.Reset()
-	}
+	return execute(ctx, env, v, l, in, runSetup{cmd: "run", path: path, args: args, flags: &f, batch: &batch,
+		opts: engine.Options{Parallelism: parallelism, ContinueOnError: continueOnError}, noDefault: noDefault, live: live})
 }

@@ -447,7 +447,7 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 	} else if res.err != nil || res.diags.HasErrors() {
 		sr.failed++
 		r.failures++
-		r.diags = append(r.diags, res.diags...)
+		r.diags = append(r.diags, tagInstance(res.diags, InstanceName(n.addr, inst.key))...)
 		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 			Elapsed: res.took, Err: res.err, Diags: res.diags})
 		if !r.opts.ContinueOnError {
@@ -529,6 +529,27 @@ func (r *runner) skipUsersBecause(failed *node, reason string) {
 		}
 	}
 	walk(failed)
+}
+
+// FailedInstance is the Extra of the diagnostics of a failed instance:
+// which one it was, so that a printer can group the failures that differ
+// only by instance (read it with hcl.DiagnosticExtra[FailedInstance]).
+type FailedInstance struct {
+	Instance string // as InstanceName gives it, e.g. "call.post[17]"
+}
+
+// tagInstance returns copies of diags whose Extra names the instance, for
+// those that carry no Extra of their own.
+func tagInstance(diags hcl.Diagnostics, name string) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		if c.Extra == nil {
+			c.Extra = FailedInstance{Instance: name}
+		}
+		out[i] = &c
+	}
+	return out
 }
 
 func diagText(d hcl.Diagnostics) string {
