@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/okru-run/okru-run/engine/render"
 )
 
 // A JSON Schema validator for the subset docs/events.schema.json uses:
@@ -332,4 +336,148 @@ func TestSchemaValidator(t *testing.T) {
 	if err := bad.checkKeywords(map[string]any{"pattern": "x"}, "#"); err == nil {
 		t.Error("a schema with a keyword the validator does not implement was accepted")
 	}
+}
+
+// TestEventsSchema validates every line of real -json runs against
+// docs/events.schema.json: a success, failures, many failures, a load
+// error, a variable error, validate, plan, a script, a resumed run with
+// progress lines, and an interrupted run. Each starts with the version
+// line and ends with the outputs (validate: with its result).
+func TestEventsSchema(t *testing.T) {
+	t.Parallel()
+	s := loadSchema(t, "docs/events.schema.json")
+	state := filepath.Join(t.TempDir(), "many.journal")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		last string
+		// then runs after the command, on the same state.
+		then []string
+	}{
+		{name: "success", args: []string{"run", "-sandbox", "examples/group-members.hcl"}, last: "outputs"},
+		{name: "failed call", args: []string{"run", "-sandbox", "-parallelism", "1", "testdata/cli/call_fails.hcl"}, code: exitFailed, last: "outputs"},
+		{name: "many failures", args: []string{"run", "-sandbox", "-continue-on-error", "-state", state, "testdata/cli/many_failures.hcl"},
+			code: exitFailed, last: "outputs",
+			then: []string{"run", "-sandbox", "-continue-on-error", "-resume", "-state", state, "-sandbox-latency", "2ms", "-progress", "1ms", "testdata/cli/many_failures.hcl"}},
+		{name: "load error", args: []string{"run", "-sandbox", "testdata/cli/unknown_reference.hcl"}, code: exitInvalid, last: "outputs"},
+		{name: "variable error", args: []string{"run", "-sandbox", "-var", "name=x", "-var", "limit=500", "testdata/cli/variables.hcl"}, code: exitInvalid, last: "outputs"},
+		{name: "validate syntax error", args: []string{"validate", "testdata/cli/syntax_error.hcl"}, code: exitInvalid, last: "result"},
+		{name: "validate", args: []string{"validate", "examples/group-members.hcl"}, last: "result"},
+		{name: "plan", args: []string{"plan", "-sandbox", "testdata/cli/when_and_paging.hcl", "-var", "post=true"}, last: "outputs"},
+		{name: "plan error", args: []string{"plan", "testdata/cli/type_errors.hcl"}, code: exitInvalid, last: "outputs"},
+		{name: "script", args: []string{"run", "-sandbox", "examples/post-and-verify.lua", "from -json"}, last: "outputs"},
+		{name: "script fails", args: []string{"run", "-sandbox", "testdata/cli/script_fails.lua"}, code: exitFailed, last: "outputs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, args := range [][]string{tt.args, tt.then} {
+				if args == nil {
+					continue
+				}
+				r := runCLI(t, nil, "", append([]string{args[0], "-json"}, args[1:]...)...)
+				if r.code != tt.code {
+					t.Fatalf("%s: exit %d, want %d:\n%s", strings.Join(args, " "), r.code, tt.code, r.stderr)
+				}
+				lines := s.validateLines(t, r.stdout)
+				checkEnds(t, lines, tt.last)
+				if tt.name == "many failures" {
+					checkFailedEvents(t, lines)
+				}
+			}
+		})
+	}
+}
+
+// checkEnds checks the first line (the version) and the last.
+func checkEnds(t *testing.T, lines []map[string]any, last string) {
+	t.Helper()
+	if len(lines) < 2 {
+		t.Fatalf("%d lines, want at least the version and the %s", len(lines), last)
+	}
+	if lines[0]["type"] != "version" || lines[0]["format_version"] != render.FormatVersion {
+		t.Errorf("first line = %v, want the version line of format %s", lines[0], render.FormatVersion)
+	}
+	if got := lines[len(lines)-1]["type"]; got != last {
+		t.Errorf("last line is a %v line, want %s", got, last)
+	}
+	for _, l := range lines[1 : len(lines)-1] {
+		if l["type"] == "version" || l["type"] == last {
+			t.Errorf("a %v line before the end", l["type"])
+		}
+	}
+}
+
+// checkFailedEvents checks that failed events say what failed, and that
+// the diagnostics of the failures are grouped.
+func checkFailedEvents(t *testing.T, lines []map[string]any) {
+	t.Helper()
+	var failed, diags int
+	for _, l := range lines {
+		switch l["type"] {
+		case "failed":
+			failed++
+			if l["class"] != "api" || l["code"] != float64(100) || l["name"] != "PARAM" || l["method"] != "users.getInfo" ||
+				!strings.HasPrefix(l["instance"].(string), "call.info[") {
+				t.Errorf("failed event = %v, want class api, code 100, name PARAM, method and instance", l)
+			}
+		case "diagnostic":
+			diags++
+		}
+	}
+	if failed == 0 || diags != 2 {
+		t.Errorf("%d failed events and %d diagnostics, want some failed events grouped in two diagnostics", failed, diags)
+	}
+}
+
+// TestEventsSchemaInterrupted stops a run, as the first SIGINT does, once
+// its first call has finished: the calls in flight finish, the summary
+// counts what was not started, and the outputs are still the last line.
+func TestEventsSchemaInterrupted(t *testing.T) {
+	t.Parallel()
+	s := loadSchema(t, "docs/events.schema.json")
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	out := &cancelOn{match: `"type":"finished"`, cancel: stop}
+	var errOut lockedBuffer
+	code := runInProcess(ctx, t, nil, "", out, &errOut, "run", "-json", "-sandbox", "-sandbox-latency", "20ms",
+		"-parallelism", "2", "-continue-on-error", "testdata/cli/many_failures.hcl")
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want %d:\n%s", code, exitInterrupted, errOut.String())
+	}
+	lines := s.validateLines(t, out.String())
+	checkEnds(t, lines, "outputs")
+	var stopping bool
+	for _, l := range lines {
+		switch l["type"] {
+		case "stopping":
+			stopping = true
+		case "summary":
+			if l["not_started"].(float64) == 0 {
+				t.Errorf("summary = %v, want instances not started", l)
+			}
+		}
+	}
+	if !stopping || lines[len(lines)-2]["type"] != "summary" {
+		t.Errorf("want a stopping line, and the summary just before the outputs:\n%s", out.String())
+	}
+	if !strings.Contains(errOut.String(), "interrupted") {
+		t.Errorf("stderr does not say the run was interrupted:\n%s", errOut.String())
+	}
+}
+
+// cancelOn is a writer that calls cancel once what is written holds match.
+type cancelOn struct {
+	lockedBuffer
+	match  string
+	cancel func()
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	n, err := c.lockedBuffer.Write(p)
+	if strings.Contains(string(p), c.match) {
+		c.cancel()
+	}
+	return n, err
 }
