@@ -497,7 +497,7 @@ func (r *runner) fail(n *node, d hcl.Diagnostics) {
 	r.diags = append(r.diags, d...)
 	if n.step != nil {
 		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(),
-			Err: errors.New(diagText(d)), Diags: d})
+			Err: &EvalError{Diags: d}, Diags: d})
 	}
 	if !r.opts.ContinueOnError {
 		r.stopped = true
@@ -551,6 +551,14 @@ func tagInstance(diags hcl.Diagnostics, name string) hcl.Diagnostics {
 	}
 	return out
 }
+
+// EvalError is the error of a failed event whose step could not be
+// evaluated (its for_each, when or params): nothing was called.
+type EvalError struct {
+	Diags hcl.Diagnostics
+}
+
+func (e *EvalError) Error() string { return diagText(e.Diags) }
 
 func diagText(d hcl.Diagnostics) string {
 	for _, x := range d {

@@ -712,8 +712,9 @@ type jsonPlanStep struct {
 }
 
 // Plan writes a plan as NDJSON: a line of type "call" (or "script") per
-// planned instance, then {"type":"plan_summary"} and {"type":"outputs"}. Values not known yet are
-// strings "(known after call.NAME)", sensitive ones "(sensitive)".
+// planned instance, then {"type":"plan_summary"} and {"type":"outputs"}.
+// Values not known yet are strings "(known after call.NAME)", sensitive
+// ones "(sensitive)".
 func (j *JSON) Plan(p *engine.Plan) {
 	for _, s := range p.Steps {
 		for _, inst := range s.Instances {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -270,21 +269,27 @@ type Failure struct {
 func DescribeFailure(e engine.Event) Failure {
 	var apiErr *okru.Error
 	var transport *okru.TransportError
+	var redirect *okru.RedirectError
 	var decode *okru.DecodeError
-	var pathErr *fs.PathError
+	var eval *engine.EvalError
 	err := e.Err
 	switch {
 	case errors.As(err, &apiErr):
 		return Failure{Class: ClassAPI, Code: int(apiErr.Code), Name: apiErr.Name()}
-	case errors.As(err, &transport), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, okru.CodeSessionRequired), errors.Is(err, okru.CodeNotSessionMethod):
+		// Refused before sending, as the server would have refused it.
+		c := okru.CodeSessionRequired
+		if errors.Is(err, okru.CodeNotSessionMethod) {
+			c = okru.CodeNotSessionMethod
+		}
+		return Failure{Class: ClassAPI, Code: int(c), Name: c.Name()}
+	case errors.As(err, &transport), errors.As(err, &redirect), errors.Is(err, context.DeadlineExceeded):
 		return Failure{Class: ClassTransport}
 	case errors.As(err, &decode):
 		return Failure{Class: ClassDecode}
 	case e.Method == lang.ScriptMethod:
 		return Failure{Class: ClassScript}
-	case errors.As(err, &pathErr):
-		return Failure{Class: ClassOther}
-	case err == nil || len(e.Diags) > 0:
+	case err == nil || errors.As(err, &eval):
 		// A parameter, for_each or when that could not be evaluated.
 		return Failure{Class: ClassEvaluation}
 	}

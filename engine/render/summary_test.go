@@ -129,6 +129,10 @@ func TestDescribeFailure(t *testing.T) {
 		{"decode", engine.Event{Method: "users.getInfo", Err: &okru.DecodeError{Method: "users.getInfo", Status: 502}}, Failure{Class: ClassDecode}},
 		{"evaluation", engine.Event{Method: "users.getInfo", Diags: diags}, Failure{Class: ClassEvaluation}},
 		{"script", engine.Event{Method: lang.ScriptMethod, Err: errors.New("report.lua:3: boom")}, Failure{Class: ClassScript}},
+		{"step evaluation", engine.Event{Method: "users.getInfo", Err: &engine.EvalError{Diags: diags}, Diags: diags}, Failure{Class: ClassEvaluation}},
+		{"session rule", engine.Event{Method: "users.getInfo", Err: fmt.Errorf("call users.getInfo: %w", okru.ErrSessionRequired)},
+			Failure{Class: ClassAPI, Code: 453, Name: "SESSION_REQUIRED"}},
+		{"other with diagnostics", engine.Event{Method: "users.getInfo", Err: errors.New("cannot record the call"), Diags: diags}, Failure{Class: ClassOther}},
 		{"other", engine.Event{Method: "users.getInfo", Err: errors.New("disk full")}, Failure{Class: ClassOther}},
 	}
 	for _, tt := range tests {
