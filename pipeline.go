@@ -32,13 +32,12 @@ func execute(ctx context.Context, env *cliEnv, v view, l *loaded, in engine.Inpu
 	opts := s.opts
 	secrets := l.wf.Secrets(in)
 	if s.flags.sandbox {
-		srv, connect, sbSecrets, err := startSandbox(s.flags.sb)
+		stop, sbSecrets, err := useSandbox(s.flags.sb, &opts)
 		if err != nil {
 			fmt.Fprintf(v.stderr(), "okru-run %s: %v\n", s.cmd, err)
 			return endEarly(v, exitFailed)
 		}
-		defer srv.Close()
-		opts.Connect = connect
+		defer stop()
 		secrets = append(secrets, sbSecrets...)
 	}
 	v.addSecrets(secrets)

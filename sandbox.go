@@ -35,18 +35,16 @@ func (f sandboxFlags) config() okrutest.Config {
 	return okrutest.Config{Seed: f.seed, Users: f.users, Faults: okrutest.Faults{Latency: f.latency}}
 }
 
-// useSandbox starts the in-process sandbox for --sandbox, points opts at
-// it and adds its credentials to *secrets; it reports a failure on stderr.
-// The caller defers stop.
-func useSandbox(env *cliEnv, sb sandboxFlags, opts *engine.Options, secrets *[]string) (stop func(), ok bool) {
-	srv, connect, sbSecrets, err := startSandbox(sb)
+// useSandbox starts the in-process sandbox for -sandbox and points opts
+// at it. It returns the sandbox's credentials, for redaction, and stop,
+// which the caller defers.
+func useSandbox(sb sandboxFlags, opts *engine.Options) (stop func(), secrets []string, err error) {
+	srv, connect, secrets, err := startSandbox(sb)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "okru-run run: %v\n", err)
-		return nil, false
+		return nil, nil, err
 	}
 	opts.Connect = connect
-	*secrets = append(*secrets, sbSecrets...)
-	return srv.Close, true
+	return srv.Close, secrets, nil
 }
 
 // startSandbox starts the in-process sandbox and returns a Connector that
