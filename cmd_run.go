@@ -55,6 +55,6 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	if f.sandbox {
 		noDefault = "-sandbox runs keep no state to resume unless -state FILE is given"
 	}
-	return execute(ctx, env, v, l, in, runSetup{cmd: "run", path: path, args: args, flags: &f, batch: &batch,
+	return execute(ctx, v, l, in, runSetup{path: path, args: args, flags: &f, batch: &batch,
 		opts: engine.Options{Parallelism: parallelism, ContinueOnError: continueOnError}, noDefault: noDefault, live: live})
 }

@@ -122,7 +122,7 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return endEarly(v, exitInvalid)
 	}
-	return execute(ctx, env, v, l, in, runSetup{cmd: "run", path: path, args: args, flags: &f.workflowFlags, batch: &f.batch,
+	return execute(ctx, v, l, in, runSetup{path: path, args: args, flags: &f.workflowFlags, batch: &f.batch,
 		opts: engine.Options{Parallelism: 1}, noDefault: "a script run keeps no state unless -state FILE is given", live: live})
 }
 

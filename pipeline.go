@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/engine"
 	"github.com/okru-run/okru-run/engine/render"
 )
@@ -14,7 +14,6 @@ import (
 
 // runSetup is what tells the runs of the pipeline apart.
 type runSetup struct {
-	cmd   string // the command, for messages
 	path  string // the workflow or the script
 	args  []string
 	flags *workflowFlags
@@ -28,13 +27,13 @@ type runSetup struct {
 
 // execute runs a loaded workflow with its inputs and returns the exit
 // code. The view's last line is the outputs, whatever happens.
-func execute(ctx context.Context, env *cliEnv, v view, l *loaded, in engine.Inputs, s runSetup) int {
+func execute(ctx context.Context, v view, l *loaded, in engine.Inputs, s runSetup) int {
 	opts := s.opts
 	secrets := l.wf.Secrets(in)
 	if s.flags.sandbox {
 		stop, sbSecrets, err := useSandbox(s.flags.sb, &opts)
 		if err != nil {
-			fmt.Fprintf(v.stderr(), "okru-run %s: %v\n", s.cmd, err)
+			v.Diagnostics(nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot start the sandbox", Detail: err.Error() + "."}})
 			return endEarly(v, exitFailed)
 		}
 		defer stop()
@@ -46,7 +45,8 @@ func execute(ctx context.Context, env *cliEnv, v view, l *loaded, in engine.Inpu
 		tally.Observe(e)
 		v.Observe(e)
 	})
-	if !s.batch.apply(env, &opts, s.path, s.noDefault, s.live, secrets) {
+	if err := s.batch.apply(&opts, s.path, s.noDefault, s.live, secrets); err != nil {
+		v.Diagnostics(nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid flags", Detail: err.Error() + "."}})
 		return endEarly(v, exitInvalid)
 	}
 	callCtx, release := s.batch.callContext(ctx, &opts)
