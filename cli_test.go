@@ -27,6 +27,13 @@ func TestCLIGolden(t *testing.T) {
 		{name: "run_implicit", args: []string{"examples/post-and-read.hcl", "-sandbox", "-parallelism=1", "-var", "message=implicit run"}},
 		{name: "run_call_fails", args: []string{"run", "-sandbox", "-parallelism", "1", "testdata/cli/call_fails.hcl"}},
 		{name: "run_continue_on_error", args: []string{"run", "-sandbox", "-parallelism", "1", "-continue-on-error", "testdata/cli/call_fails.hcl"}},
+		{name: "run_many_failures", args: []string{"run", "-sandbox", "-parallelism", "1", "-continue-on-error", "testdata/cli/many_failures.hcl"}},
+		{name: "run_many_failures_json", args: []string{"run", "-sandbox", "-parallelism", "1", "-continue-on-error", "-json", "-progress", "0", "testdata/cli/many_failures.hcl"}},
+		{name: "run_many_failures_stop", args: []string{"run", "-sandbox", "-parallelism", "1", "testdata/cli/many_failures.hcl"}},
+		{name: "run_json_load_error", args: []string{"run", "-json", "-sandbox", "testdata/cli/unknown_reference.hcl"}},
+		{name: "run_json_variable_error", args: []string{"run", "-json", "-sandbox", "-var", "name=x", "-var", "limit=500", "testdata/cli/variables.hcl"}},
+		{name: "validate_json_syntax_error", args: []string{"validate", "-json", "testdata/cli/syntax_error.hcl"}},
+		{name: "plan_json_whoami", args: []string{"plan", "-json", "examples/whoami.hcl"}},
 		{name: "run_when_and_paging", args: []string{"run", "-sandbox", "-parallelism", "1", "testdata/cli/when_and_paging.hcl"}},
 		{name: "run_variables", args: []string{"run", "-sandbox", "-var-file", "testdata/cli/values.okvars", "-var", "ids=[500000462248]", "testdata/cli/variables.hcl"},
 			env: []string{"OKRU_VAR_limit=20", "OKRU_VAR_name=from env"}},
@@ -163,8 +170,8 @@ func TestRunJSONFailure(t *testing.T) {
 	if !failed || !diag {
 		t.Errorf("want a failed event naming the parameter and an error diagnostic with a range:\n%s", r.stdout)
 	}
-	if lines[len(lines)-1]["type"] != "diagnostic" && lines[len(lines)-2]["type"] != "outputs" {
-		t.Errorf("outputs line missing:\n%s", r.stdout)
+	if lines[len(lines)-1]["type"] != "outputs" {
+		t.Errorf("the last line is not the outputs:\n%s", r.stdout)
 	}
 }
 
@@ -187,8 +194,11 @@ func TestPlanJSON(t *testing.T) {
 	if strings.Join(steps, " ") != "call.me call.friends call.profiles" {
 		t.Errorf("planned steps = %v", steps)
 	}
-	summary := lines[len(lines)-1]
-	if summary["type"] != "summary" || summary["calls"] != float64(2) || summary["pending_steps"] != float64(1) {
+	if lines[len(lines)-1]["type"] != "outputs" {
+		t.Errorf("the last line is not the outputs: %v", lines[len(lines)-1])
+	}
+	summary := lines[len(lines)-2]
+	if summary["type"] != "plan_summary" || summary["calls"] != float64(2) || summary["pending_steps"] != float64(1) {
 		t.Errorf("summary = %v", summary)
 	}
 }

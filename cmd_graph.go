@@ -24,7 +24,9 @@ func cmdGraph(_ context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	l, ok := load(env, path, useColor(env, color, env.stderr))
+	v := newView(env, viewOptions{color: useColor(env, color, env.stderr)})
+	l, ok := load(v, path)
+	v.close()
 	if !ok {
 		return exitInvalid
 	}

@@ -30,31 +30,28 @@ func cmdPlan(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	color := useColor(env, f.color, env.stderr)
-	l, ok := load(env, path, color)
+	v := newView(env, viewOptions{json: f.json, color: useColor(env, f.color, env.stderr)})
+	defer v.close()
+	l, ok := load(v, path)
 	if !ok {
-		return exitInvalid
+		return endEarly(v, exitInvalid)
 	}
-	in, ok := l.inputs(env, &f)
+	in, ok := l.inputs(env, v, &f)
 	if !ok {
-		return exitInvalid
+		return endEarly(v, exitInvalid)
 	}
-	secrets := l.wf.Secrets(in)
+	v.addSecrets(l.wf.Secrets(in))
 	if f.sandbox {
 		// Planning calls nothing; the sandbox only lends its credentials to
 		// the redaction, as a run would.
 		srv, _, sb, err := startSandbox(f.sb)
 		if err != nil {
-			fmt.Fprintf(env.stderr, "okru-run plan: %v\n", err)
-			return exitFailed
+			fmt.Fprintf(v.stderr(), "okru-run plan: %v\n", err)
+			return endEarly(v, exitFailed)
 		}
 		srv.Close()
-		secrets = append(secrets, sb...)
+		v.addSecrets(sb)
 	}
-	stdout := newRedactor(env.stdout, secrets)
-	stderr := newRedactor(env.stderr, secrets)
-	defer stdout.Flush()
-	defer stderr.Flush()
 	var p *engine.Plan
 	var diags hcl.Diagnostics
 	if detail || f.json {
@@ -64,24 +61,16 @@ func cmdPlan(ctx context.Context, env *cliEnv, args []string) int {
 		p, diags = l.wf.PlanSample(ctx, in, render.PlanSample+1)
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "okru-run plan: interrupted; nothing was called")
-		return exitInterrupted
+		fmt.Fprintln(v.stderr(), "okru-run plan: interrupted; nothing was called")
+		return endEarly(v, exitInterrupted)
 	}
-	render.Diagnostics(stderr, l.cfg.Files(), diags, color, 0)
-	if f.json {
-		j := render.NewJSON(stdout)
-		j.Diagnostics(diags)
-		if !diags.HasErrors() {
-			j.Plan(p)
-		}
-	} else if !diags.HasErrors() {
-		render.Plan(stdout, p, detail)
+	v.Diagnostics(l.cfg.Files(), diags)
+	if diags.HasErrors() {
+		return endEarly(v, exitInvalid)
 	}
+	v.Plan(p, detail) // the outputs are part of the plan
 	if ctx.Err() != nil {
 		return exitInterrupted
-	}
-	if diags.HasErrors() {
-		return exitInvalid
 	}
 	return exitOK
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,11 +79,11 @@ func (b *batchFlags) check(env *cliEnv) bool {
 	return true
 }
 
-// apply sets the run's state, shard and progress. Without -state, the
+// apply sets the run's state, shard and progress, or says why it cannot. Without -state, the
 // state is kept at defaultStatePath unless noDefault says why this run
 // keeps none (and what to do to resume it), as for a sandbox run, which
 // starts a fresh in-process sandbox that a resumed run could not find.
-func (b *batchFlags) apply(env *cliEnv, opts *engine.Options, workflow, noDefault string, live bool, secrets []string) bool {
+func (b *batchFlags) apply(opts *engine.Options, workflow, noDefault string, live bool, secrets []string) error {
 	opts.Shard = b.shard
 	opts.ProgressEvery = b.progress
 	if live {
@@ -90,21 +91,20 @@ func (b *batchFlags) apply(env *cliEnv, opts *engine.Options, workflow, noDefaul
 	}
 	path := b.state
 	if b.noState {
-		return true
+		return nil
 	}
 	if path == "" && noDefault != "" {
 		if b.resume || b.fresh || b.retryUnknown {
-			fmt.Fprintf(env.stderr, "okru-run run: %s\n", noDefault)
-			return false
+			return errors.New(noDefault)
 		}
-		return true
+		return nil
 	}
 	if path == "" {
 		path = defaultStatePath(workflow, b.shard)
 	}
 	opts.State = &engine.StateOptions{Path: path, Workflow: workflow, Resume: b.resume, Fresh: b.fresh,
 		RetryUnknown: b.retryUnknown, Secrets: secrets}
-	return true
+	return nil
 }
 
 // defaultStatePath is .okru-run/NAME.journal beside the workflow (in the

@@ -58,26 +58,6 @@ func newSandboxBanner(srv *okrutest.Server) sandboxBanner {
 	}
 }
 
-// sandboxFlags choose the sandbox's data and latency. okru-run sandbox
-// registers them as -seed, -users and -latency; run, plan and script runs
-// as -sandbox-seed, ... for their in-process sandbox, with the same
-// defaults, so both serve the same users unless told otherwise.
-type sandboxFlags struct {
-	seed    uint64
-	users   int
-	latency time.Duration
-}
-
-func (f *sandboxFlags) register(fs *flag.FlagSet, prefix, doc string) {
-	fs.Uint64Var(&f.seed, prefix+"seed", 1, doc+"seed of the sandbox's social graph: the same seed gives the same users, friends and groups")
-	fs.IntVar(&f.users, prefix+"users", okrutest.DefaultUsers, doc+"number of users in the sandbox's graph")
-	fs.DurationVar(&f.latency, prefix+"latency", 0, doc+"delay every API call of the sandbox by this `duration`, to rehearse a batch at ok.ru's pace")
-}
-
-func (f sandboxFlags) config() okrutest.Config {
-	return okrutest.Config{Seed: f.seed, Users: f.users, Faults: okrutest.Faults{Latency: f.latency}}
-}
-
 // runSandbox serves the sandbox until ctx ends (SIGINT or SIGTERM), then
 // shuts down gracefully and exits 0.
 func runSandbox(ctx context.Context, env *cliEnv, args []string) int {

@@ -11,9 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/engine"
-	"github.com/okru-run/okru-run/engine/render"
 	"github.com/okru-run/okru-run/lang"
 )
 
@@ -83,15 +81,6 @@ func parseScriptArgs(fs *flag.FlagSet, args []string) (script string, scriptArgs
 	return fs.Arg(0), rest, nil
 }
 
-// loadConfig loads a workflow, or the workflow around a .lua script (with
-// no sessions: for plan, graph and validate, which call nothing).
-func loadConfig(path string) (*lang.Config, hcl.Diagnostics) {
-	if isScriptPath(path) {
-		return lang.LoadScriptRun(lang.ScriptRun{Path: path})
-	}
-	return lang.Load(path)
-}
-
 func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	var f scriptFlags
 	fs := newFlagSet(env, "run", "[run] [flags] SCRIPT.lua [args...] [-- args...]")
@@ -116,76 +105,25 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 		return exitInvalid
 	}
 	color := useColor(env, f.color, env.stderr)
-
+	live := !f.json && isTerminal(env.stderr)
+	v := newView(env, viewOptions{json: f.json, color: color, live: live, scriptResult: true})
+	defer v.close()
 	cfg, diags := lang.LoadScriptRun(lang.ScriptRun{
 		Path: path, Args: scriptArgs, Timeout: f.timeout, Config: f.config, Session: f.session,
 		// Without --config the session comes from the environment; with
 		// none there, the script runs without API access.
 		EnvSession: f.config == "" && (f.sandbox || f.credentials != "" || env.getenv("OKRU_APP_KEY") != ""),
 	})
-	var wf *engine.Workflow
-	if !diags.HasErrors() {
-		var d hcl.Diagnostics
-		wf, d = engine.Compile(cfg)
-		diags = append(diags, d...)
-	}
-	render.Diagnostics(env.stderr, cfg.Files(), diags, color, 0)
-	if diags.HasErrors() {
-		return exitInvalid
-	}
-	l := &loaded{cfg: cfg, wf: wf, color: color}
-	in, ok := l.inputs(env, &f.workflowFlags)
+	l, ok := compile(v, cfg, diags)
 	if !ok {
-		return exitInvalid
+		return endEarly(v, exitInvalid)
 	}
-
-	opts := engine.Options{Parallelism: 1}
-	secrets := wf.Secrets(in)
-	if f.sandbox {
-		stop, ok := useSandbox(env, f.sb, &opts, &secrets)
-		if !ok {
-			return exitFailed
-		}
-		defer stop()
+	in, ok := l.inputs(env, v, &f.workflowFlags)
+	if !ok {
+		return endEarly(v, exitInvalid)
 	}
-	stdout := newRedactor(env.stdout, secrets)
-	stderr := newRedactor(env.stderr, secrets)
-	defer stdout.Flush()
-	defer stderr.Flush()
-
-	var jsonOut *render.JSON
-	held := &heldOutputs{}
-	if f.json {
-		jsonOut = render.NewJSON(stdout)
-		held.o = jsonOut
-		opts.Observer = held
-	} else {
-		opts.Observer = render.NewText(stderr, color, isTerminal(env.stderr))
-	}
-	noDefault := "a script run keeps no state unless -state FILE is given"
-	if !f.batch.apply(env, &opts, path, noDefault, !f.json && isTerminal(env.stderr), secrets) {
-		return exitInvalid
-	}
-	callCtx, release := f.batch.callContext(ctx, &opts)
-	defer release()
-	res, diags := wf.Run(callCtx, in, opts)
-	render.Diagnostics(stderr, cfg.Files(), diags, color, 0)
-	if jsonOut != nil {
-		jsonOut.Diagnostics(diags)
-		held.flush()
-	} else if res.Status == engine.StatusOK {
-		writeScriptResult(stdout, res.Outputs)
-	}
-	switch res.Status {
-	case engine.StatusInvalid:
-		return exitInvalid
-	case engine.StatusInterrupted:
-		f.batch.reportInterrupted(stderr, &opts, res, args, cfg)
-		return exitInterrupted
-	case engine.StatusFailed:
-		return exitFailed
-	}
-	return exitOK
+	return execute(ctx, v, l, in, runSetup{path: path, args: args, flags: &f.workflowFlags, batch: &f.batch,
+		opts: engine.Options{Parallelism: 1}, noDefault: "a script run keeps no state unless -state FILE is given", live: live})
 }
 
 // writeScriptResult prints the script's return value as one JSON document,
@@ -202,27 +140,5 @@ func writeScriptResult(w io.Writer, outs []engine.OutputValue) {
 		}
 		b.WriteByte('\n')
 		_, _ = w.Write(b.Bytes())
-	}
-}
-
-// heldOutputs passes events on but holds the outputs event back, so that
-// it is the last line, after the diagnostics.
-type heldOutputs struct {
-	o       engine.Observer
-	outputs *engine.Event
-}
-
-func (h *heldOutputs) Observe(e engine.Event) {
-	if e.Type == engine.EventOutputs {
-		h.outputs = &e
-		return
-	}
-	h.o.Observe(e)
-}
-
-func (h *heldOutputs) flush() {
-	if h.outputs != nil {
-		h.o.Observe(*h.outputs)
-		h.outputs = nil
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/okru-run/okru-run/engine"
-	"github.com/okru-run/okru-run/engine/render"
 )
 
 func init() {
@@ -32,31 +31,23 @@ func cmdValidate(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	useCol := useColor(env, color, env.stderr)
-	l, ok := load(env, path, useCol)
+	v := newView(env, viewOptions{json: jsonOut, color: useColor(env, color, env.stderr)})
+	defer v.close()
+	l, ok := load(v, path)
 	if !ok {
-		if jsonOut {
-			fmt.Fprintln(env.stdout, `{"type":"result","valid":false}`)
-		}
+		v.Result(path, false)
 		return exitInvalid
 	}
 	in := engine.Inputs{Variables: l.cfg.UnknownVariables(), Getenv: env.getenv}
 	_, diags := l.wf.Plan(ctx, in)
 	if ctx.Err() != nil {
-		fmt.Fprintln(env.stderr, "okru-run validate: interrupted")
+		fmt.Fprintln(v.stderr(), "okru-run validate: interrupted")
 		return exitInterrupted
 	}
-	render.Diagnostics(env.stderr, l.cfg.Files(), diags, useCol, 0)
-	if jsonOut {
-		j := render.NewJSON(env.stdout)
-		j.Diagnostics(diags)
-		fmt.Fprintf(env.stdout, "{\"type\":\"result\",\"valid\":%t}\n", !diags.HasErrors())
-	}
+	v.Diagnostics(l.cfg.Files(), diags)
+	v.Result(path, !diags.HasErrors())
 	if diags.HasErrors() {
 		return exitInvalid
-	}
-	if !jsonOut {
-		fmt.Fprintf(env.stderr, "%s is valid.\n", path)
 	}
 	return exitOK
 }

@@ -3,14 +3,17 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,27 +66,69 @@ type cliResult struct {
 	stdout, stderr string
 }
 
-// runCLI runs the binary to its end with env and stdin.
+// runCLI runs okru-run in process, through run as main does, to its end
+// with stdin and an environment of PATH, an empty HOME and env only. Only
+// the tests of signals and kills need the binary (okruRun).
 func runCLI(t *testing.T, env []string, stdin string, args ...string) cliResult {
 	t.Helper()
-	cmd := okruRun(t, env, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run okru-run %s: %v", strings.Join(args, " "), err)
-	}
+	return runCLIContext(t.Context(), t, env, stdin, args...)
+}
+
+// runCLIContext is runCLI with a context whose end is the first signal.
+func runCLIContext(ctx context.Context, t *testing.T, env []string, stdin string, args ...string) cliResult {
+	t.Helper()
+	var out, errOut lockedBuffer
+	code := runInProcess(ctx, t, env, stdin, &out, &errOut, args...)
 	return cliResult{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+// runInProcess runs okru-run in process with stdout and stderr.
+func runInProcess(ctx context.Context, t *testing.T, env []string, stdin string, stdout, stderr io.Writer, args ...string) int {
+	t.Helper()
+	vars := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	if vars["XDG_CONFIG_HOME"] == "" {
+		// What os.UserConfigDir makes of the empty HOME, which the
+		// process's own HOME would otherwise replace.
+		vars["XDG_CONFIG_HOME"] = filepath.Join(vars["HOME"], ".config")
+	}
+	cenv := &cliEnv{stdin: strings.NewReader(stdin), stdout: stdout, stderr: stderr,
+		getenv: func(k string) string { return vars[k] }}
+	return run(ctx, cenv, slices.Clone(args))
+}
+
+// lockedBuffer is a bytes.Buffer that goroutines may write at once, as a
+// pipe may be.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // Durations vary from run to run; goldens hold a placeholder.
 var durationRE = regexp.MustCompile(`(\(|in )\d+(\.\d+)?(ns|µs|ms|s)\b`)
 
-func normalize(s string) string { return durationRE.ReplaceAllString(s, "${1}<dur>") }
+// and so do the times of JSON lines.
+var jsonTimeRE = regexp.MustCompile(`"(elapsed_ms|wait_ms|eta_ms)":\d+`)
+
+func normalize(s string) string {
+	s = durationRE.ReplaceAllString(s, "${1}<dur>")
+	return jsonTimeRE.ReplaceAllString(s, `"${1}":0`)
+}
 
 // checkGolden compares a result with testdata/golden/NAME.golden, or
 // rewrites it with -update.

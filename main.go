@@ -4,7 +4,11 @@
 //
 // main.go parses the command line and dispatches; each command lives in a
 // cmd_*.go file of its own and holds no business logic: the work is done by
-// the engine, lang and okru packages.
+// the engine, lang and okru packages. What the commands share is in files
+// named for it: flags.go (flags and colour), load.go (loading and
+// variables), sandbox.go (the in-process sandbox), view.go (text or -json
+// output, chosen once), pipeline.go (the run of run and of script runs)
+// and redactor.go (no secret reaches stdout or stderr).
 package main
 
 import (

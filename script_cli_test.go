@@ -68,6 +68,9 @@ func TestScriptJSON(t *testing.T) {
 	lines := jsonLines(t, r.stdout)
 	var calls []string
 	for _, l := range lines[:len(lines)-1] {
+		if l["type"] == "version" || l["type"] == "summary" {
+			continue
+		}
 		if l["step"] != "script.post-and-verify" {
 			t.Errorf("line not attributed to the script's step: %v", l)
 		}
@@ -87,15 +90,16 @@ func TestScriptJSON(t *testing.T) {
 		t.Errorf("result = %v", result)
 	}
 
-	// A failed script ends with its diagnostic, then the outputs (none).
+	// A failed script ends with its diagnostic, the summary, then the
+	// outputs (none).
 	r = runCLI(t, nil, "", "run", "-json", "--sandbox", "testdata/cli/script_fails.lua")
 	if r.code != exitFailed {
 		t.Fatalf("exit %d, want %d: %s", r.code, exitFailed, r.stderr)
 	}
 	lines = jsonLines(t, r.stdout)
 	n := len(lines)
-	if n < 2 || lines[n-2]["type"] != "diagnostic" || lines[n-1]["type"] != "outputs" || len(lines[n-1]["outputs"].(map[string]any)) != 0 {
-		t.Errorf("last lines = %v, want a diagnostic then empty outputs", lines[max(n-2, 0):])
+	if n < 3 || lines[n-3]["type"] != "diagnostic" || lines[n-2]["type"] != "summary" || lines[n-1]["type"] != "outputs" || len(lines[n-1]["outputs"].(map[string]any)) != 0 {
+		t.Errorf("last lines = %v, want a diagnostic, the summary, then empty outputs", lines[max(n-3, 0):])
 	}
 }
 

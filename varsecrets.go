@@ -7,7 +7,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/okru-run/okru-run/lang"
-	"github.com/okru-run/okru-run/okru"
 )
 
 // sensitiveInputs returns the values given to sensitive variables with
@@ -61,10 +60,4 @@ func sensitiveInputs(cfg *lang.Config, getenv func(string) string, varFiles, var
 		}
 	}
 	return out
-}
-
-// redactVarSecrets hides each secret in text as okru.Redact does: a
-// short one (a PIN) where it stands as a whole token.
-func redactVarSecrets(text string, secrets []string) string {
-	return okru.Redact(text, secrets...)
 }

@@ -447,7 +447,7 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 	} else if res.err != nil || res.diags.HasErrors() {
 		sr.failed++
 		r.failures++
-		r.diags = append(r.diags, res.diags...)
+		r.diags = append(r.diags, tagInstance(res.diags, InstanceName(n.addr, inst.key))...)
 		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 			Elapsed: res.took, Err: res.err, Diags: res.diags})
 		if !r.opts.ContinueOnError {
@@ -497,7 +497,7 @@ func (r *runner) fail(n *node, d hcl.Diagnostics) {
 	r.diags = append(r.diags, d...)
 	if n.step != nil {
 		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(),
-			Err: errors.New(diagText(d)), Diags: d})
+			Err: &EvalError{Diags: d}, Diags: d})
 	}
 	if !r.opts.ContinueOnError {
 		r.stopped = true
@@ -530,6 +530,35 @@ func (r *runner) skipUsersBecause(failed *node, reason string) {
 	}
 	walk(failed)
 }
+
+// FailedInstance is the Extra of the diagnostics of a failed instance:
+// which one it was, so that a printer can group the failures that differ
+// only by instance (read it with hcl.DiagnosticExtra[FailedInstance]).
+type FailedInstance struct {
+	Instance string // as InstanceName gives it, e.g. "call.post[17]"
+}
+
+// tagInstance returns copies of diags whose Extra names the instance, for
+// those that carry no Extra of their own.
+func tagInstance(diags hcl.Diagnostics, name string) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		if c.Extra == nil {
+			c.Extra = FailedInstance{Instance: name}
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// EvalError is the error of a failed event whose step could not be
+// evaluated (its for_each, when or params): nothing was called.
+type EvalError struct {
+	Diags hcl.Diagnostics
+}
+
+func (e *EvalError) Error() string { return diagText(e.Diags) }
 
 func diagText(d hcl.Diagnostics) string {
 	for _, x := range d {

@@ -249,7 +249,8 @@ func roundDuration(d time.Duration) time.Duration {
 }
 
 // JSON renders events as NDJSON: one JSON object per line, each with a
-// "type". The last line of a run is {"type":"outputs","outputs":{...}}.
+// "type" (see docs/events.md). The last line of a run or a plan is
+// {"type":"outputs","outputs":{...}}.
 type JSON struct {
 	w io.Writer
 }
@@ -269,8 +270,13 @@ type jsonEvent struct {
 	ElapsedMS *int64          `json:"elapsed_ms,omitempty"`
 	Pages     int             `json:"pages,omitempty"`
 	Error     string          `json:"error,omitempty"`
-	Reason    string          `json:"reason,omitempty"`
-	Message   string          `json:"message,omitempty"`
+	// failed: the instance, the failure's class, and an API error's code
+	Instance string `json:"instance,omitempty"`
+	Class    string `json:"class,omitempty"`
+	Code     int    `json:"code,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Message  string `json:"message,omitempty"`
 	// FromScript marks the lines of a call a script step made.
 	FromScript bool `json:"from_script,omitempty"`
 	Total      *int `json:"total,omitempty"` // expanded, in a sharded run: instances in every shard
@@ -350,11 +356,18 @@ func (j *JSON) Observe(e engine.Event) {
 		je.ElapsedMS = &ms
 		je.Pages = e.Pages
 	case engine.EventOutputs:
-		j.write(jsonOutputs{Type: string(e.Type), Outputs: OutputsJSON(e.Outputs)})
+		j.Outputs(e.Outputs)
 		return
 	}
 	if e.Err != nil {
 		je.Error = e.Err.Error()
+	}
+	if e.Type == engine.EventFailed {
+		f := DescribeFailure(e)
+		je.Instance, je.Class, je.Code, je.Name = engine.InstanceName(e.Step, e.Key), f.Class, f.Code, f.Name
+		if je.Error == "" && e.Diags.HasErrors() {
+			je.Error = e.Diags.Error()
+		}
 	}
 	j.write(je)
 }
@@ -397,10 +410,40 @@ func OutputsJSON(outs []engine.OutputValue) map[string]json.RawMessage {
 	return m
 }
 
-// Diagnostics writes diagnostics as JSON lines of type "diagnostic".
-func (j *JSON) Diagnostics(diags hcl.Diagnostics) {
-	for _, d := range diags {
-		j.write(diagJSON(d))
+// FormatVersion is the version of the NDJSON event format (see
+// docs/events.md and docs/events.schema.json): the minor number grows
+// when lines or fields are added, the major one when any is changed or
+// removed.
+const FormatVersion = "1.0"
+
+// Version writes the first line of every NDJSON stream: the format's
+// version and the program's.
+func (j *JSON) Version(program string) {
+	j.write(struct {
+		Type          string `json:"type"`
+		FormatVersion string `json:"format_version"`
+		Program       string `json:"okru_run"`
+	}{"version", FormatVersion, program})
+}
+
+// Outputs writes the outputs line, the last of a run or a plan.
+func (j *JSON) Outputs(outs []engine.OutputValue) {
+	j.write(jsonOutputs{Type: string(engine.EventOutputs), Outputs: OutputsJSON(outs)})
+}
+
+// Diagnostics writes diagnostics as JSON lines of type "diagnostic", with
+// a snippet of the source from files when they have one. The failures of
+// instances that differ only by the instance are one line, naming the
+// others in similar_instances.
+func (j *JSON) Diagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
+	for _, g := range GroupDiagnostics(diags) {
+		jd := diagJSON(g.Diag, files)
+		jd.Instance = g.Instance
+		if len(g.Others) > 0 {
+			n := len(g.Others)
+			jd.Similar, jd.SimilarInstances = &n, g.Others
+		}
+		j.write(jd)
 	}
 }
 
@@ -416,24 +459,52 @@ type jsonRange struct {
 }
 
 type jsonDiag struct {
-	Type     string     `json:"type"`
-	Severity string     `json:"severity"`
-	Summary  string     `json:"summary"`
-	Detail   string     `json:"detail,omitempty"`
-	Range    *jsonRange `json:"range,omitempty"`
+	Type     string `json:"type"`
+	Severity string `json:"severity"`
+	Summary  string `json:"summary"`
+	Detail   string `json:"detail,omitempty"`
+	// Where: the start of Range, and the source lines it covers.
+	File    string     `json:"file,omitempty"`
+	Line    int        `json:"line,omitempty"`
+	Column  int        `json:"column,omitempty"`
+	Snippet string     `json:"snippet,omitempty"`
+	Range   *jsonRange `json:"range,omitempty"`
+	// Instance is the failed instance the diagnostic is about; Similar
+	// counts the other instances that failed the same way.
+	Instance         string   `json:"instance,omitempty"`
+	Similar          *int     `json:"similar,omitempty"`
+	SimilarInstances []string `json:"similar_instances,omitempty"`
 }
 
-func diagJSON(d *hcl.Diagnostic) jsonDiag {
+// snippetLines is how many source lines a JSON diagnostic quotes at most.
+const snippetLines = 3
+
+func diagJSON(d *hcl.Diagnostic, files map[string]*hcl.File) jsonDiag {
 	jd := jsonDiag{Type: "diagnostic", Severity: "error", Summary: d.Summary, Detail: d.Detail}
 	if d.Severity == hcl.DiagWarning {
 		jd.Severity = "warning"
 	}
-	if d.Subject != nil {
-		jd.Range = &jsonRange{Filename: d.Subject.Filename,
-			Start: jsonPos{d.Subject.Start.Line, d.Subject.Start.Column},
-			End:   jsonPos{d.Subject.End.Line, d.Subject.End.Column}}
+	if s := d.Subject; s != nil {
+		jd.Range = &jsonRange{Filename: s.Filename,
+			Start: jsonPos{s.Start.Line, s.Start.Column},
+			End:   jsonPos{s.End.Line, s.End.Column}}
+		jd.File, jd.Line, jd.Column = s.Filename, s.Start.Line, s.Start.Column
+		if f := files[s.Filename]; f != nil {
+			jd.Snippet = sourceLines(f.Bytes, s.Start.Line, min(s.End.Line, s.Start.Line+snippetLines-1))
+		}
 	}
 	return jd
+}
+
+// sourceLines returns lines first to last (1-based) of src, without the
+// final line end.
+func sourceLines(src []byte, first, last int) string {
+	lines := strings.SplitAfter(string(src), "\n")
+	if first < 1 || first > len(lines) {
+		return ""
+	}
+	last = min(max(last, first), len(lines))
+	return strings.TrimRight(strings.Join(lines[first-1:last], ""), "\r\n")
 }
 
 // Diagnostics prints diagnostics with file, line, column and a source
@@ -640,9 +711,10 @@ type jsonPlanStep struct {
 	Input     json.RawMessage `json:"input,omitempty"`
 }
 
-// PlanJSON writes a plan as NDJSON: a line of type "call" per planned call,
-// then {"type":"outputs"} and {"type":"summary"}. Values not known yet are
-// strings "(known after call.NAME)", sensitive ones "(sensitive)".
+// Plan writes a plan as NDJSON: a line of type "call" (or "script") per
+// planned instance, then {"type":"plan_summary"} and {"type":"outputs"}.
+// Values not known yet are strings "(known after call.NAME)", sensitive
+// ones "(sensitive)".
 func (j *JSON) Plan(p *engine.Plan) {
 	for _, s := range p.Steps {
 		for _, inst := range s.Instances {
@@ -666,7 +738,12 @@ func (j *JSON) Plan(p *engine.Plan) {
 			j.write(js)
 		}
 	}
-	j.write(jsonOutputs{Type: "outputs", Outputs: OutputsJSON(p.Outputs)})
 	known, pending := p.Calls()
-	j.write(map[string]any{"type": "summary", "calls": known, "pending_steps": pending, "script_steps": p.Scripts()})
+	j.write(struct {
+		Type         string `json:"type"`
+		Calls        int    `json:"calls"`
+		PendingSteps int    `json:"pending_steps"`
+		ScriptSteps  int    `json:"script_steps"`
+	}{"plan_summary", known, pending, p.Scripts()})
+	j.Outputs(p.Outputs)
 }
