@@ -322,7 +322,10 @@ func TestBatchSIGINT(t *testing.T) {
 func TestBatchSecondSIGINT(t *testing.T) {
 	t.Parallel()
 	sb := startSandboxProc(t)
-	sb.setLatency(t, 3*time.Second)
+	// Long enough that the process is surely gone, however loaded the
+	// machine, before the sandbox would answer a post in flight: it then
+	// drops them, as their client went away.
+	sb.setLatency(t, time.Minute)
 	state := filepath.Join(t.TempDir(), "twice.journal")
 	args := []string{"-parallelism", "4", "-grace", "10m", "-state", state, "-var", "reads=0", "-var", "posts=20", "-var", "tag=twice", batchWorkflow}
 	var first, second sync.Once
