@@ -73,6 +73,7 @@ func TestCommandSuggestions(t *testing.T) {
 		{[]string{"validte", "examples/whoami.hcl"}, "did you mean validate?"},
 		{[]string{"pln"}, "did you mean plan?"},
 		{[]string{"metods", "users"}, "did you mean methods?"},
+		{[]string{"complet"}, "did you mean completion?"},
 		{[]string{"help", "valdate"}, "did you mean validate?"},
 		{[]string{"frobnicate"}, "okru-run: frobnicate is not a command (nor a file)\n"},
 	}
