@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/lang"
+	"github.com/okru-run/okru-run/lang/lua"
 	"github.com/okru-run/okru-run/okru"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -651,7 +652,17 @@ func (r *runner) executeScript(ctx context.Context, inst *instance) result {
 
 // ErrorText is an error's message without the "call METHOD: " prefix the
 // okru client puts first, for lines that already name the method.
+//
+// A script's failure comes with a diagnostic that says it with the
+// script's line (see scriptFailure): its text is only where it failed, so
+// that the message is shown once.
 func ErrorText(err error, method string) string {
+	if se, ok := errors.AsType[*lua.ScriptError](err); ok {
+		if se.Line > 0 {
+			return fmt.Sprintf("%s:%d (see the error below)", se.File, se.Line)
+		}
+		return fmt.Sprintf("%s (see the error below)", se.File)
+	}
 	return strings.TrimPrefix(err.Error(), "call "+method+": ")
 }
 
