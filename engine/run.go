@@ -232,7 +232,7 @@ func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
 			c, err := r.opts.Connect(ctx, cfg)
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid session",
-					Detail: fmt.Sprintf("session %q: %s. Set the credentials in the session block (for example app_key = env(\"OKRU_APP_KEY\") with the variable exported), or run with --sandbox to try the workflow offline.",
+					Detail: fmt.Sprintf("session %q: %s. Set the credentials in the session block (for example app_key = env(\"OKRU_APP_KEY\") with the variable exported), or run with -sandbox to try the workflow offline.",
 						n.addr.Name, okru.Redact(err.Error(), r.secrets...)),
 					Subject: n.rng.Ptr()})
 				continue
