@@ -40,7 +40,9 @@ func (f *flagErrors) Write(p []byte) (int, error) {
 		_, err := fmt.Fprintln(f.w, msg)
 		return len(p), err
 	}
-	return f.w.Write(p)
+	// Other errors ("flag needs an argument: -var") name a defined flag.
+	_, err := fmt.Fprintf(f.w, "okru-run %s: %s\n", f.cmd, line)
+	return len(p), err
 }
 
 // safeFlagError returns the message to print for an error line of the

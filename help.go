@@ -113,6 +113,8 @@ var otherModes = map[string]commandMode{
 // It asks the command itself for its help, with the output discarded, and
 // keeps the flag sets it made: the flags are those its parsing defines,
 // so help, completion and the README cannot fall out of step with them.
+// Every command must therefore parse its flags before it does anything,
+// as TestHelpOnStdout checks.
 func commandFlags(ctx context.Context, name string) []*flag.Flag {
 	c, ok := commands[name]
 	if !ok {

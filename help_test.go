@@ -40,6 +40,7 @@ func TestFlagSuggestions(t *testing.T) {
 		{"token close to a flag", []string{"run", "-s-4f2a", "examples/whoami.hcl"}, "not a flag this command knows", "4f2a"},
 		{"token in a value", []string{"run", "-parallelism", "s-0123456789abcdef", "examples/whoami.hcl"}, "the value given to -parallelism is not valid (not shown)", "0123456789abcdef"},
 		{"word", []string{"run", "-frobnicate", "examples/whoami.hcl"}, "not a flag this command knows", "frobnicate"},
+		{"no value", []string{"plan", "examples/whoami.hcl", "-var"}, "okru-run plan: flag needs an argument: -var", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
