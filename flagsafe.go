@@ -40,7 +40,11 @@ func (f *flagErrors) Write(p []byte) (int, error) {
 		_, err := fmt.Fprintln(f.w, msg)
 		return len(p), err
 	}
-	// Other errors ("flag needs an argument: -var") name a defined flag.
+	// "flag needs an argument: -var" names a defined flag; another line,
+	// which this code does not know, might show a value.
+	if !strings.HasPrefix(line, "flag needs an argument: -") {
+		line = "an argument is not valid (not shown: it may be a value)"
+	}
 	_, err := fmt.Fprintf(f.w, "okru-run %s: %s\n", f.cmd, line)
 	return len(p), err
 }
