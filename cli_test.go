@@ -78,6 +78,8 @@ func TestCLIGolden(t *testing.T) {
 		{name: "methods_external_and_fields", args: []string{"methods", "users.getC"}},
 		{name: "unknown_command_file", args: []string{"nosuch.hcl"}},
 		{name: "unknown_command", args: []string{"frobnicate", "-sandbox"}},
+		{name: "unknown_command_apply", args: []string{"apply", "-sandbox", "examples/whoami.hcl"}},
+		{name: "run_unknown_flag", args: []string{"run", "-sandbx", "examples/whoami.hcl"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,8 +213,8 @@ func TestHelpListsCommands(t *testing.T) {
 			t.Errorf("help does not list %s:\n%s", c, r.stdout)
 		}
 	}
-	if r := runCLI(t, nil, "", "run", "-h"); r.code != 0 || !strings.Contains(r.stderr, "-continue-on-error") {
-		t.Errorf("run -h: exit %d, %s", r.code, r.stderr)
+	if r := runCLI(t, nil, "", "run", "-h"); r.code != 0 || !strings.Contains(r.stdout, "-continue-on-error") {
+		t.Errorf("run -h: exit %d, %s", r.code, r.stdout)
 	}
 }
 

@@ -61,8 +61,11 @@ type loginFlags struct {
 }
 
 func runLogin(ctx context.Context, env *cliEnv, args []string) int {
-	fs := flag.NewFlagSet("login", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newCommandFlags(env, "login", "login [flags]",
+		"Logs in through ok.ru's OAuth pages (the implicit flow) with a login and a password,\n"+
+			"and writes the access token and session secret key to a credentials file (mode 0600),\n"+
+			"or prints them as export lines with -env. The password comes from $OKRU_PASSWORD or\n"+
+			"a prompt on the terminal, never from a flag.")
 	var f loginFlags
 	fs.StringVar(&f.appID, "app-id", "", "application id (default $OKRU_APP_ID)")
 	fs.StringVar(&f.appKey, "app-key", "", "application public key (default $OKRU_APP_KEY)")
@@ -74,14 +77,6 @@ func runLogin(ctx context.Context, env *cliEnv, args []string) int {
 	fs.StringVar(&f.out, "out", "", "credentials `file` to write (default $OKRU_CREDENTIALS or <config dir>/okru-run/credentials.json)")
 	fs.BoolVar(&f.env, "env", false, "print shell export lines to stdout instead of writing a file")
 	fs.DurationVar(&f.timeout, "timeout", time.Minute, "give up after this long")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: okru-run login [flags]")
-		fmt.Fprintln(env.stderr, "\nLogs in through ok.ru's OAuth pages (the implicit flow) with a login and a password,")
-		fmt.Fprintln(env.stderr, "and writes the access token and session secret key to a credentials file (mode 0600),")
-		fmt.Fprintln(env.stderr, "or prints them as export lines with -env. The password comes from $OKRU_PASSWORD or")
-		fmt.Fprintln(env.stderr, "a prompt on the terminal, never from a flag.\n\nFlags:")
-		fs.PrintDefaults()
-	}
 	for _, a := range args {
 		if name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-"); strings.HasPrefix(a, "-") && (name == "password" || name == "passwd") {
 			fmt.Fprintln(env.stderr, "okru-run login: a password is never taken as a flag, where ps and the shell history would show it; set OKRU_PASSWORD or answer the prompt")

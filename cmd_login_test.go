@@ -169,7 +169,7 @@ func TestLoginFailures(t *testing.T) {
 		{"no login", without(good, "OKRU_LOGIN"), nil, exitInvalid, "the login (-login or OKRU_LOGIN)"},
 		{"empty scope", good, []string{"-scope", ";"}, exitInvalid, "-scope is empty"},
 		{"argument", good, []string{"extra"}, exitInvalid, `unexpected argument "extra"`},
-		{"unknown flag", good, []string{"-nope"}, exitInvalid, "flag provided but not defined"},
+		{"unknown flag", good, []string{"-nope"}, exitInvalid, "not a flag this command knows"},
 		{"nobody listening", append(slices.Clone(good), "OKRU_CONNECT_URL=http://127.0.0.1:1"), nil, exitFailed, "authorize page"},
 	}
 	for _, tt := range tests {

@@ -18,6 +18,7 @@ func cmdPlan(ctx context.Context, env *cliEnv, args []string) int {
 	var detail bool
 	fs := newFlagSet(env, "plan", "plan [flags] [FILE|DIR]")
 	f.register(fs)
+	fs.Lookup("sandbox").Usage = "plan with the in-process sandbox's demo credentials in place of the workflow's (nothing is called)"
 	fs.BoolVar(&detail, "detail", false, fmt.Sprintf("show every instance of a for_each step, not only its first %d", render.PlanSample))
 	pos, err := parseFlags(fs, args)
 	if err != nil {

@@ -61,21 +61,16 @@ func newSandboxBanner(srv *okrutest.Server) sandboxBanner {
 // runSandbox serves the sandbox until ctx ends (SIGINT or SIGTERM), then
 // shuts down gracefully and exits 0.
 func runSandbox(ctx context.Context, env *cliEnv, args []string) int {
-	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newCommandFlags(env, "sandbox", "sandbox [flags]",
+		"Serves a local emulator of the ok.ru API. Prints one JSON line to stdout with\n"+
+			"api_url, connect_url, the app's credentials and a demo user's token; logs to\n"+
+			"stderr; runs until interrupted.")
 	addr := fs.String("addr", "127.0.0.1:0", "listen `address`; port 0 picks a free port")
 	var sb sandboxFlags
 	sb.register(fs, "", "")
 	flood := fs.Float64("flood-limit", 0, "calls per second allowed per token; beyond it calls answer FLOOD_BLOCKED (8); 0 means no limit")
 	ttl := fs.Duration("token-ttl", 0, "lifetime of issued tokens; 0 means they do not expire")
 	verbose := fs.Bool("v", false, "log every API call to stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: okru-run sandbox [flags]")
-		fmt.Fprintln(env.stderr, "\nServes a local emulator of the ok.ru API. Prints one JSON line to stdout with")
-		fmt.Fprintln(env.stderr, "api_url, connect_url, the app's credentials and a demo user's token; logs to")
-		fmt.Fprintln(env.stderr, "stderr; runs until interrupted.\n\nFlags:")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

@@ -36,7 +36,7 @@ func (f *scriptFlags) register(fs *flag.FlagSet) {
 	f.workflowFlags.register(fs)
 	f.batch.register(fs)
 	fs.DurationVar(&f.timeout, "timeout", 0, "stop the script after this long, e.g. 30s (0: no limit)")
-	fs.StringVar(&f.config, "config", "", "use the session, variable and locals blocks of this .hcl file or folder")
+	fs.StringVar(&f.config, "config", "", "use the session, variable and locals blocks of this .hcl `file` or folder")
 	fs.StringVar(&f.session, "session", "", "the session okru.call uses when the script names none (default: the only one)")
 	// Accepted so that the flags of a workflow run work here too: a script
 	// makes one call at a time and stops at its first uncaught error.

@@ -26,8 +26,8 @@ type workflowFlags struct {
 }
 
 func (f *workflowFlags) register(fs *flag.FlagSet) {
-	fs.Var(&f.vars, "var", "set a variable: -var name=value (repeatable)")
-	fs.Var(&f.varFiles, "var-file", "read variables from a file of name = value lines (repeatable)")
+	fs.Var(&f.vars, "var", "set a variable: `name=value` (repeatable)")
+	fs.Var(&f.varFiles, "var-file", "read variables from a `file` of name = value lines (repeatable)")
 	fs.BoolVar(&f.json, "json", false, "write machine-readable NDJSON to stdout")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "run against an in-process sandbox with its demo credentials, offline")
 	f.sb.register(fs, "sandbox-", "with -sandbox: ")
@@ -58,14 +58,9 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// newFlagSet makes a command's flag set; see newCommandFlags in help.go.
 func newFlagSet(env *cliEnv, name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(flagErrors{env.stderr})
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: okru-run %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
+	return newCommandFlags(env, name, usage, "")
 }
 
 // flagExit maps a flag parsing error to an exit code: -h is not an error.

@@ -13,7 +13,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -48,6 +50,9 @@ type cliEnv struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// flagSets, when set, is given every flag set the command makes, so
+	// that help and completion learn its flags from it (see help.go).
+	flagSets func(*flag.FlagSet)
 }
 
 var commands = map[string]command{}
@@ -57,12 +62,18 @@ func register(name, summary string, run func(ctx context.Context, env *cliEnv, a
 }
 
 func init() {
-	register("version", "print the version", func(_ context.Context, env *cliEnv, _ []string) int {
+	register("version", "print the version", func(_ context.Context, env *cliEnv, args []string) int {
+		fs := newFlagSet(env, "version", "version [-json]")
+		asJSON := fs.Bool("json", false, `print {"version": "..."}`)
+		if _, err := parseFlags(fs, args); err != nil {
+			return flagExit(err)
+		}
+		if *asJSON {
+			b, _ := json.Marshal(map[string]string{"version": version})
+			fmt.Fprintf(env.stdout, "%s\n", b)
+			return exitOK
+		}
 		fmt.Fprintf(env.stdout, "okru-run %s\n", version)
-		return exitOK
-	})
-	register("help", "show this help", func(_ context.Context, env *cliEnv, _ []string) int {
-		usage(env.stdout)
 		return exitOK
 	})
 }
@@ -95,8 +106,7 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 		// okru-run FILE is okru-run run FILE.
 		return c.run(ctx, env, args)
 	}
-	fmt.Fprintf(env.stderr, "okru-run: %s is neither a command nor a file; run okru-run help for the commands\n", args[0])
-	return exitInvalid
+	return unknownCommand(env, args[0]) // see suggest.go
 }
 
 // mistypedCommand reports whether arg, which is not a command, is not meant
@@ -122,5 +132,5 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun okru-run COMMAND -h for a command's flags.")
+	fmt.Fprintln(w, "\nRun okru-run help COMMAND (or okru-run COMMAND -h) for a command's flags.")
 }

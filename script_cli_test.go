@@ -38,6 +38,7 @@ func TestScriptCLIGolden(t *testing.T) {
 		// Failures.
 		{name: "script_syntax_error", args: []string{"--sandbox", "testdata/cli/script_syntax.lua"}},
 		{name: "script_fails", args: []string{"--sandbox", "testdata/cli/script_fails.lua"}},
+		{name: "script_typo", args: []string{"-sandbox", "testdata/cli/script_typo.lua"}},
 		{name: "script_timeout", args: []string{"run", "--sandbox", "-timeout", "100ms", "testdata/cli/script_loop.lua"}},
 		{name: "script_no_session", args: []string{"testdata/cli/script_echo.lua"}},
 		{name: "script_bad_flag", args: []string{"-n", "5", "testdata/cli/script_loop.lua"}},

@@ -29,7 +29,7 @@ func TestScriptStateFlags(t *testing.T) {
 			if r.code != exitInvalid || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", r.code, r.stderr, exitInvalid, tt.want)
 			}
-			if strings.Contains(r.stderr, "flag provided but not defined") {
+			if strings.Contains(r.stderr, "not a flag") {
 				t.Errorf("a run flag is not defined for scripts:\n%s", r.stderr)
 			}
 		})

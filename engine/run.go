@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/lang"
+	"github.com/okru-run/okru-run/lang/lua"
 	"github.com/okru-run/okru-run/okru"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -231,7 +232,7 @@ func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
 			c, err := r.opts.Connect(ctx, cfg)
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid session",
-					Detail: fmt.Sprintf("session %q: %s. Set the credentials in the session block (for example app_key = env(\"OKRU_APP_KEY\") with the variable exported), or run with --sandbox to try the workflow offline.",
+					Detail: fmt.Sprintf("session %q: %s. Set the credentials in the session block (for example app_key = env(\"OKRU_APP_KEY\") with the variable exported), or run with -sandbox to try the workflow offline.",
 						n.addr.Name, okru.Redact(err.Error(), r.secrets...)),
 					Subject: n.rng.Ptr()})
 				continue
@@ -683,7 +684,17 @@ func (r *runner) executeScript(ctx context.Context, inst *instance) result {
 
 // ErrorText is an error's message without the "call METHOD: " prefix the
 // okru client puts first, for lines that already name the method.
+//
+// A script's failure comes with a diagnostic that says it with the
+// script's line (see scriptFailure): its text is only where it failed, so
+// that the message is shown once.
 func ErrorText(err error, method string) string {
+	if se, ok := errors.AsType[*lua.ScriptError](err); ok {
+		if se.Line > 0 {
+			return fmt.Sprintf("%s:%d (see the error below)", se.File, se.Line)
+		}
+		return fmt.Sprintf("%s (see the error below)", se.File)
+	}
 	return strings.TrimPrefix(err.Error(), "call "+method+": ")
 }
 

@@ -385,7 +385,7 @@ func (c *scriptCaller) client(session, method string, params map[string]any) (Ca
 	}
 	if session == "" {
 		if len(c.names) == 0 {
-			return nil, fmt.Errorf("call %s: no session to call with: declare a session block (okru-run script.lua reads one from OKRU_APP_KEY and OKRU_ACCESS_TOKEN, or takes --config FILE.hcl or --sandbox)", method)
+			return nil, fmt.Errorf("call %s: no session to call with: declare a session block (okru-run script.lua reads one from OKRU_APP_KEY and OKRU_ACCESS_TOKEN, or takes -config FILE.hcl or -sandbox)", method)
 		}
 		return nil, fmt.Errorf("call %s: the run has several sessions (%s), so the script must name one, as in okru.call(%q, params, %q), or have a default session (session in a script block, -session for okru-run script.lua)",
 			method, strings.Join(quoteAll(c.names), ", "), method, c.names[0])

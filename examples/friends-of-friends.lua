@@ -7,10 +7,10 @@
 -- and name the ones with the most friends in common. The return value is
 -- printed as JSON on stdout; log lines go to stderr.
 --
---   okru-run --sandbox examples/friends-of-friends.lua 8
+--   okru-run -sandbox examples/friends-of-friends.lua 8
 --
 -- Against ok.ru, export OKRU_APP_KEY, OKRU_APP_SECRET_KEY and
--- OKRU_ACCESS_TOKEN instead of giving --sandbox.
+-- OKRU_ACCESS_TOKEN instead of giving -sandbox.
 
 local how_many = tonumber(args[1] or "5")
 if not how_many or how_many < 1 then

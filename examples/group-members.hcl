@@ -7,7 +7,7 @@
 #
 # Without -var group_id=..., the first group of the current user is used.
 #
-#   okru-run run --sandbox examples/group-members.hcl
+#   okru-run run -sandbox examples/group-members.hcl
 #   okru-run run examples/group-members.hcl -var group_id=50000000720903
 
 variable "group_id" {

@@ -4,7 +4,7 @@
 # call.counters["<id>"].result picks one group), joined with the groups'
 # names. Run it from cron with -json and keep the last line:
 #
-#   okru-run run --sandbox -json examples/group-report.hcl | tail -n 1
+#   okru-run run -sandbox -json examples/group-report.hcl | tail -n 1
 
 variable "groups" {
   type        = number

@@ -4,7 +4,7 @@
 # each.value the element. Results come back in the same order, so
 # call.mutual[*].result lines up with the list.
 #
-#   okru-run run --sandbox examples/mutual-friends.hcl -var how_many=5
+#   okru-run run -sandbox examples/mutual-friends.hcl -var how_many=5
 
 variable "how_many" {
   type    = number

@@ -7,7 +7,7 @@
 # one friends.getMutualFriends per id the script kept. The script's input
 # refers to call.profiles, so the graph runs it after every profile call.
 #
-#   okru-run run --sandbox examples/online-friends.hcl -var how_many=3
+#   okru-run run -sandbox examples/online-friends.hcl -var how_many=3
 #
 # Against ok.ru: okru-run login, then okru-run run -credentials FILE (or eval
 # "$(okru-run login -env)"); or set OKRU_APP_KEY, OKRU_ACCESS_TOKEN and

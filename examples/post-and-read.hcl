@@ -4,7 +4,7 @@
 # sent as compact JSON, so the attachment is written as HCL. The topic id the
 # post answers feeds mediatopic.getByIds.
 #
-#   okru-run run --sandbox examples/post-and-read.hcl -var 'message=Hello from okru-run'
+#   okru-run run -sandbox examples/post-and-read.hcl -var 'message=Hello from okru-run'
 #
 # The session needs GROUP_CONTENT permission on ok.ru.
 

@@ -7,7 +7,7 @@
 -- that does not hold the posted text is an error (exit code 1), so the
 -- script can guard a deployment or a CI job.
 --
---   okru-run --sandbox examples/post-and-verify.lua "Hello from okru-run"
+--   okru-run -sandbox examples/post-and-verify.lua "Hello from okru-run"
 --
 -- The first argument is the message; the second, optional, is the group id
 -- (by default the first of my groups). The session needs GROUP_CONTENT

@@ -4,7 +4,7 @@
 # ids of their friends, then the friends' profiles in chunks of 100 ids (the
 # most users.getInfo takes at once), run in parallel.
 #
-#   okru-run run --sandbox examples/whoami.hcl
+#   okru-run run -sandbox examples/whoami.hcl
 #
 # Against ok.ru: okru-run login, then okru-run run -credentials FILE (or eval
 # "$(okru-run login -env)"); or set OKRU_APP_KEY, OKRU_ACCESS_TOKEN and

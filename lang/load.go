@@ -207,7 +207,7 @@ func (c *Config) decodeFile(body hcl.Body, configOnly bool) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Block ignored",
-				Detail:   fmt.Sprintf("A script run uses only the session, variable and locals blocks of --config; this %s block is not run.", b.Type),
+				Detail:   fmt.Sprintf("A script run uses only the session, variable and locals blocks of -config; this %s block is not run.", b.Type),
 				Subject:  b.DefRange.Ptr(),
 			})
 			continue

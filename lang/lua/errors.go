@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/agext/levenshtein"
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 
@@ -177,6 +180,7 @@ func (r *runtime) scriptError(ctx context.Context, err error) error {
 	switch obj := aerr.Object.(type) {
 	case glua.LString:
 		se.Line, se.Msg = r.splitPosition(string(obj))
+		se.Msg = r.nameFailure(se.Line, se.Msg)
 	case glua.LNumber:
 		se.Msg = obj.String()
 	case *glua.LUserData:
@@ -253,4 +257,94 @@ func (r *runtime) describeErrorValue(v glua.LValue) string {
 		return "error value " + string(b)
 	}
 	return "error value of type " + v.Type().String()
+}
+
+// gopher-lua's errors for calling or indexing nil do not say what was nil
+// (Lua's own say "attempt to call field 'cal'"). When the failing line
+// reads MODULE.FIELD of a module table that has no FIELD, that is the
+// likely culprit: nameFailure names it and the closest field the module
+// has.
+var (
+	callFailure  = "attempt to call a non-function object"
+	indexFailure = regexp.MustCompile(`^attempt to index a non-table object\(nil\) with key '([^']*)'$`)
+	// MODULE.FIELD followed by what calls it: (, a string or a table.
+	calledField = regexp.MustCompile(`\b([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*(?:\(|"|'|\[\[|\{)`)
+	// MODULE.FIELD followed by what indexes it.
+	indexedField = regexp.MustCompile(`\b([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*(?:\.|\[|:)`)
+)
+
+func (r *runtime) nameFailure(line int, msg string) string {
+	re, what := calledField, "function"
+	if msg != callFailure {
+		if !indexFailure.MatchString(msg) {
+			return msg
+		}
+		re, what = indexedField, "field"
+	}
+	text := sourceLine(r.source, line)
+	for _, m := range re.FindAllStringSubmatch(stripStrings(text), -1) {
+		mod, field := m[1], m[2]
+		t, ok := r.modules[mod].(*glua.LTable)
+		if !ok || t.RawGetString(field) != glua.LNil || r.L.GetGlobal(mod) != t {
+			continue
+		}
+		out := fmt.Sprintf("%s.%s is not a %s of %s", mod, field, what, mod)
+		keys := tableKeys(t)
+		if guess := closest(field, keys); guess != "" {
+			return out + fmt.Sprintf("; did you mean %s.%s?", mod, guess)
+		}
+		if len(keys) <= 8 {
+			return out + fmt.Sprintf(" (it has %s)", strings.Join(keys, ", "))
+		}
+		return out
+	}
+	return msg
+}
+
+// sourceLine returns line n (1-based) of source, "" if there is none.
+func sourceLine(source []byte, n int) string {
+	if n < 1 {
+		return ""
+	}
+	for l := range strings.Lines(string(source)) {
+		if n--; n == 0 {
+			return l
+		}
+	}
+	return ""
+}
+
+// stripStrings blanks short string literals and comments, so that text in
+// them is not read as code.
+func stripStrings(line string) string {
+	line = quoted.ReplaceAllStringFunc(line, func(q string) string { return q[:1] + strings.Repeat(" ", len(q)-2) + q[len(q)-1:] })
+	if i := strings.Index(line, "--"); i >= 0 {
+		line = line[:i]
+	}
+	return line
+}
+
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'`)
+
+// tableKeys returns the string keys of t, sorted.
+func tableKeys(t *glua.LTable) []string {
+	var keys []string
+	t.ForEach(func(k, _ glua.LValue) {
+		if s, ok := k.(glua.LString); ok {
+			keys = append(keys, string(s))
+		}
+	})
+	slices.Sort(keys)
+	return keys
+}
+
+// closest returns the candidate within a few edits of name, "" if none.
+func closest(name string, candidates []string) string {
+	best, bestDist := "", max(1, (len(name)+1)/3)+1
+	for _, c := range candidates {
+		if d := levenshtein.Distance(strings.ToLower(name), strings.ToLower(c), nil); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
 }

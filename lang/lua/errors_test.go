@@ -78,3 +78,34 @@ func TestRuntimeErrorPositions(t *testing.T) {
 		})
 	}
 }
+
+// TestNamedFailures: calling or indexing a field a module does not have
+// names the field and the one meant, where gopher-lua says only "attempt
+// to call a non-function object".
+func TestNamedFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src, text string
+	}{
+		{"call", `local r = okru.cal("users.getCurrentUser")`, "report.lua:1: okru.cal is not a function of okru; did you mean okru.call?"},
+		{"call with a string", "\nreturn okru.sesions'x'", "report.lua:2: okru.sesions is not a function of okru; did you mean okru.sessions?"},
+		{"json", "return json.encod({})", "report.lua:1: json.encod is not a function of json; did you mean json.encode?"},
+		{"standard library", "return string.fromat('%d', 1)", "report.lua:1: string.fromat is not a function of string; did you mean string.format?"},
+		{"required", "local ok = require('okru')\nreturn okru.paginat('x')", "report.lua:2: okru.paginat is not a function of okru; did you mean okru.paginate?"},
+		{"nothing close", "return okru.frobnicate()", "report.lua:1: okru.frobnicate is not a function of okru (it has call, paginate, pcall, session, sessions)"},
+		{"index", "return okru.foo.bar", "report.lua:1: okru.foo is not a field of okru (it has call, paginate, pcall, session, sessions)"},
+		{"in a string", `local s = "okru.cal(" .. nothing()`, "report.lua:1: attempt to call a non-function object"},
+		{"not a module", "local t = {}\nreturn t.x()", "report.lua:2: attempt to call a non-function object"},
+		{"present field", "local f = nil\nreturn okru.call, f()", "report.lua:2: attempt to call a non-function object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Run(t.Context(), "report.lua", []byte(tt.src), Options{})
+			wantError(t, err)
+			if err.Error() != tt.text {
+				t.Errorf("got %q, want %q", err, tt.text)
+			}
+		})
+	}
+}

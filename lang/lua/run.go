@@ -91,8 +91,9 @@ type Options struct {
 // Script is a compiled Lua script. It is immutable and may be run many
 // times, concurrently, each run in a fresh sandboxed state.
 type Script struct {
-	name  string
-	proto *glua.FunctionProto
+	name   string
+	proto  *glua.FunctionProto
+	source []byte // to name what failed on a line (see nameFailure)
 }
 
 // Compile parses and compiles source. name is the file name used in
@@ -107,7 +108,7 @@ func Compile(name string, source []byte) (*Script, error) {
 	if err != nil {
 		return nil, newSyntaxError(name, source, err)
 	}
-	return &Script{name: name, proto: proto}, nil
+	return &Script{name: name, proto: proto, source: source}, nil
 }
 
 // Check compiles source without running it, for `okru-run validate`. Its
@@ -159,6 +160,7 @@ func (s *Script) Run(ctx context.Context, opts Options) (json.RawMessage, error)
 	}
 	defer r.close()
 	r.guard = guard
+	r.source = s.source
 	if ctx.Err() != nil {
 		return nil, &ScriptError{File: s.name, Msg: stopMessage(ctx), Err: ctx.Err()}
 	}
@@ -185,6 +187,7 @@ func (s *Script) Run(ctx context.Context, opts Options) (json.RawMessage, error)
 type runtime struct {
 	L        *glua.LState
 	name     string
+	source   []byte
 	caller   Caller
 	log      func(string)
 	limit    int
