@@ -2,6 +2,7 @@ package lang
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -143,13 +144,9 @@ func (s Scope) fileFunc() function.Function {
 			if filepath.IsAbs(name) {
 				return cty.NilVal, function.NewArgErrorf(0, "file paths are relative to the workflow's folder; %q is absolute", name)
 			}
-			dir := s.Dir
-			if dir == "" {
-				dir = "."
-			}
-			root, err := os.OpenRoot(dir)
+			root, err := s.openRoot()
 			if err != nil {
-				return cty.NilVal, function.NewArgErrorf(0, "open the workflow's folder: %s", pathErr(err))
+				return cty.NilVal, function.NewArgErrorf(0, "%s", err)
 			}
 			defer root.Close()
 			st, err := root.Stat(filepath.FromSlash(name))
@@ -169,6 +166,20 @@ func (s Scope) fileFunc() function.Function {
 			return cty.StringVal(string(data)), nil
 		},
 	})
+}
+
+// openRoot opens the workflow's folder as the root that file() and
+// fileset() may not leave, not even through a symbolic link.
+func (s Scope) openRoot() (*os.Root, error) {
+	dir := s.Dir
+	if dir == "" {
+		dir = "."
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open the workflow's folder: %s", pathErr(err))
+	}
+	return root, nil
 }
 
 // pathErr describes a file error without repeating the path.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -207,13 +206,9 @@ func (s Scope) filesetFunc() function.Function {
 			if _, err := path.Match(strings.ReplaceAll(pattern, "**", "*"), ""); err != nil {
 				return cty.NilVal, function.NewArgErrorf(1, "invalid pattern %q: %v", pattern, err)
 			}
-			dir := s.Dir
-			if dir == "" {
-				dir = "."
-			}
-			root, err := os.OpenRoot(dir)
+			root, err := s.openRoot()
 			if err != nil {
-				return cty.NilVal, function.NewArgErrorf(0, "open the workflow's folder: %s", pathErr(err))
+				return cty.NilVal, function.NewArgErrorf(0, "%s", err)
 			}
 			defer root.Close()
 			start := path.Clean(filepath.ToSlash(base))
