@@ -9,13 +9,13 @@ import (
 	"testing"
 )
 
-// TestREADMEListsEveryFlag compares each command's flags with the README's
-// tables: a table under a line "<!-- flags: CMD... -->" documents flags of
-// those commands, and the tables of a command together must list exactly
+// TestDocsListEveryFlag compares each command's flags with the tables of
+// docs/cli.md: a table under a line "<!-- flags: CMD... -->" documents flags
+// of those commands, and the tables of a command together must list exactly
 // the flags it takes, with one dash.
-func TestREADMEListsEveryFlag(t *testing.T) {
+func TestDocsListEveryFlag(t *testing.T) {
 	t.Parallel()
-	documented := readmeFlagTables(t, "README.md")
+	documented := flagTables(t, cliDoc)
 	for _, name := range commandNames() {
 		var want []string
 		for _, f := range commandFlags(t.Context(), name) {
@@ -24,18 +24,18 @@ func TestREADMEListsEveryFlag(t *testing.T) {
 		got := documented[name]
 		for _, f := range want {
 			if !slices.Contains(got, f) {
-				t.Errorf("README: no table lists -%s of %s", f, name)
+				t.Errorf("%s: no table lists -%s of %s", cliDoc, f, name)
 			}
 		}
 		for _, f := range got {
 			if !slices.Contains(want, f) {
-				t.Errorf("README: a table lists -%s for %s, which has no such flag", f, name)
+				t.Errorf("%s: a table lists -%s for %s, which has no such flag", cliDoc, f, name)
 			}
 		}
 	}
 	for name := range documented {
 		if _, ok := commands[name]; !ok {
-			t.Errorf("README: flag table for %s, which is not a command", name)
+			t.Errorf("%s: flag table for %s, which is not a command", cliDoc, name)
 		}
 	}
 }
@@ -48,8 +48,8 @@ var (
 	cellBorder = regexp.MustCompile(`(^|[^\\])\|`)
 )
 
-// readmeFlagTables returns the flags each command's tables list.
-func readmeFlagTables(t *testing.T, path string) map[string][]string {
+// flagTables returns the flags each command's tables in path list.
+func flagTables(t *testing.T, path string) map[string][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -80,7 +80,7 @@ func readmeFlagTables(t *testing.T, path string) map[string][]string {
 		}
 		for _, m := range tableFlag.FindAllStringSubmatch(cells[1]+" ", -1) {
 			if m[1] != "-" {
-				t.Errorf("README: %q has two dashes; the docs use one", "--"+m[2])
+				t.Errorf("%s: %q has two dashes; the docs use one", path, "--"+m[2])
 			}
 			for _, c := range cmds {
 				if !slices.Contains(flags[c], m[2]) {
@@ -94,3 +94,6 @@ func readmeFlagTables(t *testing.T, path string) map[string][]string {
 	}
 	return flags
 }
+
+// cliDoc is the page with a flag table for every command.
+const cliDoc = "docs/cli.md"
