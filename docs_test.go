@@ -495,3 +495,63 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 }
+
+// duration is a time a run measured, which changes from run to run.
+var duration = regexp.MustCompile(`\b[0-9]+(\.[0-9]+)?(ns|µs|ms|s)\b`)
+
+// TestDocsREADMETour checks the tour's output as the README shows it: each
+// block whose first line is "$ okru-run ... friends.hcl" holds exactly what
+// that command prints for the README's tested workflow, stderr then stdout,
+// measured times aside.
+func TestDocsREADMETour(t *testing.T) {
+	t.Parallel()
+	var workflow []string
+	for _, ex := range docExamples(t, "README.md") {
+		if ex.mode == "run" {
+			workflow = ex.body
+		}
+	}
+	if workflow == nil {
+		t.Fatal("README.md has no workflow marked # docs-test: run")
+	}
+	dir := t.TempDir()
+	wf := filepath.Join(dir, "friends.hcl")
+	if err := os.WriteFile(wf, []byte(strings.Join(workflow, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines := readLines(t, "README.md")
+	shown := 0
+	for i := 0; i+1 < len(lines); i++ {
+		cmd, ok := strings.CutPrefix(lines[i+1], "$ okru-run ")
+		if lines[i] != "```" || !ok {
+			continue
+		}
+		var want []string
+		for _, l := range lines[i+2:] {
+			if l == "```" {
+				break
+			}
+			want = append(want, l)
+		}
+		args := strings.Fields(cmd)
+		if len(args) == 0 || args[len(args)-1] != "friends.hcl" {
+			t.Errorf("README.md:%d: $ okru-run %s: the tour's commands end with friends.hcl", i+2, cmd)
+			continue
+		}
+		args[len(args)-1] = wf
+		shown++
+		r := runCLI(t, nil, "", args...)
+		if r.code != exitOK {
+			t.Errorf("README.md:%d: okru-run %s: exit %d\n%s", i+2, cmd, r.code, r.stderr)
+			continue
+		}
+		got := strings.TrimSuffix(r.stderr+r.stdout, "\n")
+		norm := func(s string) string { return duration.ReplaceAllString(s, "D") }
+		if norm(got) != norm(strings.Join(want, "\n")) {
+			t.Errorf("README.md:%d: okru-run %s prints\n%s\nbut the README shows\n%s", i+2, cmd, got, strings.Join(want, "\n"))
+		}
+	}
+	if shown < 2 {
+		t.Errorf("README.md shows %d commands of the tour; want its plan and its run", shown)
+	}
+}
