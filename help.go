@@ -13,7 +13,7 @@ import (
 // This file holds how commands explain themselves: the flag sets they
 // parse with (-h on stdout, one line and a did-you-mean for a mistake),
 // okru-run help COMMAND, and the list of a command's flags that help,
-// completion and the README's test read.
+// completion and the docs' test (docs/cli.md's flag tables) read.
 
 func init() {
 	register("help", "show the commands, or a command's flags: help [COMMAND]", cmdHelp)
@@ -112,7 +112,7 @@ var otherModes = map[string]commandMode{
 // commandFlags returns every flag command name accepts, sorted by name.
 // It asks the command itself for its help, with the output discarded, and
 // keeps the flag sets it made: the flags are those its parsing defines,
-// so help, completion and the README cannot fall out of step with them.
+// so help, completion and docs/cli.md cannot fall out of step with them.
 // Every command must therefore parse its flags before it does anything,
 // as TestHelpOnStdout checks.
 func commandFlags(ctx context.Context, name string) []*flag.Flag {

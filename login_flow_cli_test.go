@@ -60,12 +60,12 @@ func copyExamples(t *testing.T) string {
 	return dir
 }
 
-// TestReadmeLoginRecipe follows the README's "Logging in" recipe against
+// TestLoginDocRecipe follows the recipe of docs/login.md against
 // an okru-run sandbox process: the banner's variables, eval "$(okru-run
 // login -env)", then the examples as they are, with no other variable set.
 // Then the same with the file login writes and run -credentials. No
 // secret shows in stdout, stderr or -json.
-func TestReadmeLoginRecipe(t *testing.T) {
+func TestLoginDocRecipe(t *testing.T) {
 	t.Parallel()
 	sb := startSandboxProc(t, "-users", "60")
 	banner := sb.banner
@@ -73,7 +73,7 @@ func TestReadmeLoginRecipe(t *testing.T) {
 		"OKRU_APP_ID=" + banner.AppID, "OKRU_APP_KEY=" + banner.AppKey, "OKRU_LOGIN=" + banner.User.Login,
 		"OKRU_PASSWORD=" + banner.User.Password, "OKRU_CONNECT_URL=" + banner.ConnectURL, "OKRU_API_URL=" + banner.APIURL,
 	}
-	// The scope the README's recipe asks for: post-and-read posts to a group.
+	// The scope the recipe of docs/login.md asks for: post-and-read posts to a group.
 	login := runCLI(t, env, "", "login", "-env", "-scope", "VALUABLE_ACCESS;GROUP_CONTENT")
 	if login.code != exitOK {
 		t.Fatalf("login -env: exit %d\n%s", login.code, login.stderr)
