@@ -58,13 +58,16 @@ func (s *sandboxProc) done(t *testing.T, tag string) map[string]int {
 
 // checkDoneOnce fails for each of what 0 to n-1 ("read 0", "post 7")
 // that the sandbox did other than once, by done's counts.
-func checkDoneOnce(t *testing.T, done map[string]int, what string, n int) {
+func checkDoneOnce(t *testing.T, done map[string]int, what string, n int) bool {
 	t.Helper()
+	ok := true
 	for i := range n {
 		if got := done[fmt.Sprint(what, " ", i)]; got != 1 {
 			t.Errorf("%s %d done %d times, want once", what, i, got)
+			ok = false
 		}
 	}
+	return ok
 }
 
 // copyBatchWorkflow copies the batch workflow into a folder of its own,
@@ -369,7 +372,15 @@ func TestBatchSecondSIGINT(t *testing.T) {
 	}
 	// The sandbox dropped the calls whose client went away during the
 	// latency, so sending them again did them once.
-	checkDoneOnce(t, sb.done(t, "twice"), "post", 20)
+	if !checkDoneOnce(t, sb.done(t, "twice"), "post", 20) {
+		// What the sandbox saw, to tell a post it finished for a client
+		// that had gone from one sent twice.
+		for _, c := range sb.calls(t) {
+			if c.Method == "mediatopic.post" {
+				t.Logf("sandbox: mediatopic.post at %s: code %d, abandoned %v, %s", c.Time.Format("15:04:05.000"), c.Code, c.Abandoned, c.Params["attachment"])
+			}
+		}
+	}
 }
 
 // Two runs of one workflow cannot share a state: the second fails at
