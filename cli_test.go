@@ -24,6 +24,8 @@ func TestCLIGolden(t *testing.T) {
 		{name: "example_group_members", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/group-members.hcl"}},
 		{name: "example_mutual_friends", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/mutual-friends.hcl", "-var", "how_many=4"}},
 		{name: "example_group_report", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/group-report.hcl"}},
+		{name: "example_topic_with_photos", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/topic-with-photos"}},
+		{name: "plan_topic_with_photos", args: []string{"plan", "examples/topic-with-photos"}},
 		{name: "run_implicit", args: []string{"examples/post-and-read.hcl", "-sandbox", "-parallelism=1", "-var", "message=implicit run"}},
 		{name: "run_call_fails", args: []string{"run", "-sandbox", "-parallelism", "1", "testdata/cli/call_fails.hcl"}},
 		{name: "run_continue_on_error", args: []string{"run", "-sandbox", "-parallelism", "1", "-continue-on-error", "testdata/cli/call_fails.hcl"}},

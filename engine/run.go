@@ -594,6 +594,9 @@ func (r *runner) execute(ctx context.Context, inst *instance) result {
 	if st.Script != nil {
 		return r.executeScript(ctx, inst)
 	}
+	if st.Upload != nil {
+		return r.executeUpload(ctx, inst)
+	}
 	call := st.Call
 	res := result{inst: inst}
 	params, diags := evalParams(inst)

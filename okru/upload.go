@@ -14,13 +14,16 @@ import (
 	"strconv"
 )
 
-// UploadFile is one photo to upload: a file on disk (Path) or any reader
-// (Reader with a Name for the multipart header). Files are streamed, never
-// read into memory whole.
+// UploadFile is one photo to upload: a file on disk (Path), a way to open
+// one (Open), or any reader (Reader with a Name for the multipart header).
+// Files are streamed, never read into memory whole.
 type UploadFile struct {
 	Name   string    // the file name sent; defaults to the base of Path
 	Reader io.Reader // read once; closed if it is an io.Closer
-	Path   string    // opened when the upload starts, if Reader is nil
+	Path   string    // opened when the upload starts, if Reader and Open are nil
+	// Open opens the file for each attempt, so that an upload can be
+	// repeated; a caller that confines files (os.Root) opens them here.
+	Open func() (io.ReadCloser, error)
 }
 
 // UploadPhotosRequest says where photos go: an album (AlbumID), a group
@@ -37,6 +40,8 @@ type UploadPhotosRequest struct {
 type PhotoToken struct {
 	PhotoID string `json:"photo_id"`
 	Token   string `json:"token"`
+	// Comment is the caption CommitPhotos gives the photo; "" for none.
+	Comment string `json:"comment,omitempty"`
 }
 
 // maxUploadFiles is the most photos one upload URL takes.
@@ -60,11 +65,11 @@ func (a *API) UploadPhotos(ctx context.Context, req UploadPhotosRequest) ([]Phot
 		return nil, fmt.Errorf("upload photos: give 1 to %d files, got %d", maxUploadFiles, n)
 	}
 	for i, f := range req.Files {
-		if f.Reader != nil {
+		if f.Reader != nil || f.Open != nil {
 			continue
 		}
 		if f.Path == "" {
-			return nil, fmt.Errorf("upload photos: file %d has neither a Reader nor a Path", i+1)
+			return nil, fmt.Errorf("upload photos: file %d has neither a Reader nor a Path (nor Open)", i+1)
 		}
 		// Fail before reserving photo ids, rather than halfway through
 		// the upload.
@@ -214,6 +219,13 @@ func writeParts(mw *multipart.Writer, files []UploadFile) error {
 
 func writePart(mw *multipart.Writer, n int, f UploadFile) error {
 	r, name := f.Reader, f.Name
+	if r == nil && f.Open != nil {
+		rc, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("photo %d: %w", n, err)
+		}
+		r = rc
+	}
 	if r == nil {
 		file, err := os.Open(f.Path)
 		if err != nil {
@@ -299,3 +311,12 @@ func PhotoAttachment(tokens []PhotoToken) PhotoMedia {
 	}
 	return m
 }
+
+// Limits of photo uploads. ok.ru does not publish them; these are the
+// sandbox's, and what okru-run checks before sending a file.
+const (
+	// MaxUploadPhotos is the most photos one upload URL takes.
+	MaxUploadPhotos = maxUploadFiles
+	// MaxPhotoSize is the largest photo file okru-run sends, in bytes.
+	MaxPhotoSize = 10 << 20
+)

@@ -1,0 +1,322 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/lang"
+	"github.com/okru-run/okru-run/okru"
+	"github.com/okru-run/okru-run/okru/okrutest"
+)
+
+// testPNG is a small PNG image; shade makes images differ.
+func testPNG(t testing.TB, shade uint8) []byte {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 4, 4))
+	for i := range img.Pix {
+		img.Pix[i] = shade
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// uploadSandbox is a sandbox, a connector to it and the session block of
+// its demo user.
+type uploadSandbox struct {
+	srv     *okrutest.Server
+	session string
+}
+
+func newUploadSandbox(t *testing.T) *uploadSandbox {
+	t.Helper()
+	srv := okrutest.NewServer(okrutest.Config{Seed: 13, Users: 30})
+	t.Cleanup(srv.Close)
+	app, demo := srv.App(), srv.DemoUser()
+	return &uploadSandbox{srv: srv, session: fmt.Sprintf(`
+session "main" {
+  app_key        = %q
+  app_secret_key = %q
+  access_token   = %q
+  api_url        = %q
+  rate_limit     = "unlimited"
+}
+`, app.Key, app.SecretKey, demo.AccessToken, srv.URL)}
+}
+
+// workflowIn writes files into a new folder and compiles src as the
+// workflow of that folder.
+func workflowIn(t *testing.T, src string, files map[string][]byte) (*Workflow, string) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, diags := lang.LoadSource(filepath.Join(dir, "main.hcl"), []byte(src), dir)
+	if diags.HasErrors() {
+		t.Fatalf("load: %s", diags.Error())
+	}
+	w, diags := Compile(cfg)
+	if diags.HasErrors() {
+		t.Fatalf("compile: %s", diags.Error())
+	}
+	return w, dir
+}
+
+func threePhotos(t *testing.T) map[string][]byte {
+	return map[string][]byte{"photos/a.png": testPNG(t, 10), "photos/b.png": testPNG(t, 20), "photos/c.png": testPNG(t, 30)}
+}
+
+// TestUploadPhotosIntoTopic uploads three photos of a folder for a group
+// topic and posts the topic with topic_attachment: the photos are in the
+// topic and in no album.
+func TestUploadPhotosIntoTopic(t *testing.T) {
+	t.Parallel()
+	sb := newUploadSandbox(t)
+	gid := sb.srv.DemoGroups()[0]
+	w, _ := workflowIn(t, sb.session+fmt.Sprintf(`
+upload "pics" {
+  files    = sort(fileset(".", "photos/*.png"))
+  group_id = %q
+}
+
+call "post" {
+  method = "mediatopic.post"
+  params = {
+    type       = "GROUP_THEME"
+    gid        = %q
+    attachment = topic_attachment("Three photos", upload.pics.result)
+  }
+}
+
+output "files" { value = upload.pics.result.photos[*].file }
+output "topic" { value = call.post.result }
+`, gid, gid), threePhotos(t))
+	rec := &recorder{}
+	res, diags := w.Run(t.Context(), Inputs{}, Options{Observer: rec})
+	if diags.HasErrors() || res.Status != StatusOK {
+		t.Fatalf("status %v: %s", res.Status, diags.Error())
+	}
+	photos := sb.srv.UploadedPhotos()
+	if len(photos) != 3 {
+		t.Fatalf("%d photos uploaded, want 3", len(photos))
+	}
+	for _, p := range photos {
+		if p.GroupID != gid || p.Committed || p.AlbumID != "" {
+			t.Errorf("photo %+v: want one of group %s, uncommitted, in no album", p, gid)
+		}
+	}
+	var files string
+	for _, o := range res.Outputs {
+		if o.Name == "files" {
+			files = lang.FormatValue(o.Value, 0)
+		}
+	}
+	if !strings.Contains(files, "photos/a.png") || !strings.Contains(files, "photos/c.png") {
+		t.Errorf("files output %s: want the three paths", files)
+	}
+	var posted bool
+	for _, c := range sb.srv.Calls() {
+		if c.Method == "mediatopic.post" {
+			posted = c.Code == 0 && strings.Count(c.Params["attachment"], `{"id":`) == 3
+		}
+	}
+	if !posted {
+		t.Errorf("no mediatopic.post with three photos was accepted: %+v", sb.srv.Calls())
+	}
+	if got := rec.count(EventStarted); got != 2 { // the upload and the post
+		t.Errorf("%d started events, want 2", got)
+	}
+}
+
+// TestUploadPhotosIntoAlbum uploads one photo per instance into an album,
+// with captions, and commits them.
+func TestUploadPhotosIntoAlbum(t *testing.T) {
+	t.Parallel()
+	sb := newUploadSandbox(t)
+	gid := sb.srv.DemoGroups()[0]
+	aid := sb.srv.GroupAlbums(gid)[0]
+	w, _ := workflowIn(t, sb.session+fmt.Sprintf(`
+upload "album" {
+  for_each = fileset(".", "photos/*.png")
+  files    = [each.value]
+  group_id = %q
+  album_id = %q
+  captions = { (each.value) = "Photo ${each.key}" }
+}
+`, gid, aid), threePhotos(t))
+	res, diags := w.Run(t.Context(), Inputs{}, Options{})
+	if diags.HasErrors() || res.Status != StatusOK {
+		t.Fatalf("status %v: %s", res.Status, diags.Error())
+	}
+	photos := sb.srv.UploadedPhotos()
+	if len(photos) != 3 {
+		t.Fatalf("%d photos uploaded, want 3", len(photos))
+	}
+	for _, p := range photos {
+		if p.AlbumID != aid || !p.Committed || p.Commits != 1 || !strings.HasPrefix(p.Comment, "Photo photos/") {
+			t.Errorf("photo %+v: want it committed once into album %s with a caption", p, aid)
+		}
+	}
+}
+
+// TestUploadBadFiles: every file that cannot be sent fails the instance
+// with a message naming it, before any traffic.
+func TestUploadBadFiles(t *testing.T) {
+	t.Parallel()
+	outside := filepath.Join(t.TempDir(), "outside.png")
+	if err := os.WriteFile(outside, testPNG(t, 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, file, want string
+		setup            func(t *testing.T, dir string)
+	}{
+		{name: "missing", file: "photos/none.png", want: "photos/none.png: no such file"},
+		{name: "folder", file: "photos", want: "photos: it is a folder"},
+		{name: "empty", file: "empty.png", want: "empty.png: the file is empty",
+			setup: func(t *testing.T, dir string) { write(t, filepath.Join(dir, "empty.png"), nil) }},
+		{name: "too big", file: "big.png", want: "big.png: the file has 11534336 bytes, more than ok.ru's limit of 10485760",
+			setup: func(t *testing.T, dir string) {
+				f, err := os.Create(filepath.Join(dir, "big.png"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.Write(testPNG(t, 1))
+				if err := f.Truncate(11 << 20); err != nil { // sparse: no disk used
+					t.Fatal(err)
+				}
+				f.Close()
+			}},
+		{name: "not an image", file: "notes.txt", want: "notes.txt: it is not a photo (its content is text/plain",
+			setup: func(t *testing.T, dir string) { write(t, filepath.Join(dir, "notes.txt"), []byte("hello")) }},
+		{name: "symlink out", file: "link.png", want: "link.png: the path leads out of the workflow's folder",
+			setup: func(t *testing.T, dir string) {
+				if err := os.Symlink(outside, filepath.Join(dir, "link.png")); err != nil {
+					t.Skip(err)
+				}
+			}},
+		{name: "dot dot", file: "../outside.png", want: "../outside.png: the path leaves the workflow's folder"},
+		{name: "absolute", file: outside, want: "the path is absolute"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sb := newUploadSandbox(t)
+			src := sb.session + fmt.Sprintf(`
+upload "pics" {
+  files = ["photos/a.png", %q]
+}
+call "post" {
+  method = "mediatopic.post"
+  params = { type = "USER", attachment = topic_attachment("x", upload.pics.result) }
+}
+`, tt.file)
+			w, dir := workflowIn(t, src, threePhotos(t))
+			if tt.setup != nil {
+				tt.setup(t, dir)
+			}
+			res, diags := w.Run(t.Context(), Inputs{}, Options{})
+			if res.Status != StatusFailed {
+				t.Fatalf("status %v, want failed: %s", res.Status, diags.Error())
+			}
+			text := diagsText(diags)
+			if !strings.Contains(text, tt.want) || !strings.Contains(text, "Nothing was uploaded") {
+				t.Errorf("diagnostics %q: want %q", text, tt.want)
+			}
+			if calls := sb.srv.Calls(); len(calls) != 0 {
+				t.Errorf("%d calls reached the sandbox, want none: %+v", len(calls), calls)
+			}
+		})
+	}
+}
+
+func write(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func diagsText(diags hcl.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range diags {
+		b.WriteString(d.Summary + ": " + d.Detail + "\n")
+	}
+	return b.String()
+}
+
+// TestUploadResumeReusesTokens: a commit the server refused leaves the
+// tokens in the journal; the resumed run commits them without uploading
+// the files again.
+func TestUploadResumeReusesTokens(t *testing.T) {
+	t.Parallel()
+	sb := newUploadSandbox(t)
+	gid := sb.srv.DemoGroups()[0]
+	aid := sb.srv.GroupAlbums(gid)[0]
+	w, dir := workflowIn(t, sb.session+fmt.Sprintf(`
+upload "album" {
+  files    = sort(fileset(".", "photos/*.png"))
+  group_id = %q
+  album_id = %q
+}
+`, gid, aid), threePhotos(t))
+	state := filepath.Join(dir, "state", "run.journal")
+	sb.srv.InjectError(okrutest.ErrorRule{Method: "photosV2.commit", Code: okru.CodeParam, Nth: 1})
+	res, diags := w.Run(t.Context(), Inputs{}, Options{State: &StateOptions{Path: state}})
+	if res.Status != StatusFailed || !strings.Contains(diagsText(diags), "Commit failed") {
+		t.Fatalf("first run: status %v, want a failed commit: %s", res.Status, diags.Error())
+	}
+	if n := len(sb.srv.UploadedPhotos()); n != 3 {
+		t.Fatalf("first run uploaded %d photos, want 3", n)
+	}
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, demo := sb.srv.App(), sb.srv.DemoUser()
+	for _, secret := range []string{app.SecretKey, demo.AccessToken, "/upload/photos?t="} {
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("the journal holds a secret (%.12s...)", secret)
+		}
+	}
+
+	res, diags = w.Run(t.Context(), Inputs{}, Options{State: &StateOptions{Path: state, Resume: true}})
+	if diags.HasErrors() || res.Status != StatusOK {
+		t.Fatalf("resumed run: status %v: %s", res.Status, diags.Error())
+	}
+	photos := sb.srv.UploadedPhotos()
+	if len(photos) != 3 {
+		t.Fatalf("%d photos uploaded after the resumed run, want the same 3", len(photos))
+	}
+	for _, p := range photos {
+		if !p.Committed || p.AlbumID != aid {
+			t.Errorf("photo %+v: want it committed into album %s", p, aid)
+		}
+	}
+
+	// A run resumed once more reuses the finished upload.
+	rec := &recorder{}
+	res, diags = w.Run(t.Context(), Inputs{}, Options{Observer: rec, State: &StateOptions{Path: state, Resume: true}})
+	if diags.HasErrors() || res.Status != StatusOK || res.Reused != 1 {
+		t.Fatalf("third run: status %v, %d reused: %s", res.Status, res.Reused, diags.Error())
+	}
+	if n := len(sb.srv.UploadedPhotos()); n != 3 {
+		t.Errorf("%d photos after the third run, want 3", n)
+	}
+}
