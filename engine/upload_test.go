@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -318,5 +321,71 @@ upload "album" {
 	}
 	if n := len(sb.srv.UploadedPhotos()); n != 3 {
 		t.Errorf("%d photos after the third run, want 3", n)
+	}
+}
+
+// TestUploadURLFailures: an upload URL that answers an error, an HTML page
+// or cuts the connection halfway fails the upload naming its files, and
+// the topic that would show the photos is not posted.
+func TestUploadURLFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		serve http.HandlerFunc
+		want  string
+	}{
+		{"error envelope", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json;charset=utf-8")
+			w.Header().Set("Invocation-Error", "100")
+			fmt.Fprint(w, `{"error_code":100,"error_msg":"PARAM : bad","error_data":null}`)
+		}, "PARAM"},
+		{"html page", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprint(w, "<html><body>502 Bad Gateway</body></html>")
+		}, "502"},
+		{"connection cut", func(w http.ResponseWriter, r *http.Request) {
+			io.CopyN(io.Discard, r.Body, 100)
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}, "upload URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			up := httptest.NewServer(tt.serve)
+			t.Cleanup(up.Close)
+			api := newAPIServer(t, func(method string, form map[string]string) (any, int) {
+				if method == "photosV2.getUploadUrl" {
+					return map[string]any{"upload_url": up.URL + "/upload?t=SECRET-TICKET", "photo_ids": []string{"1", "2", "3"}}, 0
+				}
+				return "1", 0
+			})
+			w, _ := workflowIn(t, testSession+`
+upload "pics" {
+  files = sort(fileset(".", "photos/*.png"))
+}
+call "post" {
+  method = "mediatopic.post"
+  params = { type = "USER", attachment = topic_attachment("x", upload.pics.result) }
+}
+`, threePhotos(t))
+			res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: api.connector()})
+			text := diagsText(diags)
+			if res.Status != StatusFailed || !strings.Contains(text, "photos/a.png, photos/b.png, photos/c.png") ||
+				!strings.Contains(text, tt.want) || !strings.Contains(text, "Nothing was put") {
+				t.Fatalf("status %v, diagnostics:\n%s\nwant a failed upload naming the files and %q", res.Status, text, tt.want)
+			}
+			if strings.Contains(text, "SECRET-TICKET") {
+				t.Errorf("the upload URL is in the error:\n%s", text)
+			}
+			for _, c := range api.Calls() {
+				if c.Method == "mediatopic.post" {
+					t.Errorf("the topic was posted after a failed upload")
+				}
+			}
+		})
 	}
 }
