@@ -178,7 +178,7 @@ func (w *Workflow) openRoot() (*os.Root, error) {
 
 // checkFile checks one file before anything is sent: confined to root,
 // regular, not empty, at most limit bytes and, when types is set, of one
-// of those types by its first bytes. It returns the file's size.
+// of those types by its first bytes (a type ending in "/" is a prefix). It returns the file's size.
 func checkFile(root *os.Root, name string, limit int64, types []string) (int64, error) {
 	fail := func(format string, args ...any) (int64, error) {
 		return 0, &FileError{File: name, Reason: fmt.Sprintf(format, args...)}
@@ -221,7 +221,12 @@ func checkFile(root *os.Root, name string, limit int64, types []string) (int64, 
 		return fail("%s", pathError(err))
 	}
 	ct := http.DetectContentType(head[:n])
-	if !slices.Contains(types, strings.SplitN(ct, ";", 2)[0]) {
+	if ct = strings.SplitN(ct, ";", 2)[0]; !slices.ContainsFunc(types, func(t string) bool {
+		return t == ct || strings.HasSuffix(t, "/") && strings.HasPrefix(ct, t)
+	}) {
+		if slices.Contains(types, "video/") {
+			return fail("it is not a video (its content is %s); ok.ru takes video files such as MP4, WebM or AVI", ct)
+		}
 		return fail("it is not a photo (its content is %s); ok.ru takes JPEG, PNG, GIF, WebP and BMP images", ct)
 	}
 	return st.Size(), nil
@@ -442,10 +447,4 @@ func (j *journal) recordUploaded(id, hash string, tokens []okru.PhotoToken) {
 	}
 	raw, _ := json.Marshal(map[string]any{"photos": tokens})
 	j.record(&state.Record{Kind: state.KindDone, ID: id + uploadPhase, Method: lang.UploadPhotosMethod, Hash: hash, Result: raw}, true)
-}
-
-// executeVideoUpload runs a video upload instance (see upload_video.go).
-func (r *runner) executeVideoUpload(_ context.Context, inst *instance, _ cty.Value) result {
-	return result{inst: inst, diags: hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Video uploads are not supported yet",
-		Detail: "video uploads are not implemented yet.", Subject: inst.node.rng.Ptr()}}}
 }

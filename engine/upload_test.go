@@ -389,3 +389,77 @@ call "post" {
 		})
 	}
 }
+
+// testMP4 is size bytes that sniff as an MP4 video.
+func testMP4(size int) []byte {
+	b := make([]byte, size)
+	copy(b, "\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
+	return b
+}
+
+// TestUploadVideo publishes a video with a title into a group; a failed
+// video.update leaves the video id in the journal, and the resumed run
+// updates that video without sending the file again.
+func TestUploadVideo(t *testing.T) {
+	t.Parallel()
+	sb := newUploadSandbox(t)
+	gid := sb.srv.DemoGroups()[0]
+	w, dir := workflowIn(t, sb.session+fmt.Sprintf(`
+upload "clip" {
+  video    = "media/clip.mp4"
+  group_id = %q
+  title    = "Clip"
+  tags     = ["a", "b"]
+  privacy  = "PUBLIC"
+}
+output "id" { value = upload.clip.result.video_id }
+`, gid), map[string][]byte{"media/clip.mp4": testMP4(50_000)})
+	state := filepath.Join(dir, "state", "run.journal")
+	sb.srv.InjectError(okrutest.ErrorRule{Method: "video.update", Code: okru.CodeParam, Nth: 1})
+	res, diags := w.Run(t.Context(), Inputs{}, Options{State: &StateOptions{Path: state}})
+	if res.Status != StatusFailed || !strings.Contains(diagsText(diags), "Video update failed") {
+		t.Fatalf("first run: status %v, want a failed update: %s", res.Status, diags.Error())
+	}
+	res, diags = w.Run(t.Context(), Inputs{}, Options{State: &StateOptions{Path: state, Resume: true}})
+	if diags.HasErrors() || res.Status != StatusOK {
+		t.Fatalf("resumed run: status %v: %s", res.Status, diags.Error())
+	}
+	vids := sb.srv.UploadedVideos()
+	if len(vids) != 1 || vids[0].Title != "Clip" || vids[0].Tags != "a,b" || vids[0].GroupID != gid || vids[0].Received != 50_000 || vids[0].Updates != 1 {
+		t.Fatalf("videos %+v: want one, of the group, titled, updated once", vids)
+	}
+	if got := lang.FormatValue(res.Outputs[0].Value, 0); got != fmt.Sprintf("%q", vids[0].ID) {
+		t.Errorf("output id %s, want %s", got, vids[0].ID)
+	}
+}
+
+// TestUploadVideoBadFiles: a file that is not a video, or empty, fails
+// before any traffic, naming the file.
+func TestUploadVideoBadFiles(t *testing.T) {
+	t.Parallel()
+	for name, tt := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"not a video": {testPNG(t, 1), "clip.mp4: it is not a video (its content is image/png)"},
+		"empty":       {[]byte{}, "clip.mp4: the file is empty"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sb := newUploadSandbox(t)
+			w, _ := workflowIn(t, sb.session+`
+upload "clip" {
+  video = "clip.mp4"
+  title = "x"
+}
+`, map[string][]byte{"clip.mp4": tt.data})
+			res, diags := w.Run(t.Context(), Inputs{}, Options{})
+			if res.Status != StatusFailed || !strings.Contains(diagsText(diags), tt.want) {
+				t.Fatalf("status %v, diagnostics %s; want %q", res.Status, diagsText(diags), tt.want)
+			}
+			if n := len(sb.srv.Calls()); n != 0 {
+				t.Errorf("%d calls reached the sandbox, want none", n)
+			}
+		})
+	}
+}
