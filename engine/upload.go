@@ -110,44 +110,72 @@ func idString(v cty.Value) (string, bool) {
 	return "", false
 }
 
+// argError is an upload argument that has the wrong shape.
+type argError struct {
+	name, msg string
+}
+
+func (e *argError) Error() string { return e.name + ": " + e.msg }
+
+func argErrorf(name, format string, args ...any) *argError {
+	return &argError{name: name, msg: fmt.Sprintf(format, args...)}
+}
+
+// diags turns an argError into the diagnostic of an instance.
+func (e *argError) diags(inst *instance) hcl.Diagnostics {
+	return uploadArgError(inst, e.name, "%s", e.msg)
+}
+
 func decodePhotoSpec(inst *instance, args cty.Value) (*photoSpec, hcl.Diagnostics) {
+	spec, err := photoSpecFrom(args)
+	if err != nil {
+		return nil, err.diags(inst)
+	}
+	return spec, nil
+}
+
+// photoSpecFrom reads the arguments of a photo upload, an object.
+func photoSpecFrom(args cty.Value) (*photoSpec, *argError) {
 	args, _ = args.UnmarkDeep()
+	if args.IsNull() || !args.Type().IsObjectType() && !args.Type().IsMapType() {
+		return nil, argErrorf("files", "want a table of files, album_id, group_id and captions")
+	}
 	m := args.AsValueMap()
 	spec := &photoSpec{captions: map[string]string{}}
 	files := m["files"]
 	if files.IsNull() || !(files.Type().IsListType() || files.Type().IsTupleType() || files.Type().IsSetType()) {
-		return nil, uploadArgError(inst, "files", "want a list of file paths below the workflow's folder, such as fileset(\".\", \"photos/*.jpg\")")
+		return nil, argErrorf("files", "want a list of file paths below the workflow's folder, such as fileset(\".\", \"photos/*.jpg\")")
 	}
 	for it := files.ElementIterator(); it.Next(); {
 		_, f := it.Element()
 		if f.IsNull() || f.Type() != cty.String || f.AsString() == "" {
-			return nil, uploadArgError(inst, "files", "every file must be a non-empty path string")
+			return nil, argErrorf("files", "every file must be a non-empty path string")
 		}
 		if slices.Contains(spec.files, f.AsString()) {
-			return nil, uploadArgError(inst, "files", "%q is listed twice", f.AsString())
+			return nil, argErrorf("files", "%q is listed twice", f.AsString())
 		}
 		spec.files = append(spec.files, f.AsString())
 	}
 	if n := len(spec.files); n == 0 || n > okru.MaxUploadPhotos {
-		return nil, uploadArgError(inst, "files", "an upload takes 1 to %d photos (one upload URL), got %d; upload more with for_each, e.g. for_each = chunklist(FILES, %d)", okru.MaxUploadPhotos, n, okru.MaxUploadPhotos)
+		return nil, argErrorf("files", "an upload takes 1 to %d photos (one upload URL), got %d; upload more with for_each, e.g. for_each = chunklist(FILES, %d)", okru.MaxUploadPhotos, n, okru.MaxUploadPhotos)
 	}
 	var ok bool
 	if spec.albumID, ok = idString(m["album_id"]); !ok {
-		return nil, uploadArgError(inst, "album_id", "want an album id, a string")
+		return nil, argErrorf("album_id", "want an album id, a string")
 	}
 	if spec.groupID, ok = idString(m["group_id"]); !ok {
-		return nil, uploadArgError(inst, "group_id", "want a group id, a string")
+		return nil, argErrorf("group_id", "want a group id, a string")
 	}
 	if c, has := m["captions"]; has && !c.IsNull() {
 		if !c.Type().IsMapType() && !c.Type().IsObjectType() {
-			return nil, uploadArgError(inst, "captions", "want a map of file path to caption")
+			return nil, argErrorf("captions", "want a map of file path to caption")
 		}
 		for k, v := range c.AsValueMap() {
 			if !slices.Contains(spec.files, k) {
-				return nil, uploadArgError(inst, "captions", "%q is not one of the files", k)
+				return nil, argErrorf("captions", "%q is not one of the files", k)
 			}
 			if v.IsNull() || v.Type() != cty.String {
-				return nil, uploadArgError(inst, "captions", "the caption of %q is not a string", k)
+				return nil, argErrorf("captions", "the caption of %q is not a string", k)
 			}
 			spec.captions[k] = v.AsString()
 		}

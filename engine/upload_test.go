@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/lang"
+	"github.com/okru-run/okru-run/lang/lua"
 	"github.com/okru-run/okru-run/okru"
 	"github.com/okru-run/okru-run/okru/okrutest"
 )
@@ -461,5 +462,84 @@ upload "clip" {
 				t.Errorf("%d calls reached the sandbox, want none", n)
 			}
 		})
+	}
+}
+
+// TestScriptUploads uploads photos and a video from Lua. The topic post
+// fails the first run; the resumed run answers the recorded upload from
+// the journal, so the files are not sent again.
+func TestScriptUploads(t *testing.T) {
+	t.Parallel()
+	if lua.UploadPhotosMethod != lang.UploadPhotosMethod || lua.UploadVideoMethod != lang.UploadVideoMethod {
+		t.Fatal("lua and lang name the upload methods differently")
+	}
+	sb := newUploadSandbox(t)
+	gid := sb.srv.DemoGroups()[0]
+	files := threePhotos(t)
+	files["clip.mp4"] = testMP4(10_000)
+	w, dir := workflowIn(t, sb.session+fmt.Sprintf(`
+script "post" {
+  input  = { gid = %q }
+  source = <<-EOT
+    local up = okru.upload_photos{files = {"photos/a.png", "photos/b.png"}, group_id = input.gid}
+    local list = {}
+    for i, p in ipairs(up.photos) do list[i] = {id = p.token} end
+    local topic = okru.call("mediatopic.post", {type = "GROUP_THEME", gid = input.gid,
+      attachment = {media = {{type = "text", text = "From Lua"}, {type = "photo", list = list}}}})
+    local clip = okru.upload_video{video = "clip.mp4", title = "Lua clip", tags = {"lua"}}
+    return {topic = topic, photos = #up.photos, video = clip.video_id}
+  EOT
+}
+output "result" { value = script.post.result }
+`, gid), files)
+	state := filepath.Join(dir, "state", "run.journal")
+	sb.srv.InjectError(okrutest.ErrorRule{Method: "mediatopic.post", Code: okru.CodeParam, Nth: 1})
+	res, diags := w.Run(t.Context(), Inputs{}, Options{State: &StateOptions{Path: state}})
+	if res.Status != StatusFailed {
+		t.Fatalf("first run: status %v, want failed: %s", res.Status, diags.Error())
+	}
+	if n := len(sb.srv.UploadedPhotos()); n != 2 {
+		t.Fatalf("first run uploaded %d photos, want 2", n)
+	}
+	res, diags = w.Run(t.Context(), Inputs{}, Options{State: &StateOptions{Path: state, Resume: true}})
+	if diags.HasErrors() || res.Status != StatusOK {
+		t.Fatalf("resumed run: status %v: %s", res.Status, diags.Error())
+	}
+	if n := len(sb.srv.UploadedPhotos()); n != 2 {
+		t.Errorf("%d photos after the resumed run, want the same 2", n)
+	}
+	vids := sb.srv.UploadedVideos()
+	if len(vids) != 1 || vids[0].Title != "Lua clip" {
+		t.Errorf("videos %+v: want one titled", vids)
+	}
+	out := lang.FormatValue(res.Outputs[0].Value, 0)
+	if !strings.Contains(out, "photos = 2") || !strings.Contains(out, vids[0].ID) {
+		t.Errorf("result %s", out)
+	}
+}
+
+// TestScriptUploadBadFile: a file that cannot be sent fails the script
+// with an error naming it, before any traffic.
+func TestScriptUploadBadFile(t *testing.T) {
+	t.Parallel()
+	sb := newUploadSandbox(t)
+	w, _ := workflowIn(t, sb.session+`
+script "up" {
+  source = <<-EOT
+    local ok, err = pcall(okru.upload_photos, {files = {"photos/a.png", "../x.png"}})
+    return tostring(err)
+  EOT
+}
+output "err" { value = script.up.result }
+`, threePhotos(t))
+	res, diags := w.Run(t.Context(), Inputs{}, Options{})
+	if res.Status != StatusOK {
+		t.Fatalf("status %v: %s", res.Status, diags.Error())
+	}
+	if out := lang.FormatValue(res.Outputs[0].Value, 0); !strings.Contains(out, "../x.png: the path leaves the workflow's folder") {
+		t.Errorf("error seen by the script: %s", out)
+	}
+	if n := len(sb.srv.Calls()); n != 0 {
+		t.Errorf("%d calls reached the sandbox, want none", n)
 	}
 }

@@ -50,42 +50,54 @@ type videoUploadResult struct {
 }
 
 func decodeVideoSpec(inst *instance, args cty.Value) (*videoSpec, hcl.Diagnostics) {
+	spec, err := videoSpecFrom(args)
+	if err != nil {
+		return nil, err.diags(inst)
+	}
+	return spec, nil
+}
+
+// videoSpecFrom reads the arguments of a video upload, an object.
+func videoSpecFrom(args cty.Value) (*videoSpec, *argError) {
 	args, _ = args.UnmarkDeep()
+	if args.IsNull() || !args.Type().IsObjectType() && !args.Type().IsMapType() {
+		return nil, argErrorf("video", "want a table of video, title, description, tags, privacy and group_id")
+	}
 	m := args.AsValueMap()
 	spec := &videoSpec{}
-	str := func(name string) (string, hcl.Diagnostics) {
+	str := func(name string) (string, *argError) {
 		v, ok := m[name]
 		if !ok || v.IsNull() {
 			return "", nil
 		}
 		if v.Type() != cty.String {
-			return "", uploadArgError(inst, name, "want a string")
+			return "", argErrorf(name, "want a string")
 		}
 		return v.AsString(), nil
 	}
-	var d hcl.Diagnostics
-	if spec.file, d = str("video"); d.HasErrors() || spec.file == "" {
-		return nil, uploadArgError(inst, "video", "want the path of a video file below the workflow's folder")
+	var d *argError
+	if spec.file, d = str("video"); d != nil || spec.file == "" {
+		return nil, argErrorf("video", "want the path of a video file below the workflow's folder")
 	}
 	var ok bool
 	if spec.groupID, ok = idString(m["group_id"]); !ok {
-		return nil, uploadArgError(inst, "group_id", "want a group id, a string")
+		return nil, argErrorf("group_id", "want a group id, a string")
 	}
 	u := &spec.update
 	for name, field := range map[string]*string{"title": &u.Title, "description": &u.Description, "privacy": &u.Privacy} {
-		if *field, d = str(name); d.HasErrors() {
+		if *field, d = str(name); d != nil {
 			return nil, d
 		}
 	}
 	if tags, has := m["tags"]; has && !tags.IsNull() {
 		ty := tags.Type()
 		if !ty.IsListType() && !ty.IsTupleType() && !ty.IsSetType() {
-			return nil, uploadArgError(inst, "tags", "want a list of strings")
+			return nil, argErrorf("tags", "want a list of strings")
 		}
 		for it := tags.ElementIterator(); it.Next(); {
 			_, t := it.Element()
 			if t.IsNull() || t.Type() != cty.String {
-				return nil, uploadArgError(inst, "tags", "want a list of strings")
+				return nil, argErrorf("tags", "want a list of strings")
 			}
 			u.Tags = append(u.Tags, t.AsString())
 		}
