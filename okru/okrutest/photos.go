@@ -91,6 +91,7 @@ func init() {
 	registerMethod("photosV2.getUploadUrl", methodSpec{handle: photosGetUploadURL})
 	registerMethod("photosV2.commit", methodSpec{handle: photosCommit})
 	registerMethod("photos.getPhotos", methodSpec{handle: photosGetPhotos})
+	registerMethod("photos.getAlbums", methodSpec{handle: photosGetAlbums})
 	registerRoute("POST "+uploadPath, func(s *Server) http.Handler { return http.HandlerFunc(s.serveUpload) })
 	registerMedia("photo", validatePhotoMedia)
 	mediaStored["photo"] = storedPhotoMedia
@@ -551,4 +552,31 @@ func (s *Server) DemoGroups() []string {
 		}
 	}
 	return out
+}
+
+// photosGetAlbums lists the albums of a group (gid) or of a user (fid, uid
+// or the session's), in one page: {"albums": [{"aid", "title", ...}],
+// "hasMore": false}.
+func photosGetAlbums(_ context.Context, inv *invocation) (any, error) {
+	user, err := inv.subject("fid", "uid")
+	if err != nil {
+		return nil, err
+	}
+	group := int32(-1)
+	if gid := inv.param("gid"); gid != "" {
+		if group, err = inv.groupByID("gid", gid); err != nil {
+			return nil, err
+		}
+	}
+	g := inv.graph()
+	albums := []map[string]any{}
+	for _, a := range g.albums {
+		switch {
+		case group >= 0 && a.group == group:
+			albums = append(albums, map[string]any{"aid": a.aid, "title": a.title, "group_id": g.groups[group].gid, "photos_count": a.photos})
+		case group < 0 && a.group < 0 && a.user == user:
+			albums = append(albums, map[string]any{"aid": a.aid, "title": a.title, "user_id": g.users[user].uid, "photos_count": a.photos})
+		}
+	}
+	return map[string]any{"albums": albums, "hasMore": false}, nil
 }
