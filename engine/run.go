@@ -146,7 +146,8 @@ type runner struct {
 	interrupted bool        // Options.Stop was closed
 	reused      int
 	unknown     int
-	unknownIDs  []string // the first few, for the summary
+	unknownIDs  []string    // the first few, for the summary
+	uploads     uploadBytes // bytes sent by upload steps, for progress
 }
 
 // stepRun is a step whose instances are running.
@@ -183,10 +184,12 @@ func newRunner(w *Workflow, in Inputs, opts Options) *runner {
 		opts.Connect = Connect
 	}
 	var obs Observer
+	var tracker *progressTracker
 	if opts.Observer != nil {
-		obs = newProgressTracker(opts.Observer)
+		tracker = newProgressTracker(opts.Observer)
+		obs = tracker
 	}
-	return &runner{
+	r := &runner{
 		evaluator: newEvaluator(w, in, false),
 		in:        in,
 		needed:    w.resultsNeeded(),
@@ -198,6 +201,11 @@ func newRunner(w *Workflow, in Inputs, opts Options) *runner {
 		steps:     map[*node]*stepRun{},
 		outputs:   map[*node]OutputValue{},
 	}
+	r.uploads = newUploadBytes(w)
+	if tracker != nil && r.uploads != nil {
+		tracker.bytes = r.uploads.get
+	}
+	return r
 }
 
 // setup evaluates, in order, every local and session that does not depend

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -335,10 +336,13 @@ func (r *runner) executePhotoUpload(ctx context.Context, inst *instance, args ct
 	}
 	defer root.Close()
 	files := make([]okru.UploadFile, len(spec.files))
+	var total int64
 	for i, name := range spec.files {
-		if _, err := checkFile(root, name, okru.MaxPhotoSize, photoTypes); err != nil {
+		size, err := checkFile(root, name, okru.MaxPhotoSize, photoTypes)
+		if err != nil {
 			return fileFailure(inst, "files", err)
 		}
+		total += size
 		rel := filepath.FromSlash(path.Clean(filepath.ToSlash(name)))
 		files[i] = okru.UploadFile{Name: filepath.Base(rel), Open: func() (io.ReadCloser, error) { return root.Open(rel) }}
 	}
@@ -354,7 +358,8 @@ func (r *runner) executePhotoUpload(ctx context.Context, inst *instance, args ct
 	r.obs.Observe(Event{Type: EventStarted, Step: n.addr, Key: inst.key, Method: lang.UploadPhotosMethod})
 	tokens, reused := r.journal.uploaded(id, hash)
 	if !reused {
-		tokens, err = up.UploadPhotos(ctx, okru.UploadPhotosRequest{AlbumID: spec.albumID, GroupID: spec.groupID, Files: files})
+		tokens, err = up.UploadPhotos(ctx, okru.UploadPhotosRequest{AlbumID: spec.albumID, GroupID: spec.groupID, Files: files,
+			Progress: r.uploads.track(n.addr, total)})
 		if err != nil {
 			return r.uploadFailed(inst, res, spec.files, err)
 		}
@@ -475,4 +480,51 @@ func (j *journal) recordUploaded(id, hash string, tokens []okru.PhotoToken) {
 	}
 	raw, _ := json.Marshal(map[string]any{"photos": tokens})
 	j.record(&state.Record{Kind: state.KindDone, ID: id + uploadPhase, Method: lang.UploadPhotosMethod, Hash: hash, Result: raw}, true)
+}
+
+// uploadBytes counts, per upload step, the bytes sent and to send; workers
+// add to it, the progress tracker reads it. The map is built once, so
+// reading it needs no lock.
+type uploadBytes map[lang.Address]*byteCount
+
+type byteCount struct{ sent, total atomic.Int64 }
+
+func newUploadBytes(w *Workflow) uploadBytes {
+	var u uploadBytes
+	for _, n := range w.nodes {
+		if n.step != nil && n.step.Upload != nil {
+			if u == nil {
+				u = uploadBytes{}
+			}
+			u[n.addr] = &byteCount{}
+		}
+	}
+	return u
+}
+
+func (u uploadBytes) get(a lang.Address) (sent, total int64) {
+	if c := u[a]; c != nil {
+		return c.sent.Load(), c.total.Load()
+	}
+	return 0, 0
+}
+
+// track adds an instance's total and returns the Progress function of its
+// upload, which adds what it sends.
+func (u uploadBytes) track(a lang.Address, total int64) func(int64) {
+	c := u[a]
+	if c == nil {
+		return nil
+	}
+	c.total.Add(total)
+	var last int64
+	return func(sent int64) {
+		// An upload repeated from the start counts again from zero.
+		if sent < last {
+			c.sent.Add(-min(last, total))
+			last = 0
+		}
+		c.sent.Add(min(sent, total) - min(last, total))
+		last = sent
+	}
 }

@@ -137,9 +137,10 @@ func (r *runner) executeVideoUpload(ctx context.Context, inst *instance, args ct
 	videoID, reused := r.journal.uploadedVideo(id, hash)
 	if !reused {
 		videoID, err = up.UploadVideo(ctx, okru.UploadVideoRequest{
-			File:    okru.UploadFile{Name: filepath.Base(rel), Open: func() (io.ReadCloser, error) { return root.Open(rel) }},
-			Size:    size,
-			GroupID: spec.groupID,
+			File:     okru.UploadFile{Name: filepath.Base(rel), Open: func() (io.ReadCloser, error) { return root.Open(rel) }},
+			Size:     size,
+			GroupID:  spec.groupID,
+			Progress: r.uploads.track(n.addr, size),
 		})
 		if err != nil {
 			return r.uploadFailed(inst, res, []string{spec.file}, err)

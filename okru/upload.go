@@ -33,6 +33,9 @@ type UploadPhotosRequest struct {
 	AlbumID string
 	GroupID string
 	Files   []UploadFile
+	// Progress, when set, is told how many bytes of the files have been
+	// sent so far (from the start again if the upload is repeated).
+	Progress func(sent int64)
 }
 
 // PhotoToken is an uploaded photo: its id and the token that commits it
@@ -97,7 +100,11 @@ func (a *API) UploadPhotos(ctx context.Context, req UploadPhotosRequest) ([]Phot
 		return nil, &DecodeError{Method: method, Status: http.StatusOK,
 			Err: fmt.Errorf("want an upload_url and %d photo_ids, got %d ids", len(req.Files), len(target.PhotoIDs))}
 	}
-	tokens, err := a.postPhotos(ctx, target.UploadURL, target.PhotoIDs, req.Files)
+	files := req.Files
+	if req.Progress != nil {
+		files = countedFiles(files, req.Progress)
+	}
+	tokens, err := a.postPhotos(ctx, target.UploadURL, target.PhotoIDs, files)
 	if err != nil {
 		return nil, fmt.Errorf("upload photos: %w", err)
 	}
@@ -320,3 +327,66 @@ const (
 	// MaxPhotoSize is the largest photo file okru-run sends, in bytes.
 	MaxPhotoSize = 10 << 20
 )
+
+// countedFiles returns files whose readers tell progress the bytes read
+// from all of them so far; each attempt of the upload starts from zero.
+// Readers stay readers, so that an upload holding one is not repeated.
+func countedFiles(files []UploadFile, progress func(int64)) []UploadFile {
+	out := make([]UploadFile, len(files))
+	var sent int64 // read by one goroutine at a time: the body's writer
+	for i, f := range files {
+		c := f
+		if f.Reader != nil {
+			c.Reader = &countingReader{r: f.Reader, n: &sent, progress: progress}
+			out[i] = c
+			continue
+		}
+		if c.Name == "" {
+			c.Name = filepath.Base(f.Path)
+		}
+		c.Path = ""
+		first := i == 0
+		c.Open = func() (io.ReadCloser, error) {
+			if first {
+				sent = 0
+			}
+			var r io.ReadCloser
+			var err error
+			if f.Open != nil {
+				r, err = f.Open()
+			} else {
+				r, err = os.Open(f.Path)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &countingReader{r: r, n: &sent, progress: progress}, nil
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// countingReader counts the bytes read into *n and tells progress.
+type countingReader struct {
+	r        io.Reader
+	n        *int64
+	progress func(int64)
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		*r.n += int64(n)
+		r.progress(*r.n)
+	}
+	return n, err
+}
+
+// Close closes the reader if it is a Closer, as writePart would have.
+func (r *countingReader) Close() error {
+	if c, ok := r.r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
