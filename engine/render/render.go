@@ -725,7 +725,8 @@ type jsonPlanStep struct {
 	Input     json.RawMessage `json:"input,omitempty"`
 }
 
-// Plan writes a plan as NDJSON: a line of type "call" (or "script") per
+// Plan writes a plan as NDJSON: a line of type "call" (or "script", or
+// "upload" whose params are its arguments: files, album_id, ...) per
 // planned instance, then {"type":"plan_summary"} and {"type":"outputs"}.
 // Values not known yet are strings "(known after call.NAME)", sensitive
 // ones "(sensitive)".
@@ -736,6 +737,9 @@ func (j *JSON) Plan(p *engine.Plan) {
 				Paginate: s.Paginate, Params: lang.DisplayJSON(inst.Params)}
 			if s.Kind == lang.StepScript {
 				js.Type, js.Params, js.File, js.Input = "script", nil, s.ScriptFile, lang.DisplayJSON(inst.Input)
+			}
+			if s.Kind == lang.StepUpload {
+				js.Type = "upload"
 			}
 			if inst.Key != cty.NilVal {
 				js.Key = lang.DisplayJSON(inst.Key)
