@@ -31,15 +31,15 @@ func isUploadMethod(method string) bool {
 func (r *runner) scriptUpload(ctx context.Context, client Caller, method string, params map[string]any) (json.RawMessage, error) {
 	raw, err := json.Marshal(params)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", method, err)
+		return nil, err
 	}
 	args, err := lang.ValueFromJSON(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", method, err)
+		return nil, err
 	}
 	root, err := r.w.openRoot()
 	if err != nil {
-		return nil, fmt.Errorf("%s: open the folder files are read from: %w", method, err)
+		return nil, fmt.Errorf("open the folder files are read from: %w", err)
 	}
 	defer root.Close()
 	opener := func(name string) func() (io.ReadCloser, error) {
@@ -49,15 +49,15 @@ func (r *runner) scriptUpload(ctx context.Context, client Caller, method string,
 	if method == lang.UploadVideoMethod {
 		spec, aerr := videoSpecFrom(args)
 		if aerr != nil {
-			return nil, fmt.Errorf("%s: %w", method, aerr)
+			return nil, aerr
 		}
 		size, err := checkFile(root, spec.file, okru.MaxVideoSize, []string{"video/"})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w; nothing was uploaded", method, err)
+			return nil, fmt.Errorf("%w; nothing was uploaded", err)
 		}
 		up, ok := client.(VideoUploader)
 		if !ok {
-			return nil, fmt.Errorf("%s: this session's client cannot upload", method)
+			return nil, errors.New("this session's client cannot upload")
 		}
 		id, err := up.UploadVideo(ctx, okru.UploadVideoRequest{File: okru.UploadFile{Name: path.Base(spec.file), Open: opener(spec.file)},
 			Size: size, GroupID: spec.groupID})
@@ -74,18 +74,18 @@ func (r *runner) scriptUpload(ctx context.Context, client Caller, method string,
 	}
 	spec, aerr := photoSpecFrom(args)
 	if aerr != nil {
-		return nil, fmt.Errorf("%s: %w", method, aerr)
+		return nil, aerr
 	}
 	files := make([]okru.UploadFile, len(spec.files))
 	for i, name := range spec.files {
 		if _, err := checkFile(root, name, okru.MaxPhotoSize, photoTypes); err != nil {
-			return nil, fmt.Errorf("%s: %w; nothing was uploaded", method, err)
+			return nil, fmt.Errorf("%w; nothing was uploaded", err)
 		}
 		files[i] = okru.UploadFile{Name: path.Base(name), Open: opener(name)}
 	}
 	up, ok := client.(PhotoUploader)
 	if !ok {
-		return nil, errors.New(method + ": this session's client cannot upload")
+		return nil, errors.New("this session's client cannot upload")
 	}
 	tokens, err := up.UploadPhotos(ctx, okru.UploadPhotosRequest{AlbumID: spec.albumID, GroupID: spec.groupID, Files: files})
 	if err != nil {
