@@ -30,7 +30,8 @@ var uploadSchema = &hcl.BodySchema{
 		{Name: "title"}, {Name: "description"}, {Name: "tags"}, {Name: "privacy"},
 		{Name: "session"}, {Name: "for_each"}, {Name: "when"}, {Name: "depends_on"}, {Name: "timeout"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
+	// No retry block: the client's policy retries what is safe to repeat
+	// (a getUploadUrl, a post that surely never left, a cut video part).
 }
 
 // Upload is the body of an upload step.

@@ -27,6 +27,10 @@ func TestUploadBlockErrors(t *testing.T) {
   files    = ["a.png"]
   captions = { "a.png" = "x" }
 }`, "Captions need an album"},
+		{"retry block", `upload "u" {
+  files = ["a.png"]
+  retry { attempts = 3 }
+}`, "Blocks of type \"retry\" are not expected here"},
 		{"depends on a call", `upload "u" {
   files      = ["a.png"]
   depends_on = [call.none]
