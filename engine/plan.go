@@ -304,6 +304,9 @@ func (e *evaluator) planInstance(x *expanded, i int) (PlannedInstance, hcl.Diagn
 	if n.step.Upload != nil {
 		args, d := evalUploadArgs(inst)
 		pi.Params = e.knownAfter(n, args)
+		if !d.HasErrors() {
+			d = append(d, e.w.checkUploadFiles(inst, args)...)
+		}
 		return pi, d
 	}
 	params, d := evalParams(inst)

@@ -528,3 +528,39 @@ func (u uploadBytes) track(a lang.Address, total int64) func(int64) {
 		last = sent
 	}
 }
+
+// checkUploadFiles checks an upload instance's files while planning, when
+// its arguments are known, so that a run with a missing or unfit file
+// stops before anything at all is sent; the instance checks them again
+// before its own upload.
+func (w *Workflow) checkUploadFiles(inst *instance, args cty.Value) hcl.Diagnostics {
+	if !args.IsWhollyKnown() {
+		return nil
+	}
+	var files []string
+	limit, types, attr := int64(okru.MaxPhotoSize), photoTypes, "files"
+	if inst.node.step.Upload.Video {
+		spec, aerr := videoSpecFrom(args)
+		if aerr != nil {
+			return aerr.diags(inst)
+		}
+		files, limit, types, attr = []string{spec.file}, okru.MaxVideoSize, []string{"video/"}, "video"
+	} else {
+		spec, aerr := photoSpecFrom(args)
+		if aerr != nil {
+			return aerr.diags(inst)
+		}
+		files = spec.files
+	}
+	root, err := w.openRoot()
+	if err != nil {
+		return fileFailure(inst, attr, fmt.Errorf("open the workflow's folder: %w", err)).diags
+	}
+	defer root.Close()
+	for _, f := range files {
+		if _, err := checkFile(root, f, limit, types); err != nil {
+			return fileFailure(inst, attr, err).diags
+		}
+	}
+	return nil
+}

@@ -179,8 +179,9 @@ upload "album" {
 	}
 }
 
-// TestUploadBadFiles: every file that cannot be sent fails the instance
-// with a message naming it, before any traffic.
+// TestUploadBadFiles: every file that cannot be sent is an error naming
+// it, before any upload: before the run when the files are known then
+// (exit 2, as a plan error), else when the instance starts (exit 1).
 func TestUploadBadFiles(t *testing.T) {
 	t.Parallel()
 	outside := filepath.Join(t.TempDir(), "outside.png")
@@ -219,34 +220,52 @@ func TestUploadBadFiles(t *testing.T) {
 		{name: "absolute", file: outside, want: "the path is absolute"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			sb := newUploadSandbox(t)
-			src := sb.session + fmt.Sprintf(`
+		// The files are checked before the run when they are known then,
+		// else by the instance before its upload.
+		for _, when := range []struct {
+			name, files string
+			status      Status
+		}{
+			{"before the run", `["photos/a.png", %q]`, StatusInvalid},
+			{"known after a call", `["photos/a.png", call.me.result.uid == "" ? "" : %q]`, StatusFailed},
+		} {
+			t.Run(tt.name+"/"+when.name, func(t *testing.T) {
+				t.Parallel()
+				sb := newUploadSandbox(t)
+				src := sb.session + fmt.Sprintf(`
+call "me" {
+  method = "users.getCurrentUser"
+}
 upload "pics" {
-  files = ["photos/a.png", %q]
+  files = `+when.files+`
 }
 call "post" {
   method = "mediatopic.post"
   params = { type = "USER", attachment = topic_attachment("x", upload.pics.result) }
 }
 `, tt.file)
-			w, dir := workflowIn(t, src, threePhotos(t))
-			if tt.setup != nil {
-				tt.setup(t, dir)
-			}
-			res, diags := w.Run(t.Context(), Inputs{}, Options{})
-			if res.Status != StatusFailed {
-				t.Fatalf("status %v, want failed: %s", res.Status, diags.Error())
-			}
-			text := diagsText(diags)
-			if !strings.Contains(text, tt.want) || !strings.Contains(text, "Nothing was uploaded") {
-				t.Errorf("diagnostics %q: want %q", text, tt.want)
-			}
-			if calls := sb.srv.Calls(); len(calls) != 0 {
-				t.Errorf("%d calls reached the sandbox, want none: %+v", len(calls), calls)
-			}
-		})
+				w, dir := workflowIn(t, src, threePhotos(t))
+				if tt.setup != nil {
+					tt.setup(t, dir)
+				}
+				res, diags := w.Run(t.Context(), Inputs{}, Options{})
+				if res.Status != when.status {
+					t.Fatalf("status %v, want %v: %s", res.Status, when.status, diags.Error())
+				}
+				text := diagsText(diags)
+				if !strings.Contains(text, tt.want) || !strings.Contains(text, "Nothing was uploaded") {
+					t.Errorf("diagnostics %q: want %q", text, tt.want)
+				}
+				for _, c := range sb.srv.Calls() {
+					if c.Method != "users.getCurrentUser" {
+						t.Errorf("%s reached the sandbox, want no upload and no post", c.Method)
+					}
+				}
+				if n := len(sb.srv.UploadedPhotos()); n != 0 {
+					t.Errorf("%d photos uploaded, want none", n)
+				}
+			})
+		}
 	}
 }
 
@@ -455,8 +474,8 @@ upload "clip" {
 }
 `, map[string][]byte{"clip.mp4": tt.data})
 			res, diags := w.Run(t.Context(), Inputs{}, Options{})
-			if res.Status != StatusFailed || !strings.Contains(diagsText(diags), tt.want) {
-				t.Fatalf("status %v, diagnostics %s; want %q", res.Status, diagsText(diags), tt.want)
+			if res.Status != StatusInvalid || !strings.Contains(diagsText(diags), tt.want) {
+				t.Fatalf("status %v, diagnostics %s; want %q before the run", res.Status, diagsText(diags), tt.want)
 			}
 			if n := len(sb.srv.Calls()); n != 0 {
 				t.Errorf("%d calls reached the sandbox, want none", n)
