@@ -26,6 +26,7 @@ func TestCLIGolden(t *testing.T) {
 		{name: "example_group_report", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/group-report.hcl"}},
 		{name: "example_topic_with_photos", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/topic-with-photos"}},
 		{name: "example_publish_video", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/publish-video"}},
+		{name: "run_upload_bad_files", args: []string{"run", "--sandbox", "-parallelism", "1", "testdata/cli/upload/bad_files.hcl"}},
 		{name: "plan_topic_with_photos", args: []string{"plan", "examples/topic-with-photos"}},
 		{name: "run_implicit", args: []string{"examples/post-and-read.hcl", "-sandbox", "-parallelism=1", "-var", "message=implicit run"}},
 		{name: "run_call_fails", args: []string{"run", "-sandbox", "-parallelism", "1", "testdata/cli/call_fails.hcl"}},
