@@ -367,6 +367,8 @@ func TestEventsSchema(t *testing.T) {
 		{name: "plan", args: []string{"plan", "-sandbox", "testdata/cli/when_and_paging.hcl", "-var", "post=true"}, last: "outputs"},
 		{name: "plan error", args: []string{"plan", "testdata/cli/type_errors.hcl"}, code: exitInvalid, last: "outputs"},
 		{name: "script", args: []string{"run", "-sandbox", "examples/post-and-verify.lua", "from -json"}, last: "outputs"},
+		{name: "upload plan", args: []string{"plan", "examples/topic-with-photos"}, last: "outputs"},
+		{name: "upload run", args: []string{"run", "-sandbox", "-progress", "1ms", "examples/publish-video"}, last: "outputs"},
 		{name: "script fails", args: []string{"run", "-sandbox", "testdata/cli/script_fails.lua"}, code: exitFailed, last: "outputs"},
 	}
 	for _, tt := range tests {

@@ -62,7 +62,7 @@ func newEvaluator(w *Workflow, in Inputs, planning bool) *evaluator {
 // as the node's own references, whatever the size of the workflow.
 func (e *evaluator) evalContext(n *node) *hcl.EvalContext {
 	vars := map[string]cty.Value{"var": e.varObj}
-	var locals, calls, scripts map[string]cty.Value
+	var locals, calls, scripts, uploads map[string]cty.Value
 	for _, r := range n.refs {
 		var m *map[string]cty.Value
 		switch r.Addr.Kind {
@@ -72,6 +72,8 @@ func (e *evaluator) evalContext(n *node) *hcl.EvalContext {
 			m = &calls
 		case lang.KindScript:
 			m = &scripts
+		case lang.KindUpload:
+			m = &uploads
 		default:
 			continue
 		}
@@ -93,6 +95,9 @@ func (e *evaluator) evalContext(n *node) *hcl.EvalContext {
 	}
 	if scripts != nil {
 		vars["script"] = cty.ObjectVal(scripts)
+	}
+	if uploads != nil {
+		vars["upload"] = cty.ObjectVal(uploads)
 	}
 	return &hcl.EvalContext{Variables: vars, Functions: e.funcs}
 }

@@ -118,24 +118,30 @@ func link(n, dep *node) {
 
 // bindSession finds the session a step calls with.
 func (w *Workflow) bindSession(n *node) hcl.Diagnostics {
-	call := n.step.Call
-	if call == nil {
+	var name string
+	var rng hcl.Range
+	switch st := n.step; {
+	case st.Call != nil:
+		name, rng = st.Call.Session, st.Call.SessionRange
+	case st.Upload != nil:
+		name, rng = st.Upload.Session, st.Upload.SessionRange
+	default:
 		return nil
 	}
-	if call.Session != "" {
-		s := w.byAddr["session."+call.Session]
+	if name != "" {
+		s := w.byAddr["session."+name]
 		if s == nil {
 			var names []string
 			for _, x := range w.cfg.Sessions {
 				names = append(names, x.Name)
 			}
-			detail := fmt.Sprintf("%s names session %q, which is not declared.", n.addr, call.Session)
+			detail := fmt.Sprintf("%s names session %q, which is not declared.", n.addr, name)
 			if len(names) > 0 {
 				detail += " Declared sessions: " + strings.Join(quoteAll(names), ", ") + "."
 			} else {
 				detail += " Declare one with a session block."
 			}
-			return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing session", Detail: detail, Subject: call.SessionRange.Ptr()}}
+			return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing session", Detail: detail, Subject: rng.Ptr()}}
 		}
 		n.sess = s
 		link(n, s)

@@ -268,6 +268,9 @@ func instanceArgs(inst *instance) (cty.Value, hcl.Diagnostics) {
 	if inst.node.step.Script != nil {
 		return evalInput(inst)
 	}
+	if inst.node.step.Upload != nil {
+		return evalUploadArgs(inst)
+	}
 	return evalParams(inst)
 }
 
@@ -352,7 +355,7 @@ func (j *journal) begin(inst *instance, method string, args cty.Value) (*journal
 		return nil, nil
 	}
 	jc := &journalCall{id: InstanceName(inst.node.addr, inst.key), method: method,
-		write: inst.node.step.Script != nil || !okru.IsReadOnly(method), hash: argsHash(args)}
+		write: inst.node.step.Script != nil || inst.node.step.Upload != nil || !okru.IsReadOnly(method), hash: argsHash(args)}
 	if !jc.write {
 		return jc, nil
 	}

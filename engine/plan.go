@@ -176,6 +176,8 @@ func (e *evaluator) planStep(ctx context.Context, n *node, keep int, needed bool
 		if st.Script.File != "" {
 			ps.ScriptFile = st.Script.Name
 		}
+	} else if st.Upload != nil {
+		ps.Kind = lang.StepUpload
 	} else {
 		ps.Paginate = st.Call.Paginate
 	}
@@ -297,6 +299,14 @@ func (e *evaluator) planInstance(x *expanded, i int) (PlannedInstance, hcl.Diagn
 	if n.step.Script != nil {
 		input, d := evalInput(inst)
 		pi.Input = e.knownAfter(n, input)
+		return pi, d
+	}
+	if n.step.Upload != nil {
+		args, d := evalUploadArgs(inst)
+		pi.Params = e.knownAfter(n, args)
+		if !d.HasErrors() {
+			d = append(d, e.w.checkUploadFiles(inst, args)...)
+		}
 		return pi, d
 	}
 	params, d := evalParams(inst)

@@ -25,6 +25,11 @@ type StepProgress struct {
 	// that rate, zero when it cannot be told yet.
 	Rate float64
 	ETA  time.Duration
+	// Bytes and TotalBytes, for an upload step, are the bytes of its
+	// files sent so far and to send, by the instances started in this run.
+	Bytes, TotalBytes int64
+
+	single bool // an upload step without for_each, tracked for its bytes
 }
 
 // Remaining counts the instances not over yet.
@@ -36,7 +41,10 @@ func (p StepProgress) Remaining() int {
 // to the observer, and fills in EventProgress. It sits behind the
 // serialObserver, so it sees one event at a time and needs no lock.
 type progressTracker struct {
-	next  Observer
+	next Observer
+	// bytes tells an upload step's bytes sent and to send; nil when the
+	// run has no upload step.
+	bytes func(lang.Address) (sent, total int64)
 	steps map[lang.Address]*StepProgress
 	order []*StepProgress // expansion order
 	begun map[lang.Address]time.Time
@@ -59,7 +67,13 @@ func (t *progressTracker) Observe(e Event) {
 		t.steps[e.Step], t.begun[e.Step] = p, time.Now()
 		t.order = append(t.order, p)
 	}
-	if p := t.steps[e.Step]; p != nil && e.HasKey() {
+	if e.Type == EventStarted && e.Step.Kind == lang.KindUpload && !e.HasKey() && !e.FromScript && t.steps[e.Step] == nil {
+		// An upload without for_each takes long enough to show its bytes.
+		p := &StepProgress{Step: e.Step, Method: e.Method, Total: 1, single: true}
+		t.steps[e.Step], t.begun[e.Step] = p, time.Now()
+		t.order = append(t.order, p)
+	}
+	if p := t.steps[e.Step]; p != nil && (e.HasKey() || p.single) {
 		switch {
 		case e.Type == EventRetried:
 			p.Retries++
@@ -86,6 +100,9 @@ func (t *progressTracker) snapshot() []StepProgress {
 			continue
 		}
 		s := *p
+		if t.bytes != nil && p.Step.Kind == lang.KindUpload {
+			s.Bytes, s.TotalBytes = t.bytes(p.Step)
+		}
 		s.Elapsed = now.Sub(t.begun[p.Step])
 		if secs := s.Elapsed.Seconds(); secs > 0 && s.Done > 0 {
 			s.Rate = float64(s.Done) / secs

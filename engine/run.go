@@ -147,7 +147,8 @@ type runner struct {
 	interrupted bool        // Options.Stop was closed
 	reused      int
 	unknown     int
-	unknownIDs  []string // the first few, for the summary
+	unknownIDs  []string    // the first few, for the summary
+	uploads     uploadBytes // bytes sent by upload steps, for progress
 }
 
 // stepRun is a step whose instances are running.
@@ -184,10 +185,12 @@ func newRunner(w *Workflow, in Inputs, opts Options) *runner {
 		opts.Connect = Connect
 	}
 	var obs Observer
+	var tracker *progressTracker
 	if opts.Observer != nil {
-		obs = newProgressTracker(opts.Observer)
+		tracker = newProgressTracker(opts.Observer)
+		obs = tracker
 	}
-	return &runner{
+	r := &runner{
 		evaluator: newEvaluator(w, in, false),
 		in:        in,
 		needed:    w.resultsNeeded(),
@@ -199,6 +202,11 @@ func newRunner(w *Workflow, in Inputs, opts Options) *runner {
 		steps:     map[*node]*stepRun{},
 		outputs:   map[*node]OutputValue{},
 	}
+	r.uploads = newUploadBytes(w)
+	if tracker != nil && r.uploads != nil {
+		tracker.bytes = r.uploads.get
+	}
+	return r
 }
 
 // setup evaluates, in order, every local and session that does not depend
@@ -594,6 +602,9 @@ func (r *runner) execute(ctx context.Context, inst *instance) result {
 	}
 	if st.Script != nil {
 		return r.executeScript(ctx, inst)
+	}
+	if st.Upload != nil {
+		return r.executeUpload(ctx, inst)
 	}
 	call := st.Call
 	res := result{inst: inst}

@@ -301,7 +301,12 @@ func (c *scriptCaller) Call(ctx context.Context, session, method string, params 
 	}
 	c.emit(Event{Type: EventStarted, Method: method})
 	begin := time.Now()
-	raw, err := client.Call(ctx, method, okru.Params(params), c.options(method)...)
+	var raw json.RawMessage
+	if isUploadMethod(method) {
+		raw, err = c.r.scriptUpload(ctx, client, method, params)
+	} else {
+		raw, err = client.Call(ctx, method, okru.Params(params), c.options(method)...)
+	}
 	c.journal.end(jc, raw, err)
 	c.finish(ctx, method, begin, 0, err)
 	if err != nil {

@@ -88,6 +88,8 @@ func (s Shard) skips(n *node) (string, bool) {
 	switch {
 	case n.step.Script != nil:
 		return fmt.Sprintf("runs in shard 1 of %d only: a script may change things", s.Count), true
+	case n.step.Upload != nil:
+		return fmt.Sprintf("runs in shard 1 of %d only: an upload is a write", s.Count), true
 	case n.step.Call != nil && !okru.IsReadOnly(n.step.Call.Method):
 		return fmt.Sprintf("runs in shard 1 of %d only: %s is a write", s.Count, n.step.Call.Method), true
 	}

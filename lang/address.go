@@ -13,6 +13,7 @@ const (
 	KindSession  Kind = "session"
 	KindCall     Kind = "call"
 	KindScript   Kind = "script" // Lua script steps
+	KindUpload   Kind = "upload" // photo and video uploads
 	KindOutput   Kind = "output"
 	KindEach     Kind = "each" // each.key and each.value inside a for_each step
 )
@@ -33,7 +34,9 @@ func (a Address) String() string {
 
 // IsStep reports whether the address names a step, whose value is known only
 // once it has run.
-func (a Address) IsStep() bool { return a.Kind == KindCall || a.Kind == KindScript }
+func (a Address) IsStep() bool {
+	return a.Kind == KindCall || a.Kind == KindScript || a.Kind == KindUpload
+}
 
 // Reference is one use of an object inside an expression.
 type Reference struct {

@@ -140,6 +140,7 @@ type StepKind string
 const (
 	StepCall   StepKind = "call"
 	StepScript StepKind = "script"
+	StepUpload StepKind = "upload"
 )
 
 // Step is a block that does something when the workflow runs: a call or a
@@ -155,6 +156,7 @@ type Step struct {
 	Timeout   time.Duration // 0: none beyond the client's
 	Call      *Call         // the body of a call step
 	Script    *Script       // the body of a script step
+	Upload    *Upload       // the body of an upload step
 	Refs      []Reference   // every reference of the step's expressions
 	DeclRange hcl.Range
 }

@@ -78,6 +78,8 @@ func (s Scope) Functions() map[string]function.Function {
 		"env":     s.envFunc(),
 		"file":    s.fileFunc(),
 		"fileset": s.filesetFunc(),
+		// uploads
+		"topic_attachment": topicAttachmentFunc,
 	}
 	return fns
 }

@@ -24,6 +24,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "session", LabelNames: []string{"name"}},
 		{Type: "call", LabelNames: []string{"name"}},
 		{Type: "script", LabelNames: []string{"name"}},
+		{Type: "upload", LabelNames: []string{"name"}},
 		{Type: "output", LabelNames: []string{"name"}},
 	},
 }
@@ -223,6 +224,8 @@ func (c *Config) decodeFile(body hcl.Body, configOnly bool) hcl.Diagnostics {
 			diags = append(diags, c.decodeCall(b)...)
 		case "script":
 			diags = append(diags, c.decodeScript(b)...)
+		case "upload":
+			diags = append(diags, c.decodeUpload(b)...)
 		case "output":
 			diags = append(diags, c.decodeOutput(b)...)
 		}
@@ -277,6 +280,8 @@ func declNoun(k Kind) string {
 		return "call"
 	case KindScript:
 		return "script"
+	case KindUpload:
+		return "upload"
 	case KindOutput:
 		return "output"
 	}
@@ -486,7 +491,7 @@ func (c *Config) decodeStepMeta(st *Step, content *hcl.BodyContent) hcl.Diagnost
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Invalid depends_on",
-					Detail:   fmt.Sprintf("depends_on may list only steps (call.NAME or script.NAME), not %s.", traversalString(tr)),
+					Detail:   fmt.Sprintf("depends_on may list only steps (call.NAME, script.NAME or upload.NAME), not %s.", traversalString(tr)),
 					Subject:  e.Range().Ptr(),
 				})
 				continue

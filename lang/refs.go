@@ -82,6 +82,13 @@ func (c *Config) stepReferences(st *Step) hcl.Diagnostics {
 	if st.Script != nil {
 		add(st.Script.Input, body)
 	}
+	if st.Upload != nil {
+		for _, name := range st.Upload.ArgNames() {
+			if e := st.Upload.Args[name]; e != nil {
+				add(e, body)
+			}
+		}
+	}
 	for _, r := range st.DependsOn {
 		if c.Step(r.Addr) == nil {
 			diags = append(diags, c.undeclared(r.Addr, r.Range))
@@ -125,6 +132,8 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 		kind = KindCall
 	case "script":
 		kind = KindScript
+	case "upload":
+		kind = KindUpload
 	case "each":
 		kind = KindEach
 	default:
@@ -154,7 +163,7 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 		if c.Local(attr.Name) == nil {
 			return Reference{}, hcl.Diagnostics{c.undeclared(addr, rng)}
 		}
-	case KindCall, KindScript:
+	case KindCall, KindScript, KindUpload:
 		if !rules.steps {
 			return errf("Invalid reference", "%s cannot refer to %s results: it is evaluated before any step runs.", capitalize(rules.where), kind)
 		}
@@ -188,18 +197,18 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 }
 
 func unknownRootDetail(root string) string {
-	return fmt.Sprintf("There is nothing called %q: references start with var., local., call., script. or each.", root)
+	return fmt.Sprintf("There is nothing called %q: references start with var., local., call., script., upload. or each.", root)
 }
 
 // rootSuggestion helps with a forgotten prefix (members.result for
 // call.members.result) or a misspelt one (vars.x).
 func (c *Config) rootSuggestion(root string) string {
-	for _, k := range []Kind{KindCall, KindScript, KindLocal, KindVariable} {
+	for _, k := range []Kind{KindCall, KindScript, KindUpload, KindLocal, KindVariable} {
 		if _, ok := c.byKey[Address{k, root}]; ok {
 			return fmt.Sprintf(" Did you mean %s.%s?", k, root)
 		}
 	}
-	return suggestion(root, []string{"var", "local", "call", "script", "each"}, "")
+	return suggestion(root, []string{"var", "local", "call", "script", "upload", "each"}, "")
 }
 
 // undeclared builds the diagnostic for a reference to a name nobody
@@ -252,7 +261,7 @@ func capitalize(s string) string {
 // stepAddress returns the step a two-part traversal such as call.login or
 // script.report names.
 func stepAddress(tr hcl.Traversal) (Address, bool) {
-	if len(tr) != 2 || (tr.RootName() != string(KindCall) && tr.RootName() != string(KindScript)) {
+	if len(tr) != 2 || !(Address{Kind: Kind(tr.RootName())}).IsStep() {
 		return Address{}, false
 	}
 	attr, ok := tr[1].(hcl.TraverseAttr)

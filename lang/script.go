@@ -70,6 +70,12 @@ func (s *Step) Method() string {
 	if s.Call != nil {
 		return s.Call.Method
 	}
+	if s.Upload != nil {
+		if s.Upload.Video {
+			return UploadVideoMethod
+		}
+		return UploadPhotosMethod
+	}
 	return ""
 }
 

@@ -103,7 +103,7 @@ output "x" { value = script.s.result }`, "script.s uses for_each, so it holds on
 script "s" {
   depends_on = [local.a]
   source     = "return 1"
-}`, "depends_on may list only steps (call.NAME or script.NAME)"},
+}`, "depends_on may list only steps (call.NAME, script.NAME or upload.NAME)"},
 		{"session in a variable", `variable "x" {}
 script "s" {
   session = var.x

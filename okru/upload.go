@@ -14,13 +14,16 @@ import (
 	"strconv"
 )
 
-// UploadFile is one photo to upload: a file on disk (Path) or any reader
-// (Reader with a Name for the multipart header). Files are streamed, never
-// read into memory whole.
+// UploadFile is one photo to upload: a file on disk (Path), a way to open
+// one (Open), or any reader (Reader with a Name for the multipart header).
+// Files are streamed, never read into memory whole.
 type UploadFile struct {
 	Name   string    // the file name sent; defaults to the base of Path
 	Reader io.Reader // read once; closed if it is an io.Closer
-	Path   string    // opened when the upload starts, if Reader is nil
+	Path   string    // opened when the upload starts, if Reader and Open are nil
+	// Open opens the file for each attempt, so that an upload can be
+	// repeated; a caller that confines files (os.Root) opens them here.
+	Open func() (io.ReadCloser, error)
 }
 
 // UploadPhotosRequest says where photos go: an album (AlbumID), a group
@@ -30,6 +33,9 @@ type UploadPhotosRequest struct {
 	AlbumID string
 	GroupID string
 	Files   []UploadFile
+	// Progress, when set, is told how many bytes of the files have been
+	// sent so far (from the start again if the upload is repeated).
+	Progress func(sent int64)
 }
 
 // PhotoToken is an uploaded photo: its id and the token that commits it
@@ -37,6 +43,8 @@ type UploadPhotosRequest struct {
 type PhotoToken struct {
 	PhotoID string `json:"photo_id"`
 	Token   string `json:"token"`
+	// Comment is the caption CommitPhotos gives the photo; "" for none.
+	Comment string `json:"comment,omitempty"`
 }
 
 // maxUploadFiles is the most photos one upload URL takes.
@@ -60,11 +68,11 @@ func (a *API) UploadPhotos(ctx context.Context, req UploadPhotosRequest) ([]Phot
 		return nil, fmt.Errorf("upload photos: give 1 to %d files, got %d", maxUploadFiles, n)
 	}
 	for i, f := range req.Files {
-		if f.Reader != nil {
+		if f.Reader != nil || f.Open != nil {
 			continue
 		}
 		if f.Path == "" {
-			return nil, fmt.Errorf("upload photos: file %d has neither a Reader nor a Path", i+1)
+			return nil, fmt.Errorf("upload photos: file %d has neither a Reader nor a Path (nor Open)", i+1)
 		}
 		// Fail before reserving photo ids, rather than halfway through
 		// the upload.
@@ -92,7 +100,11 @@ func (a *API) UploadPhotos(ctx context.Context, req UploadPhotosRequest) ([]Phot
 		return nil, &DecodeError{Method: method, Status: http.StatusOK,
 			Err: fmt.Errorf("want an upload_url and %d photo_ids, got %d ids", len(req.Files), len(target.PhotoIDs))}
 	}
-	tokens, err := a.postPhotos(ctx, target.UploadURL, target.PhotoIDs, req.Files)
+	files := req.Files
+	if req.Progress != nil {
+		files = countedFiles(files, req.Progress)
+	}
+	tokens, err := a.postPhotos(ctx, target.UploadURL, target.PhotoIDs, files)
 	if err != nil {
 		return nil, fmt.Errorf("upload photos: %w", err)
 	}
@@ -214,6 +226,13 @@ func writeParts(mw *multipart.Writer, files []UploadFile) error {
 
 func writePart(mw *multipart.Writer, n int, f UploadFile) error {
 	r, name := f.Reader, f.Name
+	if r == nil && f.Open != nil {
+		rc, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("photo %d: %w", n, err)
+		}
+		r = rc
+	}
 	if r == nil {
 		file, err := os.Open(f.Path)
 		if err != nil {
@@ -298,4 +317,76 @@ func PhotoAttachment(tokens []PhotoToken) PhotoMedia {
 		m.List[i] = PhotoRef{ID: t.Token}
 	}
 	return m
+}
+
+// Limits of photo uploads. ok.ru does not publish them; these are the
+// sandbox's, and what okru-run checks before sending a file.
+const (
+	// MaxUploadPhotos is the most photos one upload URL takes.
+	MaxUploadPhotos = maxUploadFiles
+	// MaxPhotoSize is the largest photo file okru-run sends, in bytes.
+	MaxPhotoSize = 10 << 20
+)
+
+// countedFiles returns files whose readers tell progress the bytes read
+// from all of them so far; each attempt of the upload starts from zero.
+// Readers stay readers, so that an upload holding one is not repeated.
+func countedFiles(files []UploadFile, progress func(int64)) []UploadFile {
+	out := make([]UploadFile, len(files))
+	var sent int64 // read by one goroutine at a time: the body's writer
+	for i, f := range files {
+		c := f
+		if f.Reader != nil {
+			c.Reader = &countingReader{r: f.Reader, n: &sent, progress: progress}
+			out[i] = c
+			continue
+		}
+		if c.Name == "" {
+			c.Name = filepath.Base(f.Path)
+		}
+		c.Path = ""
+		first := i == 0
+		c.Open = func() (io.ReadCloser, error) {
+			if first {
+				sent = 0
+			}
+			var r io.ReadCloser
+			var err error
+			if f.Open != nil {
+				r, err = f.Open()
+			} else {
+				r, err = os.Open(f.Path)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &countingReader{r: r, n: &sent, progress: progress}, nil
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// countingReader counts the bytes read into *n and tells progress.
+type countingReader struct {
+	r        io.Reader
+	n        *int64
+	progress func(int64)
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		*r.n += int64(n)
+		r.progress(*r.n)
+	}
+	return n, err
+}
+
+// Close closes the reader if it is a Closer, as writePart would have.
+func (r *countingReader) Close() error {
+	if c, ok := r.r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }

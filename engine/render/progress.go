@@ -28,6 +28,8 @@ type liveBar struct {
 	done    int // over in this run
 	reused  int
 	retries int
+	// sent and size are an upload step's bytes; size is 0 for others.
+	sent, size int64
 	// shown is what pb was last told, so that it is told only changes.
 	shown struct {
 		max, done int
@@ -83,6 +85,17 @@ func (l *liveBars) advance(step string, reused bool) {
 	b.done++
 }
 
+// bytes shows an upload step's bytes on its bar, starting a bar for an
+// upload without for_each, which has none.
+func (l *liveBars) bytes(step, method string, sent, size int64) {
+	b := l.find(step)
+	if b == nil {
+		l.start(step, method, 1)
+		b = l.find(step)
+	}
+	b.sent, b.size = sent, size
+}
+
 func (l *liveBars) retried(step string) {
 	if b := l.find(step); b != nil {
 		b.retries++
@@ -115,6 +128,9 @@ func (b *liveBar) description() string {
 	}
 	if b.retries > 0 {
 		notes = append(notes, retries(b.retries))
+	}
+	if b.size > 0 {
+		notes = append(notes, byteCount(b.sent, b.size))
 	}
 	if len(notes) > 0 {
 		d += " (" + strings.Join(notes, ", ") + ")"
@@ -187,6 +203,9 @@ func statusLine(p engine.StepProgress) string {
 	if p.Retries > 0 {
 		notes = append(notes, retries(p.Retries))
 	}
+	if p.TotalBytes > 0 {
+		notes = append(notes, byteCount(p.Bytes, p.TotalBytes))
+	}
 	if p.Rate > 0 {
 		notes = append(notes, fmt.Sprintf("%.1f calls/s", p.Rate))
 	}
@@ -211,4 +230,13 @@ func retries(n int) string {
 		return "1 retry"
 	}
 	return fmt.Sprintf("%d retries", n)
+}
+
+// byteCount shows an upload's bytes: "12.5 of 100.0 MiB sent".
+func byteCount(sent, size int64) string {
+	const mib = 1 << 20
+	if size < mib {
+		return fmt.Sprintf("%.1f of %.1f KiB sent", float64(sent)/1024, float64(size)/1024)
+	}
+	return fmt.Sprintf("%.1f of %.1f MiB sent", float64(sent)/mib, float64(size)/mib)
 }

@@ -156,3 +156,39 @@ func TestJSONBatchEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadBytes: an upload's bytes show on its bar on a terminal (a bar
+// of its own for an upload without for_each, gone when it ends), in the
+// status line elsewhere, and in -json progress.
+func TestUploadBytes(t *testing.T) {
+	t.Parallel()
+	clip := lang.Address{Kind: lang.KindUpload, Name: "clip"}
+	progress := engine.Event{Type: engine.EventProgress, Key: cty.NilVal, Progress: []engine.StepProgress{
+		{Step: clip, Method: lang.UploadVideoMethod, Total: 1, Bytes: 30 << 20, TotalBytes: 100 << 20},
+	}}
+	done := engine.Event{Type: engine.EventFinished, Step: clip, Key: cty.NilVal, Method: lang.UploadVideoMethod}
+
+	var live bytes.Buffer
+	r := NewText(&live, false, true)
+	r.Observe(progress)
+	if !strings.Contains(live.String(), "upload.clip: upload:video (30.0 of 100.0 MiB sent)") {
+		t.Errorf("no bar with the bytes:\n%q", live.String())
+	}
+	r.Observe(done)
+	out := live.String()
+	if tail := out[strings.LastIndex(out, "upload.clip: upload:video ok"):]; strings.Contains(tail, "|") {
+		t.Errorf("the bar stays after the upload ended:\n%q", tail)
+	}
+
+	var plain bytes.Buffer
+	NewText(&plain, false, false).Observe(progress)
+	if !strings.Contains(plain.String(), "30.0 of 100.0 MiB sent") {
+		t.Errorf("status line %q lacks the bytes", plain.String())
+	}
+
+	var js bytes.Buffer
+	NewJSON(&js).Observe(progress)
+	if !strings.Contains(js.String(), `"bytes":31457280,"total_bytes":104857600`) {
+		t.Errorf("-json progress %s lacks the bytes", js.String())
+	}
+}

@@ -152,6 +152,11 @@ func (t *Text) Observe(e engine.Event) {
 			t.println(t.paint(yellow, PacedNote(ps)))
 		}
 		if t.live {
+			for _, p := range e.Progress {
+				if p.TotalBytes > 0 {
+					t.bars.bytes(p.Step.String(), p.Method, p.Bytes, p.TotalBytes)
+				}
+			}
 			t.redraw(true)
 			return
 		}
@@ -160,6 +165,9 @@ func (t *Text) Observe(e engine.Event) {
 		}
 	case engine.EventFinished:
 		if !e.HasKey() {
+			if t.live {
+				t.bars.remove(e.Step.String()) // an upload's bytes
+			}
 			pages := ""
 			if e.Pages > 1 {
 				pages = fmt.Sprintf(", %d pages", e.Pages)
@@ -169,6 +177,9 @@ func (t *Text) Observe(e engine.Event) {
 		}
 		t.progress(e, func(p *stepProgress) { p.ok++ })
 	case engine.EventFailed:
+		if t.live && !e.HasKey() {
+			t.bars.remove(e.Step.String()) // an upload's bytes
+		}
 		t.println(fmt.Sprintf("%s: %s %s: %s", name, e.Method, t.paint(red, "failed"), engine.ErrorText(e.Err, e.Method)))
 		if e.HasKey() {
 			t.progress(e, func(p *stepProgress) { p.failed++ })
@@ -313,6 +324,9 @@ type jsonStepProgress struct {
 	ElapsedMS int64   `json:"elapsed_ms"`
 	Rate      float64 `json:"rate"`             // calls per second in this run
 	ETAMS     *int64  `json:"eta_ms,omitempty"` // absent until it can be told
+	// An upload step's bytes sent and to send, by this run's instances.
+	Bytes      int64 `json:"bytes,omitempty"`
+	TotalBytes int64 `json:"total_bytes,omitempty"`
 }
 
 // jsonOutputs is the last line of a run or a plan.
@@ -377,7 +391,7 @@ func progressJSON(steps []engine.StepProgress) jsonProgress {
 	for i, p := range steps {
 		js := jsonStepProgress{Step: p.Step.String(), Method: p.Method, Total: p.Total, Done: p.Done, Reused: p.Reused,
 			Failed: p.Failed, Skipped: p.Skipped, Retries: p.Retries, ElapsedMS: p.Elapsed.Milliseconds(),
-			Rate: math.Round(p.Rate*10) / 10}
+			Rate: math.Round(p.Rate*10) / 10, Bytes: p.Bytes, TotalBytes: p.TotalBytes}
 		if p.ETA > 0 {
 			ms := p.ETA.Milliseconds()
 			js.ETAMS = &ms
@@ -711,7 +725,8 @@ type jsonPlanStep struct {
 	Input     json.RawMessage `json:"input,omitempty"`
 }
 
-// Plan writes a plan as NDJSON: a line of type "call" (or "script") per
+// Plan writes a plan as NDJSON: a line of type "call" (or "script", or
+// "upload" whose params are its arguments: files, album_id, ...) per
 // planned instance, then {"type":"plan_summary"} and {"type":"outputs"}.
 // Values not known yet are strings "(known after call.NAME)", sensitive
 // ones "(sensitive)".
@@ -722,6 +737,9 @@ func (j *JSON) Plan(p *engine.Plan) {
 				Paginate: s.Paginate, Params: lang.DisplayJSON(inst.Params)}
 			if s.Kind == lang.StepScript {
 				js.Type, js.Params, js.File, js.Input = "script", nil, s.ScriptFile, lang.DisplayJSON(inst.Input)
+			}
+			if s.Kind == lang.StepUpload {
+				js.Type = "upload"
 			}
 			if inst.Key != cty.NilVal {
 				js.Key = lang.DisplayJSON(inst.Key)

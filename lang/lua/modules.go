@@ -96,11 +96,13 @@ func (r *runtime) install() {
 	})
 	jsonMod.RawSetString("null", r.null)
 	okruMod := L.SetFuncs(L.NewTable(), map[string]glua.LGFunction{
-		"call":     r.apiFunc("okru.call", r.call, ""),
-		"pcall":    r.apiFunc("okru.pcall", r.pcall, ""),
-		"paginate": r.apiFunc("okru.paginate", r.paginate, ""),
-		"sessions": r.sessionList,
-		"session":  r.session,
+		"call":          r.apiFunc("okru.call", r.call, ""),
+		"pcall":         r.apiFunc("okru.pcall", r.pcall, ""),
+		"paginate":      r.apiFunc("okru.paginate", r.paginate, ""),
+		"upload_photos": r.uploadFunc("okru.upload_photos", UploadPhotosMethod, ""),
+		"upload_video":  r.uploadFunc("okru.upload_video", UploadVideoMethod, ""),
+		"sessions":      r.sessionList,
+		"session":       r.session,
 	})
 	L.SetGlobal("json", jsonMod)
 	L.SetGlobal("okru", okruMod)
@@ -258,6 +260,45 @@ func (r *runtime) apiFunc(fname string, fn func(*glua.LState, apiRequest) int, s
 	}
 }
 
+// The methods Caller.Call receives for okru.upload_photos and
+// okru.upload_video: not API methods, but uploads the Caller makes (and
+// journals) with the arguments as params.
+const (
+	UploadPhotosMethod = "upload:photos"
+	UploadVideoMethod  = "upload:video"
+)
+
+// uploadFunc adapts an upload to Lua: fname{...} or fname({...}, session),
+// or s:fname{...} for a session table. It raises on failure, as okru.call.
+func (r *runtime) uploadFunc(fname, method, session string) glua.LGFunction {
+	bound := session != ""
+	return func(L *glua.LState) int {
+		base := 1
+		if t, ok := L.Get(1).(*glua.LTable); ok && bound && t.RawGetString("name") == glua.LString(session) {
+			base = 2
+		}
+		if _, ok := L.Get(base).(*glua.LTable); !ok {
+			L.RaiseError("%s takes a table, as in %s{files = {\"a.jpg\"}}", fname, fname)
+		}
+		req := apiRequest{method: method, session: session}
+		params, err := r.params(L.Get(base))
+		if err != nil {
+			L.RaiseError("%s: %v", fname, err)
+		}
+		req.params = params
+		if !bound {
+			req.session = L.OptString(base+1, "")
+			if req.session != "" {
+				r.checkSession(L, req.session)
+			}
+		}
+		if r.caller == nil {
+			L.RaiseError("%s: this run has no API access (no sessions were given to the script)", fname)
+		}
+		return r.call(L, req)
+	}
+}
+
 func (r *runtime) checkSession(L *glua.LState, name string) {
 	if !slices.Contains(r.sessions, name) {
 		known := "none are configured"
@@ -360,9 +401,11 @@ func (r *runtime) session(L *glua.LState) int {
 	name := L.CheckString(1)
 	r.checkSession(L, name)
 	t := L.SetFuncs(L.NewTable(), map[string]glua.LGFunction{
-		"call":     r.apiFunc("okru.call", r.call, name),
-		"pcall":    r.apiFunc("okru.pcall", r.pcall, name),
-		"paginate": r.apiFunc("okru.paginate", r.paginate, name),
+		"call":          r.apiFunc("okru.call", r.call, name),
+		"pcall":         r.apiFunc("okru.pcall", r.pcall, name),
+		"paginate":      r.apiFunc("okru.paginate", r.paginate, name),
+		"upload_photos": r.uploadFunc("okru.upload_photos", UploadPhotosMethod, name),
+		"upload_video":  r.uploadFunc("okru.upload_video", UploadVideoMethod, name),
 	})
 	t.RawSetString("name", glua.LString(name))
 	L.Push(t)

@@ -2,6 +2,8 @@ package okrutest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,8 +58,11 @@ type photo struct {
 	token              string
 	size               int64
 	contentType        string
+	sum                string // sha256 of the content, hex
 	created            time.Time
 	committed          bool
+	commits            int // photosV2.commit calls that named it
+	comment            string
 }
 
 // photoStore holds upload URLs and uploaded photos; Reset empties it.
@@ -86,6 +91,7 @@ func init() {
 	registerMethod("photosV2.getUploadUrl", methodSpec{handle: photosGetUploadURL})
 	registerMethod("photosV2.commit", methodSpec{handle: photosCommit})
 	registerMethod("photos.getPhotos", methodSpec{handle: photosGetPhotos})
+	registerMethod("photos.getAlbums", methodSpec{handle: photosGetAlbums})
 	registerRoute("POST "+uploadPath, func(s *Server) http.Handler { return http.HandlerFunc(s.serveUpload) })
 	registerMedia("photo", validatePhotoMedia)
 	mediaStored["photo"] = storedPhotoMedia
@@ -276,6 +282,7 @@ func (s *Server) readPhotoPart(part *multipart.Part, t *uploadTicket, got map[st
 	if got[id] != nil {
 		return nil, http.StatusBadRequest, errorf(okru.CodeParam, "Field %s is sent twice", name)
 	}
+	h := sha256.New()
 	head := make([]byte, 512)
 	k, err := io.ReadFull(part, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -289,7 +296,8 @@ func (s *Server) readPhotoPart(part *multipart.Part, t *uploadTicket, got map[st
 	if !strings.HasPrefix(ct, "image/") {
 		return nil, http.StatusBadRequest, errorf(okru.CodePhotoInvalidFormat, "Field %s is not an image (%s): send JPEG, PNG, GIF or WebP", name, ct)
 	}
-	rest, err := io.Copy(io.Discard, io.LimitReader(part, maxPhotoSize))
+	h.Write(head)
+	rest, err := io.Copy(h, io.LimitReader(part, maxPhotoSize))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -302,7 +310,7 @@ func (s *Server) readPhotoPart(part *multipart.Part, t *uploadTicket, got map[st
 		return nil, http.StatusRequestEntityTooLarge, errorf(okru.CodePhotoSizeTooBig, "Field %s is larger than %d bytes", name, maxPhotoSize)
 	}
 	return &photo{id: id, user: t.user, album: t.album, group: t.group, token: randomToken(40),
-		size: size, contentType: ct, created: s.now()}, 0, nil
+		size: size, contentType: ct, sum: hex.EncodeToString(h.Sum(nil)), created: s.now()}, 0, nil
 }
 
 // commitItem is one photo of photosV2.commit.
@@ -350,6 +358,10 @@ func photosCommit(_ context.Context, inv *invocation) (any, error) {
 	out := make([]map[string]string, len(found))
 	for i, p := range found {
 		p.committed = true
+		p.commits++
+		if items[i].Comment != "" {
+			p.comment = items[i].Comment
+		}
 		out[i] = map[string]string{"photo_id": p.id, "assigned_photo_id": p.id, "status": "SUCCESS"}
 	}
 	return map[string]any{"photos": out}, nil
@@ -483,4 +495,88 @@ func storedPhotoMedia(inv *invocation, item map[string]any) json.RawMessage {
 	ps.mu.Unlock()
 	b, _ := json.Marshal(map[string]any{"type": "photo", "photo_refs": refs})
 	return b
+}
+
+// UploadedPhoto is a photo uploaded to the sandbox, as tests inspect it.
+type UploadedPhoto struct {
+	ID        string
+	AlbumID   string // "" outside an album
+	GroupID   string // "" for a user's photo
+	UserID    string // the uploader
+	SHA256    string // of the content, hex: tells whether a file was uploaded twice
+	Size      int64
+	Committed bool
+	Commits   int    // photosV2.commit calls that named the photo
+	Comment   string // the caption given at commit
+}
+
+// UploadedPhotos lists the uploaded photos, committed or not, by id.
+func (s *Server) UploadedPhotos() []UploadedPhoto {
+	g := s.graph
+	s.photos.mu.Lock()
+	defer s.photos.mu.Unlock()
+	out := make([]UploadedPhoto, 0, len(s.photos.byID))
+	for _, p := range s.photos.byID {
+		u := UploadedPhoto{ID: p.id, UserID: g.users[p.user].uid, SHA256: p.sum, Size: p.size,
+			Committed: p.committed, Commits: p.commits, Comment: p.comment}
+		if p.album >= 0 {
+			u.AlbumID = g.albums[p.album].aid
+		}
+		if p.group >= 0 {
+			u.GroupID = g.groups[p.group].gid
+		}
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b UploadedPhoto) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// GroupAlbums lists the ids of a group's albums; every group has at
+// least one.
+func (s *Server) GroupAlbums(gid string) []string {
+	var out []string
+	for _, a := range s.graph.albums {
+		if a.group >= 0 && s.graph.groups[a.group].gid == gid {
+			out = append(out, a.aid)
+		}
+	}
+	return out
+}
+
+// DemoGroups lists the ids of the groups the demo user belongs to.
+func (s *Server) DemoGroups() []string {
+	var out []string
+	for i := range demoGroups {
+		if i < len(s.graph.groups) {
+			out = append(out, s.graph.groups[i].gid)
+		}
+	}
+	return out
+}
+
+// photosGetAlbums lists the albums of a group (gid) or of a user (fid, uid
+// or the session's), in one page: {"albums": [{"aid", "title", ...}],
+// "hasMore": false}.
+func photosGetAlbums(_ context.Context, inv *invocation) (any, error) {
+	user, err := inv.subject("fid", "uid")
+	if err != nil {
+		return nil, err
+	}
+	group := int32(-1)
+	if gid := inv.param("gid"); gid != "" {
+		if group, err = inv.groupByID("gid", gid); err != nil {
+			return nil, err
+		}
+	}
+	g := inv.graph()
+	albums := []map[string]any{}
+	for _, a := range g.albums {
+		switch {
+		case group >= 0 && a.group == group:
+			albums = append(albums, map[string]any{"aid": a.aid, "title": a.title, "group_id": g.groups[group].gid, "photos_count": a.photos})
+		case group < 0 && a.group < 0 && a.user == user:
+			albums = append(albums, map[string]any{"aid": a.aid, "title": a.title, "user_id": g.users[user].uid, "photos_count": a.photos})
+		}
+	}
+	return map[string]any{"albums": albums, "hasMore": false}, nil
 }

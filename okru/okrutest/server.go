@@ -156,6 +156,7 @@ type Server struct {
 	topics    topicStore
 	oauth     oauthState // browser sessions, grants, codes, refresh tokens
 	photos    photoStore // upload URLs and uploaded photos
+	videos    videoStore // uploaded videos
 	handler   http.Handler
 	hs        *http.Server
 	serveErr  chan error
@@ -238,12 +239,12 @@ func newServer(cfg Config) (*Server, error) {
 }
 
 // limitBodies caps every request body at Config.MaxBodyBytes, uploads
-// excepted: a body announced larger is refused before it is read (413),
+// excepted (they have their own caps): a body announced larger is refused before it is read (413),
 // and one that grows past the cap fails the handler's read.
 func (s *Server) limitBodies(next http.Handler) http.Handler {
 	limit := s.cfg.MaxBodyBytes
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != uploadPath {
+		if r.URL.Path != uploadPath && r.URL.Path != videoPath {
 			if r.ContentLength > limit {
 				w.Header().Set("Connection", "close")
 				http.Error(w, fmt.Sprintf("request body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
@@ -373,6 +374,7 @@ func (s *Server) Reset() {
 	s.tokens.unrevoke()
 	s.topics.reset()
 	s.photos.reset()
+	s.videos.reset()
 }
 
 // SetFaults replaces every injected fault. It panics if f is invalid (see
