@@ -192,6 +192,10 @@ func (w *Workflow) resultsNeeded() []bool {
 		if n.step == nil {
 			continue
 		}
+		if len(n.step.Postconditions) > 0 {
+			needed[n.index] = true // self.result
+			continue
+		}
 	users:
 		for _, u := range n.users {
 			for _, ref := range u.refs {

@@ -25,6 +25,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "call", LabelNames: []string{"name"}},
 		{Type: "script", LabelNames: []string{"name"}},
 		{Type: "output", LabelNames: []string{"name"}},
+		{Type: "check", LabelNames: []string{"name"}},
 	},
 }
 
@@ -50,7 +51,7 @@ var callSchema = &hcl.BodySchema{
 		{Name: "method", Required: true}, {Name: "params"}, {Name: "session"}, {Name: "for_each"},
 		{Name: "when"}, {Name: "depends_on"}, {Name: "paginate"}, {Name: "timeout"}, {Name: "unlisted"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
+	Blocks: append([]hcl.BlockHeaderSchema{{Type: "retry"}}, conditionBlocks...),
 }
 
 var retrySchema = &hcl.BodySchema{
@@ -225,6 +226,8 @@ func (c *Config) decodeFile(body hcl.Body, configOnly bool) hcl.Diagnostics {
 			diags = append(diags, c.decodeScript(b)...)
 		case "output":
 			diags = append(diags, c.decodeOutput(b)...)
+		case "check":
+			diags = append(diags, c.decodeCheck(b)...)
 		}
 	}
 	return diags
@@ -279,6 +282,8 @@ func declNoun(k Kind) string {
 		return "script"
 	case KindOutput:
 		return "output"
+	case KindCheck:
+		return "check"
 	}
 	return string(k)
 }
@@ -294,6 +299,8 @@ func declRange(decl any) hcl.Range {
 	case *Step:
 		return d.DeclRange
 	case *Output:
+		return d.DeclRange
+	case *Check:
 		return d.DeclRange
 	}
 	return hcl.Range{}
@@ -494,6 +501,7 @@ func (c *Config) decodeStepMeta(st *Step, content *hcl.BodyContent) hcl.Diagnost
 			st.DependsOn = append(st.DependsOn, Reference{Addr: addr, Traversal: tr, Range: e.Range()})
 		}
 	}
+	diags = append(diags, decodeStepConditions(st, content)...)
 	for _, rb := range content.Blocks {
 		if rb.Type != "retry" {
 			continue
