@@ -47,6 +47,10 @@ type CheckResult struct {
 // Passed reports whether every assert of the check held.
 func (c CheckResult) Passed() bool { return !c.Skipped && len(c.Failed) == 0 }
 
+// ReasonPrecondition is the Reason of the skipped event of an instance
+// whose precondition failed (or could not be evaluated).
+const ReasonPrecondition = "precondition failed"
+
 // AssertionError is the error of an instance whose precondition or
 // postcondition is false.
 type AssertionError struct {
@@ -281,4 +285,33 @@ func (e *evaluator) planCheck(n *node) (PlannedCheck, hcl.Diagnostics) {
 		pc.Asserts = append(pc.Asserts, pa)
 	}
 	return pc, diags
+}
+
+// keptSteps returns the values of the steps that finished, when
+// Options.KeepResults asked for them.
+func (r *runner) keptSteps() map[lang.Address]cty.Value {
+	if !r.opts.KeepResults {
+		return nil
+	}
+	out := map[lang.Address]cty.Value{}
+	for _, n := range r.w.nodes {
+		if n.step != nil && r.done[n.index] && r.values[n.index] != cty.NilVal {
+			out[n.addr] = r.values[n.index]
+		}
+	}
+	return out
+}
+
+// CheckAssert evaluates one assert block in ctx, for okru-run test: it
+// reports whether it holds, and when not, diagnostics with its
+// error_message and the values it read (subject names what is checked).
+func CheckAssert(cond *lang.Condition, ctx *hcl.EvalContext, subject string) (bool, hcl.Diagnostics) {
+	v, diags := conditionValue(cond, ctx)
+	if diags.HasErrors() {
+		return false, diags
+	}
+	if !v.IsKnown() || v.False() {
+		return false, hcl.Diagnostics{assertionFailed(cond, ctx, hcl.DiagError, subject)}
+	}
+	return true, nil
 }

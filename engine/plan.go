@@ -117,7 +117,7 @@ func (w *Workflow) check(ctx context.Context, in Inputs) ([]*expanded, hcl.Diagn
 // (keepAll: every one).
 func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*expanded, hcl.Diagnostics) {
 	e := newEvaluator(w, in, true)
-	needed := w.resultsNeeded()
+	needed := w.resultsNeeded(false)
 	reuse := make([]*expanded, len(w.nodes))
 	p := &Plan{}
 	var diags hcl.Diagnostics

@@ -42,6 +42,9 @@ type Options struct {
 	// StrictChecks makes a failed check block an error that fails the
 	// run, rather than a warning.
 	StrictChecks bool
+	// KeepResults keeps every step's results, read by an expression or
+	// not, in Result.Steps (for okru-run test, which asserts on them).
+	KeepResults bool
 }
 
 // Status is how a run ended.
@@ -64,6 +67,9 @@ type Result struct {
 	Reused   int           // instances finished by the run that was resumed
 	Unknown  int           // writes of the resumed run whose outcome is unknown, not sent again
 	Checks   []CheckResult // the check blocks, in the order they were evaluated
+	// Steps holds, with Options.KeepResults, the value of every step that
+	// finished, as expressions see it (call.NAME), by address.
+	Steps map[lang.Address]cty.Value
 }
 
 // Run plans the workflow (returning StatusInvalid, having called nothing,
@@ -108,7 +114,7 @@ func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, h
 	if r.unknown > 0 {
 		diags = append(diags, unknownSummary(r.unknownIDs, r.unknown))
 	}
-	res := &Result{Outputs: r.emitOutputs(), Calls: r.calls, Failures: r.failures, Reused: r.reused, Unknown: r.unknown, Checks: r.checks}
+	res := &Result{Outputs: r.emitOutputs(), Calls: r.calls, Failures: r.failures, Reused: r.reused, Unknown: r.unknown, Checks: r.checks, Steps: r.keptSteps()}
 	switch {
 	case ctx.Err() != nil || r.interrupted:
 		res.Status = StatusInterrupted
@@ -198,7 +204,7 @@ func newRunner(w *Workflow, in Inputs, opts Options) *runner {
 	return &runner{
 		evaluator: newEvaluator(w, in, false),
 		in:        in,
-		needed:    w.resultsNeeded(),
+		needed:    w.resultsNeeded(opts.KeepResults),
 		opts:      opts,
 		obs:       &serialObserver{o: obs},
 		callers:   map[*node]Caller{},
@@ -462,7 +468,7 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 		r.diags = append(r.diags, tagInstance(res.diags, InstanceName(n.addr, inst.key))...)
 		if res.notCalled {
 			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(),
-				Reason: "precondition failed", Err: res.err, Diags: res.diags})
+				Reason: ReasonPrecondition, Err: res.err, Diags: res.diags})
 		} else {
 			r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 				Elapsed: res.took, Err: res.err, Diags: res.diags})

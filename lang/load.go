@@ -183,7 +183,7 @@ func workflowFiles(path string) ([]string, string, hcl.Diagnostics) {
 		if e.IsDir() || strings.HasPrefix(n, ".") {
 			continue
 		}
-		if strings.HasSuffix(n, ".hcl") || strings.HasSuffix(n, ".hcl.json") {
+		if (strings.HasSuffix(n, ".hcl") || strings.HasSuffix(n, ".hcl.json")) && !IsTestFile(n) {
 			files = append(files, filepath.Join(path, n))
 		}
 	}
