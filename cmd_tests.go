@@ -23,17 +23,19 @@ func cmdTest(ctx context.Context, env *cliEnv, args []string) int {
 	var filters listFlag
 	var opts testOptions
 	var color string
+	var reports reportFlags
 	fs := newFlagSet(env, "test", "test [flags] [DIR]")
 	fs.Var(&filters, "filter", "run only the test files whose name or path matches this glob `pattern` (repeatable)")
 	fs.IntVar(&opts.parallelism, "parallelism", 4, "test files run at once, each with its own sandbox")
 	fs.BoolVar(&opts.strictChecks, "strict-checks", false, "make a failed check block fail the run, rather than warn")
 	opts.sb.register(fs, "sandbox-", "")
+	reports.register(fs)
 	fs.StringVar(&color, "color", "auto", "colour: auto, always or never (NO_COLOR also turns it off)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
 	}
-	if !checkColorFlag(env, color) {
+	if !checkColorFlag(env, color) || !reports.check(env, "test") {
 		return exitInvalid
 	}
 	if opts.parallelism < 1 {
@@ -68,12 +70,22 @@ func cmdTest(ctx context.Context, env *cliEnv, args []string) int {
 	if diags.HasErrors() {
 		return exitInvalid
 	}
+	started := time.Now()
 	results := runSuites(ctx, suites, opts)
+	var secrets []string
 	for _, fr := range results {
-		stdout.add(fr.secrets)
-		stderr.add(fr.secrets)
+		secrets = append(secrets, fr.secrets...)
 	}
-	return writeTestResults(stdout, stderr, results, files, useCol, ctx.Err() != nil)
+	stdout.add(secrets)
+	stderr.add(secrets)
+	code := writeTestResults(stdout, stderr, results, files, useCol, ctx.Err() != nil)
+	if reports.any() {
+		if err := reports.write(testReport(dir, started, results, files), secrets); err != nil {
+			fmt.Fprintf(stderr, "okru-run test: %s\n", err)
+			return max(code, exitFailed)
+		}
+	}
+	return code
 }
 
 // writeTestResults writes a line per file and per run on stdout, the
