@@ -121,6 +121,7 @@ func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, h
 	case r.failures > 0 || r.unknown > 0:
 		res.Status = StatusFailed
 	}
+	r.recordOutputs(res.Outputs)
 	if d := r.closeJournal(res.Status == StatusOK); d.HasErrors() {
 		diags = append(diags, d...)
 		if res.Status == StatusOK {
