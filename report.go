@@ -22,22 +22,26 @@ import (
 // reportFlags name the report files to write; "" writes none.
 type reportFlags struct {
 	junit, json string
+	// html is a folder: the page is its index.html.
+	html string
 }
 
 func (f *reportFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.junit, "report-junit", "", "write a JUnit XML report to `file` (GitHub, GitLab, Jenkins)")
 	fs.StringVar(&f.json, "report-json", "", "write a JSON report to `file`")
+	fs.StringVar(&f.html, "report-html", "", "write an HTML report, one self-contained page, to `dir`/index.html (dir is created)")
 }
 
-// check refuses, before anything runs, a report path whose folder does
-// not exist or is not a folder.
+// check refuses, before anything runs, a report whose folder does not
+// exist or is not a folder (the folder of -report-html's folder, which
+// is created).
 func (f *reportFlags) check(env *cliEnv, cmd string) bool {
 	ok := true
-	for _, p := range []struct{ flag, path string }{{"-report-junit", f.junit}, {"-report-json", f.json}} {
+	for _, p := range []struct{ flag, path string }{{"-report-junit", f.junit}, {"-report-json", f.json}, {"-report-html", f.html}} {
 		if p.path == "" {
 			continue
 		}
-		dir := filepath.Dir(p.path)
+		dir := filepath.Dir(filepath.Clean(p.path))
 		st, err := os.Stat(dir)
 		switch {
 		case err != nil:
@@ -51,15 +55,22 @@ func (f *reportFlags) check(env *cliEnv, cmd string) bool {
 	return ok
 }
 
-func (f *reportFlags) any() bool { return f.junit != "" || f.json != "" }
+func (f *reportFlags) any() bool { return f.junit != "" || f.json != "" || f.html != "" }
 
 // write writes the reports asked for, redacted of secrets.
 func (f *reportFlags) write(r *render.Report, secrets []string) error {
 	r.Redact(secrets)
+	html := ""
+	if f.html != "" {
+		if err := os.MkdirAll(f.html, 0o755); err != nil {
+			return fmt.Errorf("write the report: %w", err)
+		}
+		html = filepath.Join(f.html, "index.html")
+	}
 	for _, p := range []struct {
 		path  string
 		write func(io.Writer, *render.Report) error
-	}{{f.junit, render.WriteJUnit}, {f.json, render.WriteReportJSON}} {
+	}{{f.junit, render.WriteJUnit}, {f.json, render.WriteReportJSON}, {html, render.WriteHTML}} {
 		if p.path == "" {
 			continue
 		}

@@ -137,8 +137,8 @@ func TestReportsHoldNoSecrets(t *testing.T) {
 		t.Run(args[0], func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			files := []string{filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.json")}
-			full := append([]string{args[0], "-report-junit", files[0], "-report-json", files[1]}, args[1:]...)
+			files := []string{filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.json"), filepath.Join(dir, "html", "index.html")}
+			full := append([]string{args[0], "-report-junit", files[0], "-report-json", files[1], "-report-html", filepath.Join(dir, "html")}, args[1:]...)
 			r := runCLI(t, env, "", full...)
 			if r.code != exitFailed {
 				t.Fatalf("exit %d, want 1 (a failure):\n%s%s", r.code, r.stdout, r.stderr)
