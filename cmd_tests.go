@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/engine/render"
+	"github.com/okru-run/okru-run/lang"
 )
 
 func init() {
@@ -56,7 +58,7 @@ func cmdTest(ctx context.Context, env *cliEnv, args []string) int {
 		return exitInvalid
 	}
 	if len(paths) == 0 {
-		what := "no test files (*" + ".okrutest.hcl) in " + dir + " or " + dir + "/tests"
+		what := fmt.Sprintf("no test files (*%s) in %s or %s", lang.TestFileSuffix, dir, filepath.Join(dir, "tests"))
 		if len(filters) > 0 {
 			what = "no test file matches -filter " + strings.Join(filters, ", ")
 		}

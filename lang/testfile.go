@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -206,14 +207,7 @@ func decodeTestRun(b *hcl.Block) (*TestRun, hcl.Diagnostics) {
 // to its steps and checks.
 func (c *Config) CheckTestRun(r *TestRun) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	names := slices.Sorted(func(yield func(string) bool) {
-		for k := range r.Variables {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(r.Variables)) {
 		if c.Variable(name) == nil {
 			rng := r.VariableRanges[name]
 			d := c.undeclaredInput(name, "The run's variables block")
