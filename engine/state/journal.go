@@ -340,7 +340,7 @@ func (j *Journal) Reset(h Header) error {
 	}
 	j.header = &h
 	j.index = map[string]Entry{}
-	j.ended, j.writes, j.records = false, 0, 0
+	j.ended, j.writes, j.records, j.outputs = false, 0, 0, nil
 	return nil
 }
 
