@@ -49,6 +49,16 @@ func TestCLIGolden(t *testing.T) {
 		{name: "run_sensitive_output", args: []string{"run", "-sandbox", "testdata/cli/sensitive_output.hcl"}},
 		{name: "run_bad_flag", args: []string{"run", "-parallelism", "0", "examples/whoami.hcl"}},
 		{name: "run_missing_file", args: []string{"run", "testdata/cli/nope.hcl"}},
+		// assertions
+		{name: "run_assertions", args: []string{"run", "-sandbox", "-parallelism", "1", "testdata/cli/assertions.hcl"}},
+		{name: "run_assertions_strict", args: []string{"run", "-sandbox", "-parallelism", "1", "-strict-checks", "testdata/cli/assertions.hcl"}},
+		{name: "run_postcondition_fails", args: []string{"run", "-sandbox", "-parallelism", "1", "-var", "min_friends=100000", "testdata/cli/assertions.hcl"}},
+		{name: "run_precondition_fails", args: []string{"run", "-sandbox", "-parallelism", "1", "-var", "min_friends=-1", "testdata/cli/assertions.hcl"}},
+		{name: "run_precondition_secret", args: []string{"run", "-sandbox", "testdata/cli/assertion_secret.hcl"}},
+		{name: "run_assertion_types", args: []string{"run", "-sandbox", "testdata/cli/assertion_types.hcl"}},
+		{name: "plan_assertions", args: []string{"plan", "-sandbox", "testdata/cli/assertions.hcl"}},
+		{name: "plan_json_assertions", args: []string{"plan", "-json", "-sandbox", "testdata/cli/assertions.hcl"}},
+		{name: "validate_assertion_errors", args: []string{"validate", "testdata/cli/assertion_errors.hcl"}},
 		// plan
 		{name: "plan_whoami", args: []string{"plan", "examples/whoami.hcl"}},
 		{name: "plan_group_members", args: []string{"plan", "examples/group-members.hcl", "-var", "group_id=50000000720903"}},

@@ -17,18 +17,21 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	var f workflowFlags
 	var parallelism int
-	var continueOnError bool
+	var continueOnError, strictChecks bool
 	var batch batchFlags // see cmd_run_batch.go
+	var reports reportFlags
 	fs := newFlagSet(env, "run", "run [flags] [FILE|DIR]")
 	f.register(fs)
 	fs.IntVar(&parallelism, "parallelism", engine.DefaultParallelism, "calls in flight at once")
 	fs.BoolVar(&continueOnError, "continue-on-error", false, "keep running steps that do not depend on a failed one, and report every failure")
+	fs.BoolVar(&strictChecks, "strict-checks", false, "make a failed check block an error (exit 1) rather than a warning")
 	batch.register(fs)
+	reports.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
 	}
-	if !checkColorFlag(env, f.color) || !batch.check(env) {
+	if !checkColorFlag(env, f.color) || !batch.check(env) || !reports.check(env, "run") {
 		return exitInvalid
 	}
 	if parallelism < 1 {
@@ -56,5 +59,5 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 		noDefault = "-sandbox runs keep no state to resume unless -state FILE is given"
 	}
 	return execute(ctx, v, l, in, runSetup{path: path, args: args, flags: &f, batch: &batch,
-		opts: engine.Options{Parallelism: parallelism, ContinueOnError: continueOnError}, noDefault: noDefault, live: live})
+		opts: engine.Options{Parallelism: parallelism, ContinueOnError: continueOnError, StrictChecks: strictChecks}, noDefault: noDefault, live: live, reports: &reports})
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/engine"
@@ -23,6 +25,8 @@ type runSetup struct {
 	// -state is given (see batchFlags.apply).
 	noDefault string
 	live      bool // progress bars on a terminal
+	// reports are the report files to write (see report.go); nil for none.
+	reports *reportFlags
 }
 
 // execute runs a loaded workflow with its inputs and returns the exit
@@ -41,10 +45,13 @@ func execute(ctx context.Context, v view, l *loaded, in engine.Inputs, s runSetu
 	}
 	v.addSecrets(secrets)
 	tally := render.NewTally(l.cfg)
+	steps := &stepRecorder{}
 	opts.Observer = engine.ObserverFunc(func(e engine.Event) {
 		tally.Observe(e)
+		steps.Observe(e)
 		v.Observe(e)
 	})
+	started := time.Now()
 	if err := s.batch.apply(&opts, s.path, s.noDefault, s.live, secrets); err != nil {
 		v.Diagnostics(nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid flags", Detail: err.Error() + "."}})
 		return endEarly(v, exitInvalid)
@@ -59,8 +66,15 @@ func execute(ctx context.Context, v view, l *loaded, in engine.Inputs, s runSetu
 	if res.Status != engine.StatusInvalid {
 		v.Summary(tally.Summary())
 	}
+	code := exitCode(res.Status)
+	if s.reports != nil && s.reports.any() {
+		if err := s.reports.write(runReport(s.path, started, steps.steps, res, l.cfg.Files(), diags), secrets); err != nil {
+			fmt.Fprintf(v.stderr(), "okru-run run: %s\n", err)
+			code = max(code, exitFailed)
+		}
+	}
 	v.Outputs(res.Outputs, res.Status == engine.StatusOK)
-	return exitCode(res.Status)
+	return code
 }
 
 // endEarly ends a command that stops before it ran anything: its view

@@ -369,6 +369,9 @@ func TestEventsSchema(t *testing.T) {
 		{name: "script", args: []string{"run", "-sandbox", "examples/post-and-verify.lua", "from -json"}, last: "outputs"},
 		{name: "upload plan", args: []string{"plan", "examples/topic-with-photos"}, last: "outputs"},
 		{name: "upload run", args: []string{"run", "-sandbox", "-progress", "1ms", "examples/publish-video"}, last: "outputs"},
+		{name: "plan assertions", args: []string{"plan", "-sandbox", "testdata/cli/assertions.hcl"}, last: "outputs"},
+		{name: "postcondition fails", args: []string{"run", "-sandbox", "-var", "min_friends=100000", "testdata/cli/assertions.hcl"}, code: exitFailed, last: "outputs"},
+		{name: "precondition fails", args: []string{"run", "-sandbox", "-var", "min_friends=-1", "testdata/cli/assertions.hcl"}, code: exitFailed, last: "outputs"},
 		{name: "script fails", args: []string{"run", "-sandbox", "testdata/cli/script_fails.lua"}, code: exitFailed, last: "outputs"},
 	}
 	for _, tt := range tests {

@@ -63,7 +63,7 @@ type Event struct {
 	Wait      time.Duration // EventRetried
 	Elapsed   time.Duration // EventFinished, EventFailed
 	Pages     int           // EventFinished of a paginated call
-	Err       error         // EventRetried, EventFailed; redacted
+	Err       error         // EventRetried, EventFailed, EventSkipped by a precondition (an AssertionError); redacted
 	Diags     hcl.Diagnostics
 	Reason    string         // EventSkipped
 	Outputs   []OutputValue  // EventOutputs

@@ -29,6 +29,7 @@ type node struct {
 	session  *lang.Session
 	step     *lang.Step
 	output   *lang.Output
+	check    *lang.Check // see assert.go
 
 	sess   *node       // the session node a step calls with (a script's default session)
 	script *lua.Script // the compiled Lua of a script step
@@ -72,6 +73,9 @@ func Compile(cfg *lang.Config) (*Workflow, hcl.Diagnostics) {
 	}
 	for _, st := range cfg.Steps {
 		add(&node{addr: st.Addr, step: st, refs: st.Refs, rng: st.DeclRange})
+	}
+	for _, ch := range cfg.Checks {
+		add(&node{addr: lang.Address{Kind: lang.KindCheck, Name: ch.Name}, check: ch, refs: ch.Refs, rng: ch.DeclRange})
 	}
 	for _, o := range cfg.Outputs {
 		add(&node{addr: lang.Address{Kind: lang.KindOutput, Name: o.Name}, output: o, refs: o.Refs, rng: o.DeclRange})

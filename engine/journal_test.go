@@ -740,7 +740,7 @@ call "in_output" {
 }
 output "x" { value = call.in_output.result }
 `)
-	needed := w.resultsNeeded()
+	needed := w.resultsNeeded(false)
 	want := map[string]bool{"used": true, "waited_for": false, "unused": false, "in_output": true}
 	for _, n := range w.nodes {
 		if n.step != nil && needed[n.index] != want[n.addr.Name] {

@@ -19,6 +19,7 @@ type Plan struct {
 	Sessions []PlannedSession
 	Steps    []PlannedStep
 	Outputs  []OutputValue
+	Checks   []PlannedCheck // see assert.go
 }
 
 // PlannedSession is a session of a plan, with the pace its calls will keep.
@@ -61,6 +62,8 @@ type PlannedInstance struct {
 	When   cty.Value // cty.True, cty.False (skipped) or unknown
 	Params cty.Value // an object; parts may be unknown or sensitive; null for a script
 	Input  cty.Value // a script's input, null without one; cty.NilVal for a call
+	// Assertions are the instance's preconditions, then postconditions.
+	Assertions []PlannedAssertion
 }
 
 // Calls counts the calls the plan knows of, and the steps whose number of
@@ -114,7 +117,7 @@ func (w *Workflow) check(ctx context.Context, in Inputs) ([]*expanded, hcl.Diagn
 // (keepAll: every one).
 func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*expanded, hcl.Diagnostics) {
 	e := newEvaluator(w, in, true)
-	needed := w.resultsNeeded()
+	needed := w.resultsNeeded(false)
 	reuse := make([]*expanded, len(w.nodes))
 	p := &Plan{}
 	var diags hcl.Diagnostics
@@ -139,6 +142,10 @@ func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*exp
 			if x != nil && x.known && n.step.ForEach != nil && !d.HasErrors() {
 				reuse[n.index] = x
 			}
+		case n.check != nil:
+			pc, d := e.planCheck(n)
+			diags = append(diags, d...)
+			p.Checks = append(p.Checks, pc)
 		case n.output != nil:
 			o, d := e.evalOutput(n)
 			diags = append(diags, d...)
@@ -296,6 +303,11 @@ func (e *evaluator) planInstance(x *expanded, i int) (PlannedInstance, hcl.Diagn
 	if inst.when.IsKnown() && inst.when.False() {
 		return pi, nil
 	}
+	assertions, d := e.planConditions(inst)
+	if d.HasErrors() {
+		return pi, d
+	}
+	pi.Assertions = assertions
 	if n.step.Script != nil {
 		input, d := evalInput(inst)
 		pi.Input = e.knownAfter(n, input)

@@ -203,10 +203,18 @@ func (r *runner) stopGently(inflight int) <-chan struct{} {
 // its instances' results, so a batch of a million calls runs in the
 // memory of a few: a resumed run does not even read them back from the
 // journal.
-func (w *Workflow) resultsNeeded() []bool {
+func (w *Workflow) resultsNeeded(all bool) []bool {
 	needed := make([]bool, len(w.nodes))
 	for _, n := range w.nodes {
 		if n.step == nil {
+			continue
+		}
+		if all {
+			needed[n.index] = true
+			continue
+		}
+		if len(n.step.Postconditions) > 0 {
+			needed[n.index] = true // self.result
 			continue
 		}
 	users:

@@ -39,6 +39,12 @@ type Options struct {
 	// ProgressEvery is how often EventProgress reports the running
 	// for_each steps; 0 never does.
 	ProgressEvery time.Duration
+	// StrictChecks makes a failed check block an error that fails the
+	// run, rather than a warning.
+	StrictChecks bool
+	// KeepResults keeps every step's results, read by an expression or
+	// not, in Result.Steps (for okru-run test, which asserts on them).
+	KeepResults bool
 }
 
 // Status is how a run ended.
@@ -60,6 +66,10 @@ type Result struct {
 	Failures int           // instances or evaluations that failed
 	Reused   int           // instances finished by the run that was resumed
 	Unknown  int           // writes of the resumed run whose outcome is unknown, not sent again
+	Checks   []CheckResult // the check blocks, in the order they were evaluated
+	// Steps holds, with Options.KeepResults, the value of every step that
+	// finished, as expressions see it (call.NAME), by address.
+	Steps map[lang.Address]cty.Value
 }
 
 // Run plans the workflow (returning StatusInvalid, having called nothing,
@@ -99,17 +109,19 @@ func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, h
 		return &Result{Status: StatusInvalid}, append(diags, d...)
 	}
 	r.loop(ctx)
+	r.skippedChecks()
 	diags = append(diags, r.diags...)
 	if r.unknown > 0 {
 		diags = append(diags, unknownSummary(r.unknownIDs, r.unknown))
 	}
-	res := &Result{Outputs: r.emitOutputs(), Calls: r.calls, Failures: r.failures, Reused: r.reused, Unknown: r.unknown}
+	res := &Result{Outputs: r.emitOutputs(), Calls: r.calls, Failures: r.failures, Reused: r.reused, Unknown: r.unknown, Checks: r.checks, Steps: r.keptSteps()}
 	switch {
 	case ctx.Err() != nil || r.interrupted:
 		res.Status = StatusInterrupted
 	case r.failures > 0 || r.unknown > 0:
 		res.Status = StatusFailed
 	}
+	r.recordOutputs(res.Outputs)
 	if d := r.closeJournal(res.Status == StatusOK); d.HasErrors() {
 		diags = append(diags, d...)
 		if res.Status == StatusOK {
@@ -149,6 +161,7 @@ type runner struct {
 	unknown     int
 	unknownIDs  []string    // the first few, for the summary
 	uploads     uploadBytes // bytes sent by upload steps, for progress
+	checks      []CheckResult
 }
 
 // stepRun is a step whose instances are running.
@@ -175,6 +188,8 @@ type result struct {
 	pages  int
 	called bool       // the API was called (params evaluated)
 	replay replayKind // settled from the journal of a resumed run
+	// notCalled: a precondition failed, so the call was not made.
+	notCalled bool
 }
 
 func newRunner(w *Workflow, in Inputs, opts Options) *runner {
@@ -193,7 +208,7 @@ func newRunner(w *Workflow, in Inputs, opts Options) *runner {
 	r := &runner{
 		evaluator: newEvaluator(w, in, false),
 		in:        in,
-		needed:    w.resultsNeeded(),
+		needed:    w.resultsNeeded(opts.KeepResults),
 		opts:      opts,
 		obs:       &serialObserver{o: obs},
 		callers:   map[*node]Caller{},
@@ -216,7 +231,7 @@ func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	static := make([]bool, len(r.w.nodes))
 	for _, n := range r.w.order {
-		isStatic := n.step == nil && n.output == nil
+		isStatic := n.step == nil && n.output == nil && n.check == nil
 		for _, d := range n.deps {
 			isStatic = isStatic && static[d.index]
 		}
@@ -282,7 +297,7 @@ func (r *runner) loop(ctx context.Context) {
 				// The worker makes the instance: that work is spread over
 				// the workers, not done by this loop, through which every
 				// instance passes.
-				results <- r.execute(ctx, p.b.instance(p.i))
+				results <- r.executeAsserted(ctx, p.b.instance(p.i))
 			}
 		})
 	}
@@ -362,6 +377,9 @@ func (r *runner) start(n *node) {
 		r.complete(n)
 	case n.step != nil:
 		r.startStep(n)
+	case n.check != nil:
+		r.runCheck(n)
+		r.complete(n)
 	default:
 		r.complete(n)
 	}
@@ -457,8 +475,13 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 		sr.failed++
 		r.failures++
 		r.diags = append(r.diags, tagInstance(res.diags, InstanceName(n.addr, inst.key))...)
-		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
-			Elapsed: res.took, Err: res.err, Diags: res.diags})
+		if res.notCalled {
+			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(),
+				Reason: ReasonPrecondition, Err: res.err, Diags: res.diags})
+		} else {
+			r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
+				Elapsed: res.took, Err: res.err, Diags: res.diags})
+		}
 		if !r.opts.ContinueOnError {
 			r.stopped = true
 		}

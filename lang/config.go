@@ -19,6 +19,7 @@ type Config struct {
 	Sessions  []*Session
 	Steps     []*Step
 	Outputs   []*Output
+	Checks    []*Check // see assert.go
 
 	files map[string]*hcl.File
 	byKey map[Address]any
@@ -158,7 +159,10 @@ type Step struct {
 	Script    *Script       // the body of a script step
 	Upload    *Upload       // the body of an upload step
 	Refs      []Reference   // every reference of the step's expressions
-	DeclRange hcl.Range
+	// Preconditions and Postconditions are the step's assertions (see
+	// assert.go).
+	Preconditions, Postconditions []*Condition
+	DeclRange                     hcl.Range
 }
 
 // Call is the body of a call step.

@@ -26,6 +26,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "script", LabelNames: []string{"name"}},
 		{Type: "upload", LabelNames: []string{"name"}},
 		{Type: "output", LabelNames: []string{"name"}},
+		{Type: "check", LabelNames: []string{"name"}},
 	},
 }
 
@@ -51,7 +52,7 @@ var callSchema = &hcl.BodySchema{
 		{Name: "method", Required: true}, {Name: "params"}, {Name: "session"}, {Name: "for_each"},
 		{Name: "when"}, {Name: "depends_on"}, {Name: "paginate"}, {Name: "timeout"}, {Name: "unlisted"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
+	Blocks: append([]hcl.BlockHeaderSchema{{Type: "retry"}}, conditionBlocks...),
 }
 
 var retrySchema = &hcl.BodySchema{
@@ -183,7 +184,7 @@ func workflowFiles(path string) ([]string, string, hcl.Diagnostics) {
 		if e.IsDir() || strings.HasPrefix(n, ".") {
 			continue
 		}
-		if strings.HasSuffix(n, ".hcl") || strings.HasSuffix(n, ".hcl.json") {
+		if (strings.HasSuffix(n, ".hcl") || strings.HasSuffix(n, ".hcl.json")) && !IsTestFile(n) {
 			files = append(files, filepath.Join(path, n))
 		}
 	}
@@ -228,6 +229,8 @@ func (c *Config) decodeFile(body hcl.Body, configOnly bool) hcl.Diagnostics {
 			diags = append(diags, c.decodeUpload(b)...)
 		case "output":
 			diags = append(diags, c.decodeOutput(b)...)
+		case "check":
+			diags = append(diags, c.decodeCheck(b)...)
 		}
 	}
 	return diags
@@ -284,6 +287,8 @@ func declNoun(k Kind) string {
 		return "upload"
 	case KindOutput:
 		return "output"
+	case KindCheck:
+		return "check"
 	}
 	return string(k)
 }
@@ -299,6 +304,8 @@ func declRange(decl any) hcl.Range {
 	case *Step:
 		return d.DeclRange
 	case *Output:
+		return d.DeclRange
+	case *Check:
 		return d.DeclRange
 	}
 	return hcl.Range{}
@@ -499,6 +506,7 @@ func (c *Config) decodeStepMeta(st *Step, content *hcl.BodyContent) hcl.Diagnost
 			st.DependsOn = append(st.DependsOn, Reference{Addr: addr, Traversal: tr, Range: e.Range()})
 		}
 	}
+	diags = append(diags, decodeStepConditions(st, content)...)
 	for _, rb := range content.Blocks {
 		if rb.Type != "retry" {
 			continue

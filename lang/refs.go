@@ -18,6 +18,7 @@ type refRules struct {
 	each      bool   // may use each.key and each.value
 	onlyVar   string // when set, may refer only to this variable
 	forEachOf *Step  // the step whose for_each each refers to
+	self      bool   // may use self.result (a postcondition)
 }
 
 // checkReferences resolves every reference of every expression against the
@@ -47,6 +48,9 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 	}
 	for _, st := range c.Steps {
 		diags = append(diags, c.stepReferences(st)...)
+	}
+	for _, ch := range c.Checks {
+		diags = append(diags, c.checkBlockReferences(ch)...)
 	}
 	for _, o := range c.Outputs {
 		if o.Value == nil {
@@ -89,6 +93,7 @@ func (c *Config) stepReferences(st *Step) hcl.Diagnostics {
 			}
 		}
 	}
+	diags = append(diags, c.conditionReferences(st, body)...)
 	for _, r := range st.DependsOn {
 		if c.Step(r.Addr) == nil {
 			diags = append(diags, c.undeclared(r.Addr, r.Range))
@@ -136,6 +141,8 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 		kind = KindUpload
 	case "each":
 		kind = KindEach
+	case "self":
+		return selfReference(tr, rules)
 	default:
 		return errf("Unknown reference", "%s%s", unknownRootDetail(root), c.rootSuggestion(root))
 	}

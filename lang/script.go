@@ -26,7 +26,7 @@ var scriptSchema = &hcl.BodySchema{
 		{Name: "file"}, {Name: "source"}, {Name: "input"}, {Name: "session"}, {Name: "for_each"},
 		{Name: "when"}, {Name: "depends_on"}, {Name: "timeout"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "retry"}},
+	Blocks: append([]hcl.BlockHeaderSchema{{Type: "retry"}}, conditionBlocks...),
 }
 
 // ScriptMethod is what events and plans show as the method of a script

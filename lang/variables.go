@@ -23,6 +23,11 @@ type Inputs struct {
 	Getenv   func(string) string // for OKRU_VAR_<name>; nil means none
 	VarFiles []string            // files of name = value lines (.hcl or .json)
 	Vars     []string            // name=value, as given to -var
+	// Values are values already parsed, such as a test's variables
+	// block (see TestRun), applied last; ValueRanges say where each was
+	// written.
+	Values      map[string]cty.Value
+	ValueRanges map[string]hcl.Range
 }
 
 // ResolveVariables returns the value of every variable: given values are
@@ -74,6 +79,17 @@ func (c *Config) ResolveVariables(in Inputs, scope Scope) (map[string]cty.Value,
 		if !d.HasErrors() {
 			given[name], ranges[name] = val, rng
 		}
+	}
+	for name, val := range in.Values {
+		if c.Variable(name) == nil {
+			d := c.undeclaredInput(name, "The run's variables block")
+			if rng, ok := in.ValueRanges[name]; ok {
+				d.Subject = &rng
+			}
+			diags = append(diags, d)
+			continue
+		}
+		given[name], ranges[name] = val, in.ValueRanges[name]
 	}
 	if diags.HasErrors() {
 		return nil, diags

@@ -571,6 +571,7 @@ func Plan(w io.Writer, p *engine.Plan, detail bool) {
 		}
 		fmt.Fprintf(w, "... and %d more instances of %s (plan -detail shows every one)\n\n", s.Count-PlanSample, s.Addr)
 	}
+	planChecks(w, p.Checks)
 	if len(p.Outputs) > 0 {
 		fmt.Fprintln(w, "Outputs:")
 		var b strings.Builder
@@ -691,6 +692,9 @@ func planInstance(w io.Writer, s engine.PlannedStep, inst engine.PlannedInstance
 			rows = append(rows, row{n, lang.FormatValue(vals[n], 2)})
 		}
 	}
+	for _, a := range inst.Assertions {
+		rows = append(rows, row{a.Kind, AssertionText(a)})
+	}
 	width := 0
 	for _, r := range rows {
 		width = max(width, len(r.name))
@@ -723,6 +727,8 @@ type jsonPlanStep struct {
 	Params    json.RawMessage `json:"params,omitempty"`
 	File      string          `json:"file,omitempty"`
 	Input     json.RawMessage `json:"input,omitempty"`
+	// Assertions are the instance's preconditions and postconditions.
+	Assertions []jsonAssertion `json:"assertions,omitempty"`
 }
 
 // Plan writes a plan as NDJSON: a line of type "call" (or "script", or
@@ -753,9 +759,11 @@ func (j *JSON) Plan(p *engine.Plan) {
 			for _, a := range s.DependsOn {
 				js.DependsOn = append(js.DependsOn, a.String())
 			}
+			js.Assertions = jsonAssertions(inst.Assertions)
 			j.write(js)
 		}
 	}
+	j.planChecks(p.Checks)
 	known, pending := p.Calls()
 	j.write(struct {
 		Type         string `json:"type"`

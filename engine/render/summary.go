@@ -254,6 +254,7 @@ const (
 	ClassDecode     = "decode"     // the answer is not an ok.ru answer
 	ClassEvaluation = "evaluation" // an expression failed; nothing was called
 	ClassScript     = "script"     // a script step failed
+	ClassAssertion  = "assertion"  // a precondition or postcondition is false
 	ClassOther      = "other"
 )
 
@@ -287,6 +288,8 @@ func DescribeFailure(e engine.Event) Failure {
 		return Failure{Class: ClassTransport}
 	case errors.As(err, &decode):
 		return Failure{Class: ClassDecode}
+	case errors.As(err, new(*engine.AssertionError)):
+		return Failure{Class: ClassAssertion}
 	case e.Method == lang.ScriptMethod:
 		return Failure{Class: ClassScript}
 	case err == nil || errors.As(err, &eval):

@@ -32,8 +32,9 @@ type Journal struct {
 	header  *Header
 	index   map[string]Entry
 	ended   bool
-	writes  int // writes started or done in the recorded run
-	records int // records after the header
+	outputs json.RawMessage // of the last outputs record
+	writes  int             // writes started or done in the recorded run
+	records int             // records after the header
 
 	syncEvery time.Duration
 	wake      chan struct{} // poked by appends; buffered 1
@@ -221,6 +222,9 @@ func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, siz
 	case j.header == nil:
 		return false
 	case w.Kind == KindEnd:
+	case w.Kind == KindOutputs:
+		j.outputs = w.Result
+		return true
 	case w.Kind != KindStart && w.Kind != KindDone && w.Kind != KindFailed, w.ID == "":
 		return false
 	}
@@ -259,6 +263,10 @@ func (j *Journal) Header() (Header, bool) {
 	}
 	return *j.header, true
 }
+
+// Outputs returns the outputs the recorded run computed when it ended;
+// false when it recorded none.
+func (j *Journal) Outputs() (json.RawMessage, bool) { return j.outputs, j.outputs != nil }
 
 // Ended reports whether the recorded run finished with every call done.
 func (j *Journal) Ended() bool { return j.ended }
@@ -332,7 +340,7 @@ func (j *Journal) Reset(h Header) error {
 	}
 	j.header = &h
 	j.index = map[string]Entry{}
-	j.ended, j.writes, j.records = false, 0, 0
+	j.ended, j.writes, j.records, j.outputs = false, 0, 0, nil
 	return nil
 }
 

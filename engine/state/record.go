@@ -12,7 +12,7 @@ import (
 
 // Version is the journal format this package writes. Open refuses a file
 // written in a newer format rather than misreading it.
-const Version = 2
+const Version = 3 // 3: outputs records
 
 // magicValue is the value of the "okru-run" key that opens a header line
 // (see magic). Version 1 journals had no such key.
@@ -36,6 +36,10 @@ const (
 	KindFailed Kind = "failed"
 	// KindEnd: the run finished with every call done.
 	KindEnd Kind = "end"
+	// KindOutputs: the outputs a run computed, when it ended (Result: an
+	// object of {"value": ...} or {"sensitive": true} by name), for
+	// okru-run output.
+	KindOutputs Kind = "outputs"
 
 	kindHeader Kind = "header"
 )
@@ -97,7 +101,7 @@ func (w *wireRecord) record() Record {
 // and encoding/json would re-validate and copy every result.
 func appendRecord(b []byte, r *Record) ([]byte, error) {
 	switch r.Kind {
-	case KindStart, KindDone, KindFailed, KindEnd:
+	case KindStart, KindDone, KindFailed, KindEnd, KindOutputs:
 	default:
 		return b, fmt.Errorf("record kind %q is not one a journal holds", r.Kind)
 	}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/okru-run/okru-run/okru/okrutest"
+)
+
+// TestReportJUnitSchema writes JUnit reports of a run and of okru-run test
+// with failures, parses them, and checks them against docs/junit.xsd with
+// xmllint (Debian's libxml2-utils, installed by .ci/run) when present.
+func TestReportJUnitSchema(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		failures  int
+		wantInXML []string
+	}{
+		{"run", []string{"run", "-sandbox", "-var", "min_friends=100000", "testdata/cli/assertions.hcl"}, exitFailed, 1,
+			[]string{`name="call.friends"`, `message="postcondition failed: too few friends: 48"`, `<skipped message="not evaluated`}},
+		{"test", []string{"test", "testdata/tests/fail"}, exitFailed, 3,
+			[]string{`<testcase name="too_many_wanted"`, `message="assert: wants more than 1000 friends, got 48"`, `message="call.friends was expected to fail, but it did not"`}},
+		{"test pass", []string{"test", "testdata/tests/pass"}, exitOK, 0, []string{`<testcase name="check_fails"`}},
+	}
+	xmllint, lintErr := exec.LookPath("xmllint")
+	if lintErr != nil {
+		t.Log("xmllint not found (apt-get install libxml2-utils): the reports are parsed, not checked against docs/junit.xsd")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			file := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".xml")
+			args := append([]string{tt.args[0], "-report-junit", file}, tt.args[1:]...)
+			if r := runCLI(t, nil, "", args...); r.code != tt.code {
+				t.Fatalf("exit %d, want %d:\n%s%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Failures int `xml:"failures,attr"`
+				Suites   []struct {
+					Cases []struct {
+						Name string `xml:"name,attr"`
+					} `xml:"testcase"`
+				} `xml:"testsuite"`
+			}
+			if err := xml.Unmarshal(b, &doc); err != nil {
+				t.Fatalf("not XML: %v\n%s", err, b)
+			}
+			if doc.Failures != tt.failures || len(doc.Suites) == 0 || len(doc.Suites[0].Cases) == 0 {
+				t.Errorf("failures = %d, want %d; suites %+v", doc.Failures, tt.failures, doc.Suites)
+			}
+			for _, want := range tt.wantInXML {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("the report lacks %s:\n%s", want, b)
+				}
+			}
+			if lintErr == nil {
+				if out, err := exec.Command(xmllint, "--noout", "--schema", "docs/junit.xsd", file).CombinedOutput(); err != nil {
+					t.Errorf("xmllint: %v\n%s", err, out)
+				}
+			}
+		})
+	}
+	if lintErr == nil {
+		// The schema is not a rubber stamp: a report without the counts
+		// JUnit readers need is refused.
+		t.Run("schema refuses", func(t *testing.T) {
+			t.Parallel()
+			bad := filepath.Join(dir, "bad.xml")
+			os.WriteFile(bad, []byte(`<testsuites tests="1"><testsuite name="x"><testcase name="y"/></testsuite></testsuites>`), 0o644)
+			if out, err := exec.Command(xmllint, "--noout", "--schema", "docs/junit.xsd", bad).CombinedOutput(); err == nil {
+				t.Errorf("xmllint accepted an invalid report:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestReportJSON checks the JSON report of okru-run test: counts, cases
+// with their failures and the step instances of each run.
+func TestReportJSON(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "report.json")
+	if r := runCLI(t, nil, "", "test", "-report-json", file, "testdata/tests/fail"); r.code != exitFailed {
+		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Tests, Failures int
+		Suites          []struct {
+			Cases []struct {
+				Name, Status string
+				Failures     []string
+				Steps        []struct{ Instance, Status string }
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	if rep.Tests != 3 || rep.Failures != 3 || len(rep.Suites) != 1 || len(rep.Suites[0].Cases) != 3 {
+		t.Fatalf("report = %+v", rep)
+	}
+	c := rep.Suites[0].Cases[1]
+	if c.Name != "unexpected_failure" || c.Status != "fail" || len(c.Steps) == 0 || !strings.Contains(strings.Join(c.Failures, " "), "failed: call.friends") {
+		t.Errorf("case = %+v", c)
+	}
+}
+
+// TestReportsHoldNoSecrets writes every report of a run that uses real
+// credentials (a sandbox's, from the environment) and of a test with a
+// sensitive variable, both failing with messages that may echo them, and
+// checks that no secret reaches a report.
+func TestReportsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
+	srv := okrutest.NewServer(okrutest.Config{})
+	t.Cleanup(srv.Close)
+	env, secrets := credentialsEnv(srv, "pw-SECRET-9f8e7d6c5b4a")
+	for _, args := range [][]string{
+		{"run", "-no-state", "-continue-on-error", "testdata/cli/secrets.hcl"},
+		{"test", "testdata/tests/secrets"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			files := []string{filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.json"), filepath.Join(dir, "html", "index.html")}
+			full := append([]string{args[0], "-report-junit", files[0], "-report-json", files[1], "-report-html", filepath.Join(dir, "html")}, args[1:]...)
+			r := runCLI(t, env, "", full...)
+			if r.code != exitFailed {
+				t.Fatalf("exit %d, want 1 (a failure):\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(b), "fail") {
+					t.Errorf("%s reports no failure:\n%s", f, b)
+				}
+				r.stdout += string(b)
+			}
+			all := map[string]string{"test variable": "pw-SECRET-test-5a4b3c2d1e"}
+			for k, v := range secrets {
+				all[k] = v
+			}
+			checkNoSecrets(t, r, all)
+		})
+	}
+}
+
+// TestReportPathInMissingFolder: a report that cannot be written is
+// refused before anything runs.
+func TestReportPathInMissingFolder(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"run", "-sandbox", "-report-junit", "nosuch/dir/r.xml", "testdata/cli/assertions.hcl"},
+		{"test", "-report-json", "nosuch/dir/r.json", "testdata/tests/pass"},
+	} {
+		r := runCLI(t, nil, "", args...)
+		if r.code != exitInvalid || !strings.Contains(r.stderr, "the folder nosuch/dir does not exist") || strings.Contains(r.stdout+r.stderr, "call.me") {
+			t.Errorf("%s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestTestCommand runs okru-run test on folders of test files that pass,
+// fail and are invalid, and checks the output against golden files.
+func TestTestCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"test_pass", []string{"test", "testdata/tests/pass"}, exitOK},
+		{"test_fail", []string{"test", "testdata/tests/fail"}, exitFailed},
+		{"test_bad_input", []string{"test", "testdata/tests/bad"}, exitInvalid},
+		{"test_filter", []string{"test", "-filter", "tests/vars.okrutest.hcl", "testdata/tests/pass"}, exitOK},
+		{"test_filter_none", []string{"test", "-filter", "nosuch*", "testdata/tests/pass"}, exitInvalid},
+		{"test_no_files", []string{"test", "testdata/cli"}, exitInvalid},
+		{"test_strict_checks", []string{"test", "-strict-checks", "-filter", "vars*", "testdata/tests/pass"}, exitFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, "", tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d:\n%s%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			checkGolden(t, tt.name, r)
+		})
+	}
+}
+
+// TestExamplesTests runs the tests of the examples: every example has a
+// test file with assertions in examples/tests, and they all pass.
+func TestExamplesTests(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, nil, "", "test", "examples")
+	if r.code != exitOK {
+		t.Fatalf("okru-run test examples: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	examples, err := findTestFiles("examples", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"whoami", "group-members", "group-report", "mutual-friends", "online-friends",
+		"post-and-read", "post-and-verify", "friends-of-friends"} {
+		file := "examples/tests/" + name + ".okrutest.hcl"
+		if !strings.Contains(strings.Join(examples, " "), file) || !strings.Contains(r.stdout, file+": pass") {
+			t.Errorf("example %s: no passing %s:\n%s", name, file, r.stdout)
+		}
+	}
+}

@@ -1,0 +1,4 @@
+# A test file without runs tests nothing.
+variables {
+  min_friends = 2
+}
