@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // The attacks of issue 11 on the state journal, run with the binary: two
@@ -21,6 +22,10 @@ import (
 func TestBatchLockTwoNames(t *testing.T) {
 	t.Parallel()
 	sb := startSandboxProc(t)
+	// With latency, the first run is surely still in its first call, holding
+	// the journal, when the SIGSTOP sent on its first "started" arrives:
+	// without it, a loaded machine could let it finish first.
+	sb.setLatency(t, 5*time.Second)
 	dir := t.TempDir()
 	state := filepath.Join(dir, "s")
 	args := []string{"-parallelism", "1", "-var", "reads=0", "-var", "posts=5", "-var", "tag=twonames", batchWorkflow}
@@ -54,6 +59,7 @@ func TestBatchLockTwoNames(t *testing.T) {
 			t.Errorf("-resume -state %s while the first run holds %s: exit %d, stderr:\n%s\nwant exit 2 and %q", tt.path, state, r.code, r.stderr, tt.want)
 		}
 	}
+	sb.setLatency(t, 0)
 	_ = first.cmd.Process.Signal(syscall.SIGCONT)
 	if code := first.wait(t); code != 0 {
 		t.Fatalf("first run: exit %d; stderr:\n%s", code, first.stderr.String())
