@@ -32,6 +32,7 @@ var uploadSchema = &hcl.BodySchema{
 	},
 	// No retry block: the client's policy retries what is safe to repeat
 	// (a getUploadUrl, a post that surely never left, a cut video part).
+	Blocks: conditionBlocks,
 }
 
 // Upload is the body of an upload step.
