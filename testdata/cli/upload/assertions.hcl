@@ -1,7 +1,7 @@
 # An upload step's pre- and postconditions (see cli_test.go).
-variable "want" {
-  type    = number
-  default = 1
+variable "file" {
+  type    = string
+  default = "photo.png"
 }
 
 session "main" {}
@@ -10,13 +10,13 @@ upload "photo" {
   files = ["photo.png"]
 
   precondition {
-    condition     = var.want > 0
-    error_message = "want at least one photo"
+    condition     = var.file != ""
+    error_message = "name the file to expect"
   }
 
   postcondition {
-    condition     = length(self.result.photos) == var.want
-    error_message = "uploaded ${length(self.result.photos)} photos, want ${var.want}"
+    condition     = self.result.photos[0].file == var.file
+    error_message = "uploaded ${self.result.photos[0].file}, want ${var.file}"
   }
 }
 
