@@ -33,6 +33,15 @@ func TestScriptCLIGolden(t *testing.T) {
 		{name: "example_post_and_verify", args: []string{"run", "--sandbox", "examples/post-and-verify.lua", "Hello from a script"}},
 		{name: "plan_online_friends", args: []string{"plan", "examples/online-friends.hcl"}},
 		{name: "validate_online_friends", args: []string{"validate", "examples/online-friends.hcl"}},
+		// Lua libraries: require from a script, lua:: functions in a workflow.
+		{name: "example_greeting", args: []string{"--sandbox", "examples/greeting.lua"}},
+		{name: "example_post_with_tags", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/post-with-tags.hcl"}},
+		{name: "plan_post_with_tags", args: []string{"plan", "examples/post-with-tags.hcl", "-var", "message=Hello, plugins!"}},
+		{name: "lua_library_error", args: []string{"--sandbox", "testdata/cli/luafunc/uses_library.lua"}},
+		{name: "lua_function_raises", args: []string{"run", "--sandbox", "testdata/cli/luafunc/raise.hcl"}},
+		{name: "lua_function_returns_function", args: []string{"run", "--sandbox", "testdata/cli/luafunc/give_function.hcl"}},
+		{name: "lua_function_returns_cycle", args: []string{"plan", "testdata/cli/luafunc/cycle.hcl"}},
+		{name: "lua_library_calls_api", args: []string{"validate", "testdata/cli/luabad/workflow.hcl"}},
 		// Arguments: flags anywhere before --, everything after it to the script.
 		{name: "script_args", args: []string{"run", "-sandbox", "testdata/cli/script_args.lua", "a", "--", "-n", "-json"}},
 		// Failures.

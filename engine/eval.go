@@ -39,7 +39,7 @@ type evaluator struct {
 }
 
 func newEvaluator(w *Workflow, in Inputs, planning bool) *evaluator {
-	scope := lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now}
+	scope := lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now, Lua: w.libs}
 	e := &evaluator{w: w, planning: planning, funcs: scope.Functions(), values: make([]cty.Value, len(w.nodes))}
 	vars := make(map[string]cty.Value, len(w.cfg.Variables))
 	for _, n := range w.nodes {

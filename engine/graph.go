@@ -45,6 +45,9 @@ type Workflow struct {
 	nodes  []*node          // declaration order
 	order  []*node          // dependencies first; ties in declaration order
 	byAddr map[string]*node // by address text
+	// libs are the Lua libraries of the workflow: what scripts require
+	// and the functions expressions call as lua::NAME.
+	libs *lua.Libraries
 }
 
 // Config returns the workflow's configuration.
@@ -56,7 +59,7 @@ func (w *Workflow) Config() *lang.Config { return w.cfg }
 // (a warning otherwise), sessions do not depend on results, and there is no
 // cycle. cfg must have loaded without errors.
 func Compile(cfg *lang.Config) (*Workflow, hcl.Diagnostics) {
-	w := &Workflow{cfg: cfg, byAddr: map[string]*node{}}
+	w := &Workflow{cfg: cfg, byAddr: map[string]*node{}, libs: lua.NewLibraries(cfg.LuaDir)}
 	add := func(n *node) {
 		n.index = len(w.nodes)
 		w.nodes = append(w.nodes, n)
@@ -81,7 +84,7 @@ func Compile(cfg *lang.Config) (*Workflow, hcl.Diagnostics) {
 		add(&node{addr: lang.Address{Kind: lang.KindOutput, Name: o.Name}, output: o, refs: o.Refs, rng: o.DeclRange})
 	}
 
-	var diags hcl.Diagnostics
+	diags := w.checkLibraries()
 	for _, n := range w.nodes {
 		for _, r := range n.refs {
 			if r.Addr.Kind == lang.KindEach {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -147,6 +148,8 @@ func (r *runner) runScript(ctx context.Context, inst *instance) result {
 		Log:     c.log,
 		Timeout: st.Timeout,
 		Seed:    scriptSeed(InstanceName(n.addr, inst.key)),
+		// The workflow's libraries, compiled once for the whole run.
+		Libraries: r.w.libs,
 	})
 	res.took = time.Since(begin)
 	if err == nil {
@@ -451,4 +454,45 @@ func scriptSeed(instance string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(instance))
 	return h.Sum64()
+}
+
+// checkLibraries loads the workflow's Lua libraries to find the functions
+// they declare, so that a library that does not compile or load, or
+// declares bad functions, stops the workflow before any call.
+func (w *Workflow) checkLibraries() hcl.Diagnostics {
+	_, err := w.libs.Functions(context.Background())
+	sources := w.libs.Sources()
+	for file, src := range sources {
+		w.cfg.AddSource(file, src)
+	}
+	if err != nil {
+		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Lua library",
+			Detail: err.Error() + ". Libraries in the lua folder run once when the workflow loads, without API access: a library must not call the API when it loads."}
+		if se, ok := errors.AsType[*lua.ScriptError](err); ok && se.Line > 0 {
+			d.Subject = lineRange(se.File, sources[se.File], se.Line).Ptr()
+		}
+		return hcl.Diagnostics{d}
+	}
+	return nil
+}
+
+// lineRange is the range of line n (1-based) of src, for a snippet.
+func lineRange(file string, src []byte, n int) hcl.Range {
+	start := 0
+	for line := 1; line < n; line++ {
+		i := bytes.IndexByte(src[start:], '\n')
+		if i < 0 {
+			break
+		}
+		start += i + 1
+	}
+	end := start
+	if i := bytes.IndexByte(src[start:], '\n'); i >= 0 {
+		end = start + i
+	} else {
+		end = len(src)
+	}
+	return hcl.Range{Filename: file,
+		Start: hcl.Pos{Line: n, Column: 1, Byte: start},
+		End:   hcl.Pos{Line: n, Column: end - start + 1, Byte: end}}
 }

@@ -13,6 +13,10 @@ import (
 type Config struct {
 	// Dir is the workflow's folder: file() reads below it.
 	Dir string
+	// LuaDir is the folder whose lua folder holds the Lua libraries that
+	// require and lua:: functions find: the workflow's folder, or the
+	// script's for okru-run script.lua.
+	LuaDir string
 
 	Variables []*Variable
 	Locals    []*Local

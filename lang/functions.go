@@ -24,6 +24,9 @@ type Scope struct {
 	Getenv func(string) string // nil means no environment
 	// Now returns the current time for timestamp(); nil means time.Now.
 	Now func() time.Time
+	// Lua gives the functions Lua libraries declare, called as lua::NAME;
+	// nil gives none.
+	Lua LuaFunctions
 }
 
 // Functions returns the functions expressions may call: the cty standard
@@ -81,6 +84,7 @@ func (s Scope) Functions() map[string]function.Function {
 		// uploads
 		"topic_attachment": topicAttachmentFunc,
 	}
+	s.luaFunctions(fns)
 	return fns
 }
 

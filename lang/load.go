@@ -70,7 +70,7 @@ var outputSchema = &hcl.BodySchema{
 func Load(path string) (*Config, hcl.Diagnostics) {
 	c := newConfig("")
 	files, dir, diags := workflowFiles(path)
-	c.Dir = dir
+	c.Dir, c.LuaDir = dir, dir
 	if diags.HasErrors() {
 		return c, diags
 	}
@@ -128,7 +128,7 @@ func LoadSource(filename string, src []byte, dir string) (*Config, hcl.Diagnosti
 }
 
 func newConfig(dir string) *Config {
-	return &Config{Dir: dir, files: map[string]*hcl.File{}, byKey: map[Address]any{}}
+	return &Config{Dir: dir, LuaDir: dir, files: map[string]*hcl.File{}, byKey: map[Address]any{}}
 }
 
 // parseSource parses one file's text: JSON when its name ends in .json,

@@ -31,12 +31,12 @@ var unavailableLibs = map[string]string{
 	"io":        "scripts cannot read or write files",
 	"os":        "scripts cannot run programs, read the environment or touch files",
 	"debug":     "it can break out of the sandbox",
-	"package":   "scripts cannot load modules from files; require gives json and okru",
+	"package":   "require gives json, okru and the libraries in the lua folder",
 	"coroutine": "it is not part of the sandbox",
 }
 
-// requirable are the modules require() returns; nothing is ever loaded
-// from a file.
+// requirable are the built-in modules require() returns; any other name is
+// a library from Options.Libraries (see library.go).
 var requirable = []string{"json", "math", "okru", "string", "table"}
 
 // install opens the safe standard libraries and adds okru, json, log and
@@ -172,17 +172,6 @@ func luaError(L *glua.LState) int {
 	return 0
 }
 
-func (r *runtime) require(L *glua.LState) int {
-	name := L.CheckString(1)
-	mod, ok := r.modules[name]
-	if !ok {
-		L.RaiseError("require %q: no such module; okru-run scripts can require only %s (they cannot load files or native modules)",
-			name, strings.Join(requirable, ", "))
-	}
-	L.Push(mod)
-	return 1
-}
-
 // ---- json ----
 
 func (r *runtime) jsonEncode(L *glua.LState) int {
@@ -254,7 +243,7 @@ func (r *runtime) apiFunc(fname string, fn func(*glua.LState, apiRequest) int, s
 			}
 		}
 		if r.caller == nil {
-			L.RaiseError("%s %s: this run has no API access (no sessions were given to the script)", fname, req.method)
+			L.RaiseError("%s %s: %s", fname, req.method, r.noAPIReason())
 		}
 		return fn(L, req)
 	}
@@ -293,10 +282,17 @@ func (r *runtime) uploadFunc(fname, method, session string) glua.LGFunction {
 			}
 		}
 		if r.caller == nil {
-			L.RaiseError("%s: this run has no API access (no sessions were given to the script)", fname)
+			L.RaiseError("%s: %s", fname, r.noAPIReason())
 		}
 		return r.call(L, req)
 	}
+}
+
+func (r *runtime) noAPIReason() string {
+	if r.noAPI != "" {
+		return r.noAPI
+	}
+	return "this run has no API access (no sessions were given to the script)"
 }
 
 func (r *runtime) checkSession(L *glua.LState, name string) {

@@ -86,6 +86,9 @@ type Options struct {
 	// and counts the whole process, so it is approximate. 0 means
 	// DefaultMaxMemory; negative turns the guard off.
 	MaxMemory int64
+	// Libraries are what require(name) loads beyond the built-in modules;
+	// nil gives only the built-in ones.
+	Libraries *Libraries
 }
 
 // Script is a compiled Lua script. It is immutable and may be run many
@@ -198,6 +201,14 @@ type runtime struct {
 	errorMT  *glua.LTable    // the metatable of okru.call errors
 	modules  map[string]glua.LValue
 
+	// libs are the libraries require may load; loading and loadOrder
+	// catch a library that requires itself.
+	libs      *Libraries
+	loading   map[string]bool
+	loadOrder []string
+	// noAPI, when set, is why this state has no API access.
+	noAPI string
+
 	// stops end the page iterators a script left unfinished.
 	stops []func()
 
@@ -211,11 +222,13 @@ type runtime struct {
 
 func newRuntime(name string, opts Options) (*runtime, error) {
 	r := &runtime{
-		name:   name,
-		caller: opts.Caller,
-		log:    opts.Log,
-		limit:  opts.MaxResultBytes,
-		rng:    newRand(opts.Seed),
+		name:    name,
+		caller:  opts.Caller,
+		log:     opts.Log,
+		limit:   opts.MaxResultBytes,
+		libs:    opts.Libraries,
+		loading: map[string]bool{},
+		rng:     newRand(opts.Seed),
 		L: glua.NewState(glua.Options{
 			SkipOpenLibs: true,
 			// The call stack grows as needed up to callStackSize instead of

@@ -1,0 +1,68 @@
+package lang
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// LuaNamespace prefixes the functions Lua libraries declare: an expression
+// calls the library function slug as lua::slug(...).
+const LuaNamespace = "lua::"
+
+// LuaFunctions are the pure functions Lua libraries declare (package
+// lang/lua's Libraries is the implementation). lang only converts values:
+// arguments become JSON with exact numbers, the form a script's input
+// takes, and the result is read back as a call result is.
+type LuaFunctions interface {
+	// FunctionList lists the names of the functions, without lua::.
+	FunctionList(ctx context.Context) ([]string, error)
+	// Call calls one with arguments and returns its result, each as JSON.
+	Call(ctx context.Context, name string, args []json.RawMessage) (json.RawMessage, error)
+}
+
+// luaFunctions adds lua::NAME for each function of s.Lua to fns. A library
+// that cannot be read adds nothing here: the engine reports it when it
+// compiles the workflow.
+func (s Scope) luaFunctions(fns map[string]function.Function) {
+	if s.Lua == nil {
+		return
+	}
+	names, err := s.Lua.FunctionList(context.Background())
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		fns[LuaNamespace+name] = luaFunction(s.Lua, name)
+	}
+}
+
+// luaFunction is one lua:: function: any number of arguments of any type.
+// An unknown argument makes the result unknown without calling Lua, and a
+// sensitive one makes it sensitive (cty does both, as for every function).
+func luaFunction(lib LuaFunctions, name string) function.Function {
+	return function.New(&function.Spec{
+		Description: "Calls the function " + name + " of a Lua library.",
+		VarParam:    &function.Parameter{Name: "args", Type: cty.DynamicPseudoType, AllowNull: true},
+		Type:        function.StaticReturnType(cty.DynamicPseudoType),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			raw := make([]json.RawMessage, len(args))
+			for i, a := range args {
+				b, err := JSON(a)
+				if err != nil {
+					return cty.NilVal, function.NewArgErrorf(i, "%s", err)
+				}
+				raw[i] = b
+			}
+			// The call is bounded in time and memory by the library, so a
+			// function that loops for ever cannot hold a plan or a run.
+			out, err := lib.Call(context.Background(), name, raw)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			return ValueFromJSON(out)
+		},
+	})
+}

@@ -1,0 +1,3 @@
+call "me" {
+  method = "users.getCurrentUser"
+}
