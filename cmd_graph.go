@@ -11,7 +11,9 @@ func init() {
 
 func cmdGraph(_ context.Context, env *cliEnv, args []string) int {
 	var color string
+	var luaPath listFlag
 	fs := newFlagSet(env, "graph", "graph [FILE|DIR] | dot -Tsvg > graph.svg")
+	registerLuaPath(fs, &luaPath)
 	fs.StringVar(&color, "color", "auto", "colour of diagnostics: auto, always or never")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -25,7 +27,7 @@ func cmdGraph(_ context.Context, env *cliEnv, args []string) int {
 		return exitInvalid
 	}
 	v := newView(env, viewOptions{color: useColor(env, color, env.stderr)})
-	l, ok := load(v, path)
+	l, ok := load(v, path, luaPath)
 	v.close()
 	if !ok {
 		return exitInvalid

@@ -65,7 +65,7 @@ func cmdPlanRun(ctx context.Context, env *cliEnv, f *workflowFlags, detail bool,
 	}
 	v := newView(env, viewOptions{json: f.json, color: useColor(env, f.color, env.stderr)})
 	defer v.close()
-	l, ok := load(v, path)
+	l, ok := load(v, path, f.luaPath)
 	if !ok {
 		return planOutcome{code: endEarly(v, exitInvalid)}
 	}

@@ -46,7 +46,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	live := !f.json && isTerminal(env.stderr)
 	v := newView(env, viewOptions{json: f.json, color: color, live: live})
 	defer v.close()
-	l, ok := load(v, path)
+	l, ok := load(v, path, f.luaPath)
 	if !ok {
 		return endEarly(v, exitInvalid)
 	}

@@ -114,6 +114,7 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 		// none there, the script runs without API access.
 		EnvSession: f.config == "" && (f.sandbox || f.credentials != "" || env.getenv("OKRU_APP_KEY") != ""),
 	})
+	cfg.LuaPath = f.luaPath
 	l, ok := compile(v, cfg, diags)
 	if !ok {
 		return endEarly(v, exitInvalid)

@@ -17,9 +17,11 @@ func init() {
 func cmdValidate(ctx context.Context, env *cliEnv, args []string) int {
 	var color string
 	var jsonOut bool
+	var luaPath listFlag
 	fs := newFlagSet(env, "validate", "validate [flags] [FILE|DIR]")
 	fs.StringVar(&color, "color", "auto", "colour: auto, always or never")
 	fs.BoolVar(&jsonOut, "json", false, "write diagnostics as NDJSON to stdout")
+	registerLuaPath(fs, &luaPath)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -33,7 +35,7 @@ func cmdValidate(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	v := newView(env, viewOptions{json: jsonOut, color: useColor(env, color, env.stderr)})
 	defer v.close()
-	l, ok := load(v, path)
+	l, ok := load(v, path, luaPath)
 	if !ok {
 		v.Result(path, false)
 		return exitInvalid

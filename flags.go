@@ -17,6 +17,7 @@ import (
 type workflowFlags struct {
 	vars     listFlag
 	varFiles listFlag
+	luaPath  listFlag // -lua-path: more folders of Lua libraries
 	json     bool
 	sandbox  bool
 	sb       sandboxFlags // -sandbox-seed, -sandbox-users, -sandbox-latency
@@ -28,11 +29,18 @@ type workflowFlags struct {
 func (f *workflowFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.vars, "var", "set a variable: `name=value` (repeatable)")
 	fs.Var(&f.varFiles, "var-file", "read variables from a `file` of name = value lines (repeatable)")
+	registerLuaPath(fs, &f.luaPath)
 	fs.BoolVar(&f.json, "json", false, "write machine-readable NDJSON to stdout")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "run against an in-process sandbox with its demo credentials, offline")
 	f.sb.register(fs, "sandbox-", "with -sandbox: ")
 	fs.StringVar(&f.color, "color", "auto", "colour: auto, always or never (NO_COLOR also turns it off)")
 	fs.StringVar(&f.credentials, "credentials", "", "read OKRU_APP_ID, OKRU_APP_KEY, OKRU_ACCESS_TOKEN, OKRU_SESSION_SECRET_KEY and OKRU_API_URL for env() from a `file` written by okru-run login (mode 0600)")
+}
+
+// registerLuaPath adds -lua-path, which every command that loads a
+// workflow takes, so that they all see the same lua:: functions.
+func registerLuaPath(fs *flag.FlagSet, l *listFlag) {
+	fs.Var(l, "lua-path", "look for Lua libraries in this `folder` too, after the lua folder beside the workflow (repeatable)")
 }
 
 // listFlag is a repeatable string flag.

@@ -16,9 +16,11 @@ type loaded struct {
 	wf  *engine.Workflow
 }
 
-// load loads and compiles the workflow at path.
-func load(v view, path string) (*loaded, bool) {
+// load loads and compiles the workflow at path; luaPath are the folders
+// of -lua-path.
+func load(v view, path string, luaPath []string) (*loaded, bool) {
 	cfg, diags := loadConfig(path) // a workflow, or a .lua script
+	cfg.LuaPath = luaPath
 	return compile(v, cfg, diags)
 }
 

@@ -59,7 +59,7 @@ func (w *Workflow) Config() *lang.Config { return w.cfg }
 // (a warning otherwise), sessions do not depend on results, and there is no
 // cycle. cfg must have loaded without errors.
 func Compile(cfg *lang.Config) (*Workflow, hcl.Diagnostics) {
-	w := &Workflow{cfg: cfg, byAddr: map[string]*node{}, libs: lua.NewLibraries(cfg.LuaDir)}
+	w := &Workflow{cfg: cfg, byAddr: map[string]*node{}, libs: lua.NewLibraries(cfg.LuaDir, cfg.LuaPath...)}
 	add := func(n *node) {
 		n.index = len(w.nodes)
 		w.nodes = append(w.nodes, n)

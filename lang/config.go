@@ -17,6 +17,9 @@ type Config struct {
 	// require and lua:: functions find: the workflow's folder, or the
 	// script's for okru-run script.lua.
 	LuaDir string
+	// LuaPath are more folders of libraries, searched after LuaDir's
+	// (-lua-path); each confines its own libraries.
+	LuaPath []string
 
 	Variables []*Variable
 	Locals    []*Local

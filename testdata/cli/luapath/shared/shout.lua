@@ -1,0 +1,1 @@
+return {functions = {shout = function(s) return s:upper() .. "!" end}}
