@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/engine/state"
 	"github.com/okru-run/okru-run/lang"
+	"github.com/okru-run/okru-run/lang/lua"
 	"github.com/okru-run/okru-run/okru"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -533,6 +535,14 @@ func (w *Workflow) fingerprint(in Inputs, sh Shard, path, salt string) state.Hea
 				fmt.Fprintf(files, "arg %d\x00%s", len(a), a)
 			}
 		}
+	}
+	// The Lua libraries: a changed lua:: function may give other
+	// parameters, a changed library another script.
+	libs := w.libs.Sources()
+	libDir := filepath.Join(w.cfg.LuaDir, lua.LibraryFolder) + string(filepath.Separator)
+	for _, file := range slices.Sorted(maps.Keys(libs)) {
+		fmt.Fprintf(files, "lua %s\x00%d\x00", strings.TrimPrefix(file, libDir), len(libs[file]))
+		files.Write(libs[file])
 	}
 	vars := sha256.New()
 	saltBytes, _ := hex.DecodeString(salt)
