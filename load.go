@@ -45,7 +45,7 @@ func (l *loaded) inputs(env *cliEnv, v view, f *workflowFlags) (engine.Inputs, b
 	if !ok {
 		return engine.Inputs{}, false
 	}
-	scope := lang.Scope{Dir: l.cfg.Dir, Getenv: getenv}
+	scope := lang.Scope{Dir: l.cfg.Dir, Getenv: getenv, Lua: l.wf.LuaFunctions()}
 	vals, diags := l.cfg.ResolveVariables(lang.Inputs{Getenv: getenv, VarFiles: f.varFiles, Vars: f.vars}, scope)
 	if len(diags) > 0 {
 		v.addSecrets(sensitiveInputs(l.cfg, getenv, f.varFiles, f.vars))

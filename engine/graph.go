@@ -50,6 +50,11 @@ type Workflow struct {
 	libs *lua.Libraries
 }
 
+// LuaFunctions returns the functions the workflow's Lua libraries declare,
+// for a lang.Scope outside the engine (variable validations, test
+// asserts), so that lua:: means the same everywhere.
+func (w *Workflow) LuaFunctions() lang.LuaFunctions { return w.libs }
+
 // Config returns the workflow's configuration.
 func (w *Workflow) Config() *lang.Config { return w.cfg }
 

@@ -16,6 +16,10 @@ run "post" {
     error_message = "lua::slug: ${output.slug}"
   }
   assert {
+    condition     = output.slug == lua::slug(var.message)
+    error_message = "asserts may call the workflow's lua:: functions too"
+  }
+  assert {
     condition     = output.topic_id != ""
     error_message = "the post has an id"
   }
