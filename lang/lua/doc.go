@@ -19,7 +19,7 @@
 //	json.null, json.object([t])                see below
 //	input, args, ...                           Options.Input; Options.Args as a list and as the chunk's ...
 //	log(...), print(...)                       tostring of each argument, joined by spaces, to Options.Log
-//	require("json"|"okru"|"string"|"table"|"math")
+//	require("json"|"okru"|"string"|"table"|"math"), or require("name"): a library from Options.Libraries
 //
 // params is nil or a table with string keys; its values convert like a
 // result does, into plain Go values that the okru client alone turns into
@@ -76,7 +76,9 @@
 // libraries. dofile, loadfile, load, loadstring, collectgarbage, getfenv,
 // setfenv, module and newproxy raise "not available" errors; io, os, debug,
 // package and coroutine are tables that raise on any use; require returns
-// only the built-in modules and never reads a file; print goes to the log
+// the built-in modules, or runs a library of Options.Libraries (name.lua in
+// a lua folder, read through os.Root so that it cannot leave it) once per
+// run, in the same sandbox; print goes to the log
 // because stdout carries the tool's data; string.dump raises (gopher-lua has
 // no bytecode dump); math.random draws from a generator seeded by
 // Options.Seed, so a run repeated with the same seed draws the same numbers.
@@ -99,6 +101,14 @@
 // process's (other runs and garbage not yet collected count too) and the
 // .. operator can allocate a lot between two samples, so the bound is
 // approximate.
+//
+// # Functions for HCL
+//
+// A library may return a functions table; Libraries.Functions finds them
+// and Libraries.Call calls one with JSON arguments, each call in a fresh
+// state without API access, seeded by the function's name and bounded by
+// Libraries.FunctionTimeout and FunctionMemory. Package lang calls them as
+// lua::NAME through its LuaFunctions interface.
 //
 // # Errors
 //
