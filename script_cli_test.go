@@ -43,6 +43,7 @@ func TestScriptCLIGolden(t *testing.T) {
 		{name: "lua_function_returns_cycle", args: []string{"plan", "testdata/cli/luafunc/cycle.hcl"}},
 		{name: "lua_path", args: []string{"plan", "-lua-path", "testdata/cli/luapath/shared", "testdata/cli/luapath/workflow.hcl"}},
 		{name: "lua_path_missing", args: []string{"validate", "testdata/cli/luapath/workflow.hcl"}},
+		{name: "lua_library_syntax_error", args: []string{"validate", "testdata/cli/luasyntax/workflow.hcl"}},
 		{name: "lua_library_calls_api", args: []string{"validate", "testdata/cli/luabad/workflow.hcl"}},
 		// Arguments: flags anywhere before --, everything after it to the script.
 		{name: "script_args", args: []string{"run", "-sandbox", "testdata/cli/script_args.lua", "a", "--", "-n", "-json"}},

@@ -465,15 +465,23 @@ func (w *Workflow) checkLibraries() hcl.Diagnostics {
 	for file, src := range sources {
 		w.cfg.AddSource(file, src)
 	}
-	if err != nil {
-		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Lua library",
-			Detail: err.Error() + ". Libraries in the lua folder run once when the workflow loads, without API access: a library must not call the API when it loads."}
-		if se, ok := errors.AsType[*lua.ScriptError](err); ok && se.Line > 0 {
+	if err == nil {
+		return nil
+	}
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Lua library", Detail: err.Error() + "."}
+	if se, ok := errors.AsType[*lua.ScriptError](err); ok {
+		// It raised while loading, as one that calls the API at its top
+		// level does.
+		d.Detail += " Libraries in the lua folder run once when the workflow loads, without API access: a library must not call the API when it loads."
+		if se.Line > 0 {
 			d.Subject = lineRange(se.File, sources[se.File], se.Line).Ptr()
 		}
-		return hcl.Diagnostics{d}
 	}
-	return nil
+	if se, ok := errors.AsType[*lua.SyntaxError](err); ok {
+		d.Summary = "Lua syntax error"
+		d.Subject = lineRange(se.File, sources[se.File], se.Line).Ptr()
+	}
+	return hcl.Diagnostics{d}
 }
 
 // lineRange is the range of line n (1-based) of src, for a snippet.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,6 +45,7 @@ type Libraries struct {
 
 	mu       sync.Mutex
 	compiled map[string]*library // by require name; nil entries are misses
+	sources  map[string][]byte   // by file, also of a library that does not compile
 
 	funcsOnce sync.Once
 	funcs     map[string]*Function
@@ -61,7 +63,6 @@ type library struct {
 	name  string // the require name
 	file  string // how positions name the file ("examples/lua/text.lua")
 	proto *glua.FunctionProto
-	src   []byte
 }
 
 // NewLibraries returns the libraries of a workflow or script in dir: those
@@ -71,7 +72,7 @@ func NewLibraries(dir string, extra ...string) *Libraries {
 	if dir == "" {
 		dir = "."
 	}
-	l := &Libraries{compiled: map[string]*library{}}
+	l := &Libraries{compiled: map[string]*library{}, sources: map[string][]byte{}}
 	l.folders = append(l.folders, libraryFolder{root: dir, sub: LibraryFolder, display: filepath.Join(dir, LibraryFolder)})
 	for _, e := range extra {
 		l.folders = append(l.folders, libraryFolder{root: e, sub: ".", display: e})
@@ -102,11 +103,12 @@ func (l *Libraries) load(name string) (*library, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", file, err)
 		}
+		l.sources[file] = data
 		s, err := Compile(file, data)
 		if err != nil {
 			return nil, err
 		}
-		lib := &library{name: name, file: file, proto: s.proto, src: data}
+		lib := &library{name: name, file: file, proto: s.proto}
 		l.compiled[name] = lib
 		return lib, nil
 	}
@@ -237,10 +239,6 @@ func (l *Libraries) Sources() map[string][]byte {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, lib := range l.compiled {
-		if lib != nil {
-			out[lib.file] = lib.src
-		}
-	}
+	maps.Copy(out, l.sources)
 	return out
 }

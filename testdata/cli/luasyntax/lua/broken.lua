@@ -1,0 +1,5 @@
+local M = {}
+function M.f(x)
+  return x +
+end
+return M
