@@ -36,6 +36,7 @@ func TestFlagSuggestions(t *testing.T) {
 		{"sandbox", []string{"sandbox", "-sead", "2"}, "did you mean -seed?", ""},
 		{"login", []string{"login", "-app_id", "1"}, "did you mean -app-id?", ""},
 		{"version", []string{"version", "-jsno"}, "did you mean -json?", ""},
+		{"flag of another command", []string{"test", "-sandbox", "examples"}, "okru-run test: -sandbox is not a flag of test (it is a flag of plan, run)", ""},
 		{"token", []string{"run", "-s-0123456789abcdef", "examples/whoami.hcl"}, "not a flag this command knows (not shown: it may be a value)", "0123456789abcdef"},
 		{"token close to a flag", []string{"run", "-s-4f2a", "examples/whoami.hcl"}, "not a flag this command knows", "4f2a"},
 		{"token in a value", []string{"run", "-parallelism", "s-0123456789abcdef", "examples/whoami.hcl"}, "the value given to -parallelism is not valid (not shown)", "0123456789abcdef"},

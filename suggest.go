@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"maps"
@@ -113,6 +114,10 @@ func unknownFlagMessage(cmd string, fs *flag.FlagSet, name string) string {
 		if guess := suggest(name, names); guess != "" {
 			return fmt.Sprintf("okru-run %s: -%s is not a flag of %s; did you mean -%s?", cmd, name, cmd, guess)
 		}
+		// The exact name of another command's flag is no value to hide.
+		if others := commandsWithFlag(cmd, name); len(others) > 0 {
+			return fmt.Sprintf("okru-run %s: -%s is not a flag of %s (it is a flag of %s)", cmd, name, cmd, strings.Join(others, ", "))
+		}
 	}
 	msg := fmt.Sprintf("okru-run %s: an argument is not a flag this command knows (not shown: it may be a value)", cmd)
 	if cmd == "run" {
@@ -133,4 +138,22 @@ func otherModeFlag(cmd string, fs *flag.FlagSet, name string) (string, bool) {
 		return "", false
 	}
 	return mode.name, true
+}
+
+// commandsWithFlag lists the commands other than cmd that take the flag
+// -name, in order.
+func commandsWithFlag(cmd, name string) []string {
+	var out []string
+	for _, other := range slices.Sorted(maps.Keys(commands)) {
+		if other == cmd || other == "help" {
+			continue
+		}
+		for _, f := range commandFlags(context.Background(), other) {
+			if f.Name == name {
+				out = append(out, other)
+				break
+			}
+		}
+	}
+	return out
 }
