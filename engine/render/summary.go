@@ -200,14 +200,20 @@ type DiagGroup struct {
 // Extra is an engine.FailedInstance) that say the same thing at the same
 // place once the instance's name is taken out: one group per distinct
 // failure, in the order of the first of each. Other diagnostics stay
-// groups of one.
+// groups of one, but a diagnostic that repeats another to the letter at the
+// same place is dropped: an expression such as [for f in xs : f.name]
+// reports its error once per element.
 func GroupDiagnostics(diags hcl.Diagnostics) []DiagGroup {
 	var groups []DiagGroup
 	byKey := map[string]int{}
+	seen := map[string]bool{}
 	for _, d := range diags {
 		fi, ok := hcl.DiagnosticExtra[engine.FailedInstance](d)
 		if !ok || fi.Instance == "" {
-			groups = append(groups, DiagGroup{Diag: d})
+			if key := groupKey(d, "\x00"); !seen[key] {
+				seen[key] = true
+				groups = append(groups, DiagGroup{Diag: d})
+			}
 			continue
 		}
 		key := groupKey(d, fi.Instance)

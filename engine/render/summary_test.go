@@ -144,3 +144,25 @@ func TestDescribeFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupDiagnosticsDropsRepeats: an expression that fails on every
+// element of a list reports the same diagnostic each time; it is shown
+// once. Diagnostics that differ in place or text all stay.
+func TestGroupDiagnosticsDropsRepeats(t *testing.T) {
+	t.Parallel()
+	at := func(line int) *hcl.Range {
+		return &hcl.Range{Filename: "wf.hcl", Start: hcl.Pos{Line: line, Column: 1}, End: hcl.Pos{Line: line, Column: 9}}
+	}
+	same := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported attribute", Detail: "No name.", Subject: at(6)}
+	var diags hcl.Diagnostics
+	for range 48 {
+		d := *same
+		diags = append(diags, &d)
+	}
+	diags = append(diags,
+		&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported attribute", Detail: "No name.", Subject: at(7)},
+		&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported attribute", Detail: "No uid.", Subject: at(6)})
+	if got := len(GroupDiagnostics(diags)); got != 3 {
+		t.Errorf("%d groups, want 3 (the 48 repeats once, and the two that differ)", got)
+	}
+}
