@@ -45,10 +45,15 @@ func execute(ctx context.Context, v view, l *loaded, in engine.Inputs, s runSetu
 	}
 	v.addSecrets(secrets)
 	tally := render.NewTally(l.cfg)
+	// The reports list every instance; without one, nothing is kept per
+	// instance, so that a batch's memory stays flat.
+	reporting := s.reports != nil && s.reports.any()
 	steps := &stepRecorder{}
 	opts.Observer = engine.ObserverFunc(func(e engine.Event) {
 		tally.Observe(e)
-		steps.Observe(e)
+		if reporting {
+			steps.Observe(e)
+		}
 		v.Observe(e)
 	})
 	started := time.Now()
@@ -67,7 +72,7 @@ func execute(ctx context.Context, v view, l *loaded, in engine.Inputs, s runSetu
 		v.Summary(tally.Summary())
 	}
 	code := exitCode(res.Status)
-	if s.reports != nil && s.reports.any() {
+	if reporting {
 		if err := s.reports.write(runReport(s.path, started, steps.steps, res, l.cfg.Files(), diags), secrets); err != nil {
 			fmt.Fprintf(v.stderr(), "okru-run run: %s\n", err)
 			code = max(code, exitFailed)

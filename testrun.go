@@ -378,6 +378,7 @@ func (s *stepRecorder) Observe(e engine.Event) {
 	case engine.EventFinished, engine.EventFailed, engine.EventSkipped:
 		rec := stepRecord{Instance: name, Method: e.Method, Status: string(e.Type), Duration: e.Elapsed}
 		rec.Started = s.started[name]
+		delete(s.started, name)
 		if rec.Started.IsZero() {
 			rec.Started = time.Now().Add(-e.Elapsed)
 		}
