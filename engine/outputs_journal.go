@@ -49,14 +49,9 @@ func (r *runner) recordOutputs(outs []OutputValue) {
 // journal holds none (the run did not end, or was made by an okru-run
 // that did not record outputs).
 func ReadOutputs(path string) (outs []RecordedOutput, ok bool, err error) {
-	st, err := state.Open(path)
-	if err != nil {
+	raw, ok, err := state.ReadOutputs(path)
+	if err != nil || !ok {
 		return nil, false, err
-	}
-	defer st.Close()
-	raw, ok := st.Outputs()
-	if !ok {
-		return nil, false, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -2,6 +2,10 @@ package state
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -36,5 +40,57 @@ func TestJournalOutputs(t *testing.T) {
 	defer fresh.Close()
 	if _, ok := fresh.Outputs(); ok {
 		t.Error("a new journal has outputs")
+	}
+}
+
+// TestReadOutputsWithoutLock reads the outputs of a journal another
+// process (here: an open Journal) holds, many readers at once, and
+// changes nothing: neither the holder's lock nor the file. A symbolic
+// link and a file that is no journal are refused as Open refuses them.
+func TestReadOutputsWithoutLock(t *testing.T) {
+	t.Parallel()
+	j, path := openNew(t)
+	defer j.Close()
+	if _, found, err := ReadOutputs(path); err != nil || found {
+		t.Fatalf("before the outputs: found %v, %v", found, err)
+	}
+	if err := j.AppendDurable(&Record{Kind: KindOutputs, Result: json.RawMessage(`{"a":{"value":1}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			got, found, err := ReadOutputs(path)
+			if err != nil || !found || string(got) != `{"a":{"value":1}}` {
+				t.Errorf("ReadOutputs = %s, %v, %v", got, found, err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := Open(path); !errors.As(err, new(*LockedError)) {
+		t.Errorf("the holder lost its lock: Open = %v", err)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil || string(after) != string(before) {
+		t.Errorf("the journal changed: %v", err)
+	}
+
+	dir := filepath.Dir(path)
+	link := filepath.Join(dir, "link.journal")
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(other, []byte("not a journal\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{link, other} {
+		if _, _, err := ReadOutputs(p); !errors.As(err, new(*UnsafeError)) {
+			t.Errorf("ReadOutputs(%s) = %v, want an UnsafeError", p, err)
+		}
 	}
 }
