@@ -44,7 +44,7 @@ func execute(ctx context.Context, v view, l *loaded, in engine.Inputs, s runSetu
 		secrets = append(secrets, sbSecrets...)
 	}
 	v.addSecrets(secrets)
-	tally := render.NewTally(l.cfg)
+	tally := render.NewTally(l.wf.Steps(in))
 	// The reports list every instance; without one, nothing is kept per
 	// instance, so that a batch's memory stays flat.
 	reporting := s.reports != nil && s.reports.any()

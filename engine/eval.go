@@ -43,7 +43,7 @@ func newEvaluator(w *Workflow, in Inputs, planning bool) *evaluator {
 	e := &evaluator{w: w, planning: planning, funcs: scope.Functions(), values: make([]cty.Value, len(w.nodes))}
 	vars := make(map[string]cty.Value, len(w.cfg.Variables))
 	for _, n := range w.nodes {
-		if n.variable == nil {
+		if n.variable == nil { // the workflow's; a module's are inputs
 			continue
 		}
 		v, ok := in.Variables[n.addr.Name]
@@ -59,47 +59,73 @@ func newEvaluator(w *Workflow, in Inputs, planning bool) *evaluator {
 
 // evalContext builds the context a node's expressions are evaluated in,
 // holding only what the node refers to, so that building it costs as much
-// as the node's own references, whatever the size of the workflow.
+// as the node's own references, whatever the size of the workflow. The
+// references are resolved in the node's scope: the workflow, or the
+// module instance it belongs to (the calling one for a module's input).
 func (e *evaluator) evalContext(n *node) *hcl.EvalContext {
-	vars := map[string]cty.Value{"var": e.varObj}
-	var locals, calls, scripts, uploads map[string]cty.Value
+	s := n.refIn
+	vars := map[string]cty.Value{}
+	if s.top() {
+		vars["var"] = e.varObj
+	}
+	var objs map[lang.Kind]map[string]cty.Value
 	for _, r := range n.refs {
-		var m *map[string]cty.Value
 		switch r.Addr.Kind {
-		case lang.KindLocal:
-			m = &locals
-		case lang.KindCall:
-			m = &calls
-		case lang.KindScript:
-			m = &scripts
-		case lang.KindUpload:
-			m = &uploads
-		default:
+		case lang.KindEach:
+			continue
+		case lang.KindVariable:
+			if s.top() {
+				continue
+			}
+		}
+		dep := s.nodes[r.Addr]
+		if dep == nil {
 			continue
 		}
-		dep := e.w.byAddr[r.Addr.String()]
 		v := e.values[dep.index]
 		if v == cty.NilVal {
 			v = cty.DynamicVal
 		}
-		if *m == nil {
-			*m = map[string]cty.Value{}
+		if objs == nil {
+			objs = map[lang.Kind]map[string]cty.Value{}
 		}
-		(*m)[r.Addr.Name] = v
+		m := objs[r.Addr.Kind]
+		if m == nil {
+			m = map[string]cty.Value{}
+			objs[r.Addr.Kind] = m
+		}
+		m[r.Addr.Name] = v
 	}
-	if locals != nil {
-		vars["local"] = cty.ObjectVal(locals)
+	for kind, m := range objs {
+		vars[string(kind)] = cty.ObjectVal(m)
 	}
-	if calls != nil {
-		vars["call"] = cty.ObjectVal(calls)
-	}
-	if scripts != nil {
-		vars["script"] = cty.ObjectVal(scripts)
-	}
-	if uploads != nil {
-		vars["upload"] = cty.ObjectVal(uploads)
+	if n.input != nil && n.scope.each != cty.NilVal {
+		vars["each"] = n.scope.each
 	}
 	return &hcl.EvalContext{Variables: vars, Functions: e.funcs}
+}
+
+// evalInput evaluates a variable of a module instance: the input its
+// module block sets, converted to the variable's type and validated, or
+// the variable's default.
+func (e *evaluator) evalInput(n *node) (cty.Value, hcl.Diagnostics) {
+	in := n.input
+	if in.attr == nil {
+		return in.v.Default, nil
+	}
+	v, diags := in.attr.Expr.Value(e.evalContext(n))
+	if diags.HasErrors() {
+		return cty.DynamicVal, diags
+	}
+	conv, d := lang.InputValue(in.v, v, in.attr.Expr.Range(), e.funcs)
+	for _, x := range d {
+		x.Detail = "In " + n.scope.prefix + ": " + x.Detail
+	}
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return cty.DynamicVal, diags
+	}
+	return e.knownAfter(n, conv), diags
 }
 
 func (e *evaluator) evalLocal(n *node) (cty.Value, hcl.Diagnostics) {
@@ -240,7 +266,10 @@ func InstanceName(addr lang.Address, key cty.Value) string {
 		// text conversion, as this runs for every call of a journaled run.
 		if bf := key.AsBigFloat(); bf.IsInt() {
 			if i, acc := bf.Int64(); acc == big.Exact {
-				b := make([]byte, 0, len(addr.Kind)+len(addr.Name)+24)
+				b := make([]byte, 0, len(addr.Module)+len(addr.Kind)+len(addr.Name)+25)
+				if addr.Module != "" {
+					b = append(append(b, addr.Module...), '.')
+				}
 				b = append(append(append(b, addr.Kind...), '.'), addr.Name...)
 				b = append(strconv.AppendInt(append(b, '['), i, 10), ']')
 				return string(b)

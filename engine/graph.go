@@ -30,6 +30,13 @@ type node struct {
 	step     *lang.Step
 	output   *lang.Output
 	check    *lang.Check // see assert.go
+	input    *inputNode  // a variable of a module instance (see module.go)
+	module   *moduleNode // module.NAME
+
+	// scope is the workflow or module instance the node belongs to; refIn
+	// is where its references are resolved: the same, but the calling
+	// scope for a module's input.
+	scope, refIn *scope
 
 	sess   *node       // the session node a step calls with (a script's default session)
 	script *lua.Script // the compiled Lua of a script step
@@ -48,6 +55,10 @@ type Workflow struct {
 	// libs are the Lua libraries of the workflow: what scripts require
 	// and the functions expressions call as lua::NAME.
 	libs *lua.Libraries
+	root *scope // the workflow's own declarations; modules are below it
+	// dynamic says a module has a for_each: Plan and Run build the graph
+	// again with their inputs (see bind).
+	dynamic bool
 }
 
 // LuaFunctions returns the functions the workflow's Lua libraries declare,
@@ -62,52 +73,50 @@ func (w *Workflow) Config() *lang.Config { return w.cfg }
 // evaluating: every session named exists, every method is in the catalog
 // (or the call says unlisted = true), parameters are known to the catalog
 // (a warning otherwise), sessions do not depend on results, and there is no
-// cycle. cfg must have loaded without errors.
+// cycle. cfg must have loaded without errors. A module with for_each has
+// one placeholder instance until Plan or Run are given the inputs.
 func Compile(cfg *lang.Config) (*Workflow, hcl.Diagnostics) {
-	w := &Workflow{cfg: cfg, byAddr: map[string]*node{}, libs: lua.NewLibraries(cfg.LuaDir, cfg.LuaPath...)}
-	add := func(n *node) {
-		n.index = len(w.nodes)
-		w.nodes = append(w.nodes, n)
-		w.byAddr[n.addr.String()] = n
-	}
-	for _, v := range cfg.Variables {
-		add(&node{addr: lang.Address{Kind: lang.KindVariable, Name: v.Name}, variable: v, rng: v.DeclRange})
-	}
-	for _, l := range cfg.Locals {
-		add(&node{addr: lang.Address{Kind: lang.KindLocal, Name: l.Name}, local: l, refs: l.Refs, rng: l.DeclRange})
-	}
-	for _, s := range cfg.Sessions {
-		add(&node{addr: lang.Address{Kind: lang.KindSession, Name: s.Name}, session: s, refs: s.Refs, rng: s.DeclRange})
-	}
-	for _, st := range cfg.Steps {
-		add(&node{addr: st.Addr, step: st, refs: st.Refs, rng: st.DeclRange})
-	}
-	for _, ch := range cfg.Checks {
-		add(&node{addr: lang.Address{Kind: lang.KindCheck, Name: ch.Name}, check: ch, refs: ch.Refs, rng: ch.DeclRange})
-	}
-	for _, o := range cfg.Outputs {
-		add(&node{addr: lang.Address{Kind: lang.KindOutput, Name: o.Name}, output: o, refs: o.Refs, rng: o.DeclRange})
-	}
+	return build(cfg, nil, nil)
+}
 
-	diags := w.checkLibraries()
+// build builds the graph; with in, the instances of modules with
+// for_each are those in gives. libs are the Lua libraries already loaded
+// for cfg, or nil.
+func build(cfg *lang.Config, in *Inputs, libs *lua.Libraries) (*Workflow, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	if libs == nil {
+		extra := append(slices.Clone(cfg.LuaPath), moduleLuaFolders(cfg, map[string]bool{})...)
+		libs = lua.NewLibraries(cfg.LuaDir, extra...)
+	}
+	w := &Workflow{cfg: cfg, byAddr: map[string]*node{}, libs: libs, dynamic: hasDynamicModules(cfg)}
+	diags = append(diags, w.checkLibraries()...)
+	w.root = &scope{cfg: cfg, each: cty.NilVal, nodes: map[lang.Address]*node{}, sessions: map[string]*node{}}
+	var st *staticEval
+	if in != nil {
+		st = newStaticEval(w, *in)
+	}
+	diags = append(diags, w.instantiate(w.root, st)...)
 	for _, n := range w.nodes {
 		for _, r := range n.refs {
 			if r.Addr.Kind == lang.KindEach {
 				continue
 			}
-			if dep := w.byAddr[r.Addr.String()]; dep != nil {
+			if dep := n.refIn.nodes[r.Addr]; dep != nil {
 				link(n, dep)
 			}
 		}
-		if n.step != nil {
+		switch {
+		case n.step != nil:
 			for _, r := range n.step.DependsOn {
-				if dep := w.byAddr[r.Addr.String()]; dep != nil {
+				for _, dep := range w.dependsOnNodes(n.scope, r.Addr) {
 					link(n, dep)
 				}
 			}
 			diags = append(diags, w.bindSession(n)...)
 			diags = append(diags, checkCall(n.step)...)
 			diags = append(diags, w.compileScript(n)...)
+		case n.module != nil:
+			w.linkModule(n)
 		}
 	}
 	cycles := w.cycles()
@@ -128,7 +137,8 @@ func link(n, dep *node) {
 	dep.users = append(dep.users, n)
 }
 
-// bindSession finds the session a step calls with.
+// bindSession finds the session a step calls with, among those of its
+// scope (in a module, the caller's sessions passed in).
 func (w *Workflow) bindSession(n *node) hcl.Diagnostics {
 	var name string
 	var rng hcl.Range
@@ -140,14 +150,14 @@ func (w *Workflow) bindSession(n *node) hcl.Diagnostics {
 	default:
 		return nil
 	}
+	sessions := n.scope.cfg.Sessions
+	var names []string
+	for _, x := range sessions {
+		names = append(names, x.Name)
+	}
 	if name != "" {
-		s := w.byAddr["session."+name]
-		if s == nil {
-			var names []string
-			for _, x := range w.cfg.Sessions {
-				names = append(names, x.Name)
-			}
-			detail := fmt.Sprintf("%s names session %q, which is not declared.", n.addr, name)
+		if n.scope.cfg.Session(name) == nil {
+			detail := fmt.Sprintf("%s names session %q, which is not declared.", n.addr.Local(), name)
 			if len(names) > 0 {
 				detail += " Declared sessions: " + strings.Join(quoteAll(names), ", ") + "."
 			} else {
@@ -155,33 +165,31 @@ func (w *Workflow) bindSession(n *node) hcl.Diagnostics {
 			}
 			return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing session", Detail: detail, Subject: rng.Ptr()}}
 		}
-		n.sess = s
-		link(n, s)
-		return nil
+	} else {
+		switch len(sessions) {
+		case 0:
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Missing session",
+				Detail:   fmt.Sprintf("%s needs a session to call with, and the workflow declares none. Add a session block with app_key and credentials, e.g. session \"main\" { app_key = env(\"OKRU_APP_KEY\") ... }.", n.addr.Local()),
+				Subject:  n.rng.Ptr(),
+			}}
+		case 1:
+			name = sessions[0].Name
+		default:
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Missing session",
+				Detail:   fmt.Sprintf("The workflow declares several sessions (%s), so %s must say which one it uses, e.g. session = %q.", strings.Join(quoteAll(names), ", "), n.addr.Local(), names[0]),
+				Subject:  n.rng.Ptr(),
+			}}
+		}
 	}
-	switch len(w.cfg.Sessions) {
-	case 0:
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Missing session",
-			Detail:   fmt.Sprintf("%s needs a session to call with, and the workflow declares none. Add a session block with app_key and credentials, e.g. session \"main\" { app_key = env(\"OKRU_APP_KEY\") ... }.", n.addr),
-			Subject:  n.rng.Ptr(),
-		}}
-	case 1:
-		n.sess = w.byAddr["session."+w.cfg.Sessions[0].Name]
+	// nil when a module's session could not be passed in: reported then.
+	if n.sess = n.scope.sessions[name]; n.sess != nil {
 		link(n, n.sess)
-		return nil
 	}
-	var names []string
-	for _, x := range w.cfg.Sessions {
-		names = append(names, x.Name)
-	}
-	return hcl.Diagnostics{{
-		Severity: hcl.DiagError,
-		Summary:  "Missing session",
-		Detail:   fmt.Sprintf("The workflow declares several sessions (%s), so %s must say which one it uses, e.g. session = %q.", strings.Join(quoteAll(names), ", "), n.addr, names[0]),
-		Subject:  n.rng.Ptr(),
-	}}
+	return nil
 }
 
 func quoteAll(ss []string) []string {
@@ -500,7 +508,7 @@ func (w *Workflow) WriteDOT(out io.Writer) error {
 	for _, n := range w.nodes {
 		for _, d := range n.deps {
 			style := ""
-			if n.step != nil && isDependsOn(n.step, d.addr) {
+			if n.step != nil && isDependsOn(n.step, d.addr.Local()) {
 				style = " [style = \"dashed\"]"
 			}
 			fmt.Fprintf(&b, "  %s -> %s%s;\n", dotQuote(d.addr.String()), dotQuote(n.addr.String()), style)

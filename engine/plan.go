@@ -116,11 +116,14 @@ func (w *Workflow) check(ctx context.Context, in Inputs) ([]*expanded, hcl.Diagn
 // plan plans the workflow, keeping the first keep instances of each step
 // (keepAll: every one).
 func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*expanded, hcl.Diagnostics) {
+	w, diags := w.bind(in)
+	if diags.HasErrors() {
+		return &Plan{}, nil, diags
+	}
 	e := newEvaluator(w, in, true)
 	needed := w.resultsNeeded(false)
 	reuse := make([]*expanded, len(w.nodes))
 	p := &Plan{}
-	var diags hcl.Diagnostics
 	for _, n := range w.order {
 		if ctx.Err() != nil {
 			return p, reuse, append(diags, interrupted())
@@ -130,6 +133,12 @@ func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*exp
 			v, d := e.evalLocal(n)
 			diags = append(diags, d...)
 			e.values[n.index] = v
+		case n.input != nil:
+			v, d := e.evalInput(n)
+			diags = append(diags, d...)
+			e.values[n.index] = v
+		case n.module != nil:
+			e.values[n.index] = n.module.value(e.values)
 		case n.session != nil:
 			sc, d := e.evalSession(n)
 			diags = append(diags, d...)
@@ -149,7 +158,11 @@ func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*exp
 		case n.output != nil:
 			o, d := e.evalOutput(n)
 			diags = append(diags, d...)
-			p.Outputs = append(p.Outputs, o)
+			if n.scope.top() {
+				p.Outputs = append(p.Outputs, o)
+			} else {
+				e.values[n.index] = o.Value
+			}
 		}
 	}
 	if ctx.Err() != nil {

@@ -220,7 +220,7 @@ func (w *Workflow) resultsNeeded(all bool) []bool {
 	users:
 		for _, u := range n.users {
 			for _, ref := range u.refs {
-				if ref.Addr == n.addr {
+				if ref.Addr == n.addr.Local() {
 					needed[n.index] = true
 					break users
 				}

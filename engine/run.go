@@ -77,6 +77,10 @@ type Result struct {
 // dependency order, up to Parallelism calls at a time, and evaluates the
 // outputs. The diagnostics hold every failure.
 func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, hcl.Diagnostics) {
+	w, diags := w.bind(in)
+	if diags.HasErrors() {
+		return &Result{Status: StatusInvalid}, diags
+	}
 	// The check stops at the first signal too: Stop is for calls in
 	// flight, and none is in flight yet.
 	checkCtx, cancel := context.WithCancel(ctx)
@@ -87,7 +91,8 @@ func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, h
 		case <-checkCtx.Done():
 		}
 	}()
-	checked, diags := w.check(checkCtx, in)
+	checked, d := w.check(checkCtx, in)
+	diags = append(diags, d...)
 	interrupted := checkCtx.Err() != nil
 	cancel()
 	if interrupted {
@@ -98,7 +103,7 @@ func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, h
 	}
 	r := newRunner(w, in, opts)
 	r.checked = checked
-	d := r.setup(ctx)
+	d = r.setup(ctx)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		r.emitOutputs()
@@ -245,6 +250,12 @@ func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
 			v, d := r.evalLocal(n)
 			diags = append(diags, d...)
 			r.values[n.index] = v
+		case n.input != nil:
+			v, d := r.evalInput(n)
+			diags = append(diags, d...)
+			r.values[n.index] = v
+		case n.module != nil: // no outputs
+			r.values[n.index] = n.module.value(r.values)
 		case n.session != nil:
 			cfg, d := r.evalSession(n)
 			diags = append(diags, d...)
@@ -364,13 +375,28 @@ func (r *runner) start(n *node) {
 		}
 		r.values[n.index] = v
 		r.complete(n)
+	case n.input != nil:
+		v, d := r.evalInput(n)
+		if d.HasErrors() {
+			r.fail(n, d)
+			return
+		}
+		r.values[n.index] = v
+		r.complete(n)
+	case n.module != nil:
+		r.values[n.index] = n.module.value(r.values)
+		r.complete(n)
 	case n.output != nil:
 		o, d := r.evalOutput(n)
 		if d.HasErrors() {
 			r.fail(n, d)
 			return
 		}
-		r.outputs[n] = o
+		if n.scope.top() {
+			r.outputs[n] = o
+		} else {
+			r.values[n.index] = o.Value
+		}
 		r.complete(n)
 	case n.session != nil:
 		// Sessions that depend on steps are rejected by Compile.

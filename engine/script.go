@@ -36,22 +36,25 @@ func (w *Workflow) compileScript(n *node) hcl.Diagnostics {
 		return nil
 	}
 	var diags hcl.Diagnostics
-	for _, sess := range w.cfg.Sessions {
-		link(n, w.byAddr["session."+sess.Name])
+	sessions := n.scope.cfg.Sessions
+	for _, sess := range sessions {
+		if sn := n.scope.sessions[sess.Name]; sn != nil {
+			link(n, sn)
+		}
 	}
 	switch {
 	case s.Session != "":
-		n.sess = w.byAddr["session."+s.Session]
-		if n.sess == nil {
+		n.sess = n.scope.sessions[s.Session]
+		if n.scope.cfg.Session(s.Session) == nil {
 			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing session",
-				Detail: fmt.Sprintf("%s names session %q, which is not declared.%s", n.addr, s.Session, declaredSessions(w.cfg))}
+				Detail: fmt.Sprintf("%s names session %q, which is not declared.%s", n.addr.Local(), s.Session, declaredSessions(n.scope.cfg))}
 			if s.SessionRange.Filename != "" { // not written in a file for okru-run script.lua -session
 				d.Subject = s.SessionRange.Ptr()
 			}
 			diags = append(diags, d)
 		}
-	case len(w.cfg.Sessions) == 1:
-		n.sess = w.byAddr["session."+w.cfg.Sessions[0].Name]
+	case len(sessions) == 1:
+		n.sess = n.scope.sessions[sessions[0].Name]
 	}
 	script, err := lua.Compile(s.Name, s.Source)
 	if err != nil {
@@ -266,15 +269,22 @@ var _ lua.Caller = (*scriptCaller)(nil)
 func (r *runner) newScriptCaller(inst *instance) *scriptCaller {
 	n := inst.node
 	c := &scriptCaller{r: r, inst: inst, clients: map[string]Caller{}, retry: n.step.Retry, journal: r.newScriptJournal(inst)}
-	for _, s := range r.w.cfg.Sessions {
-		if client := r.callers[r.w.byAddr["session."+s.Name]]; client != nil {
-			c.clients[s.Name] = client
-			c.names = append(c.names, s.Name)
+	// In a module, the names are the module's, bound to the caller's
+	// sessions.
+	for name, sn := range n.scope.sessions {
+		if client := r.callers[sn]; client != nil {
+			c.clients[name] = client
+			c.names = append(c.names, name)
 		}
 	}
 	slices.Sort(c.names)
 	if n.sess != nil {
-		c.def = n.sess.addr.Name
+		// The name the script knows it by: compileScript bound n.sess
+		// from its session attribute, or from the only session.
+		c.def = n.step.Script.Session
+		if c.def == "" {
+			c.def = n.scope.cfg.Sessions[0].Name
+		}
 	}
 	return c
 }

@@ -37,7 +37,7 @@ type Check struct {
 
 // Check returns the check called name, or nil.
 func (c *Config) Check(name string) *Check {
-	v, _ := c.byKey[Address{KindCheck, name}].(*Check)
+	v, _ := c.byKey[Address{Kind: KindCheck, Name: name}].(*Check)
 	return v
 }
 
@@ -89,7 +89,7 @@ func decodeStepConditions(st *Step, content *hcl.BodyContent) hcl.Diagnostics {
 
 func (c *Config) decodeCheck(b *hcl.Block) hcl.Diagnostics {
 	ch := &Check{Name: b.Labels[0], DeclRange: b.DefRange}
-	content, diags := declareBlock(c, &c.Checks, ch, Address{KindCheck, ch.Name}, b, checkSchema)
+	content, diags := declareBlock(c, &c.Checks, ch, Address{Kind: KindCheck, Name: ch.Name}, b, checkSchema)
 	if content == nil {
 		return diags
 	}

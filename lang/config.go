@@ -26,7 +26,8 @@ type Config struct {
 	Sessions  []*Session
 	Steps     []*Step
 	Outputs   []*Output
-	Checks    []*Check // see assert.go
+	Checks    []*Check      // see assert.go
+	Modules   []*ModuleCall // see module.go
 
 	files map[string]*hcl.File
 	byKey map[Address]any
@@ -44,19 +45,19 @@ func (c *Config) AddSource(name string, src []byte) {
 
 // Variable returns the variable called name, or nil.
 func (c *Config) Variable(name string) *Variable {
-	v, _ := c.byKey[Address{KindVariable, name}].(*Variable)
+	v, _ := c.byKey[Address{Kind: KindVariable, Name: name}].(*Variable)
 	return v
 }
 
 // Local returns the local value called name, or nil.
 func (c *Config) Local(name string) *Local {
-	v, _ := c.byKey[Address{KindLocal, name}].(*Local)
+	v, _ := c.byKey[Address{Kind: KindLocal, Name: name}].(*Local)
 	return v
 }
 
 // Session returns the session called name, or nil.
 func (c *Config) Session(name string) *Session {
-	v, _ := c.byKey[Address{KindSession, name}].(*Session)
+	v, _ := c.byKey[Address{Kind: KindSession, Name: name}].(*Session)
 	return v
 }
 

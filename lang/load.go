@@ -27,6 +27,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "upload", LabelNames: []string{"name"}},
 		{Type: "output", LabelNames: []string{"name"}},
 		{Type: "check", LabelNames: []string{"name"}},
+		{Type: "module", LabelNames: []string{"name"}},
 	},
 }
 
@@ -81,6 +82,7 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 	for _, f := range bodies {
 		diags = append(diags, c.decodeFile(f.Body, false)...)
 	}
+	diags = append(diags, c.loadModules()...)
 	diags = append(diags, c.checkReferences()...)
 	return c, diags
 }
@@ -123,6 +125,7 @@ func LoadSource(filename string, src []byte, dir string) (*Config, hcl.Diagnosti
 		return c, diags
 	}
 	diags = append(diags, c.decodeFile(f.Body, false)...)
+	diags = append(diags, c.loadModules()...)
 	diags = append(diags, c.checkReferences()...)
 	return c, diags
 }
@@ -231,6 +234,8 @@ func (c *Config) decodeFile(body hcl.Body, configOnly bool) hcl.Diagnostics {
 			diags = append(diags, c.decodeOutput(b)...)
 		case "check":
 			diags = append(diags, c.decodeCheck(b)...)
+		case "module":
+			diags = append(diags, c.decodeModule(b)...)
 		}
 	}
 	return diags
@@ -289,6 +294,8 @@ func declNoun(k Kind) string {
 		return "output"
 	case KindCheck:
 		return "check"
+	case KindModule:
+		return "module"
 	}
 	return string(k)
 }
@@ -307,13 +314,15 @@ func declRange(decl any) hcl.Range {
 		return d.DeclRange
 	case *Check:
 		return d.DeclRange
+	case *ModuleCall:
+		return d.DeclRange
 	}
 	return hcl.Range{}
 }
 
 func (c *Config) decodeVariable(b *hcl.Block) hcl.Diagnostics {
 	v := &Variable{Name: b.Labels[0], Type: cty.DynamicPseudoType, DeclRange: b.DefRange}
-	content, diags := declareBlock(c, &c.Variables, v, Address{KindVariable, v.Name}, b, variableSchema)
+	content, diags := declareBlock(c, &c.Variables, v, Address{Kind: KindVariable, Name: v.Name}, b, variableSchema)
 	if content == nil {
 		return diags
 	}
@@ -393,7 +402,7 @@ func (c *Config) decodeLocals(b *hcl.Block) hcl.Diagnostics {
 	// Keep the written order, so plans and graphs are stable.
 	for _, a := range SortedAttributes(attrs) {
 		l := &Local{Name: a.Name, Expr: a.Expr, DeclRange: a.Range}
-		d := c.declare(Address{KindLocal, a.Name}, l, a.NameRange)
+		d := c.declare(Address{Kind: KindLocal, Name: a.Name}, l, a.NameRange)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			c.Locals = append(c.Locals, l)
@@ -404,7 +413,7 @@ func (c *Config) decodeLocals(b *hcl.Block) hcl.Diagnostics {
 
 func (c *Config) decodeSession(b *hcl.Block) hcl.Diagnostics {
 	s := &Session{Name: b.Labels[0], DeclRange: b.DefRange}
-	content, diags := declareBlock(c, &c.Sessions, s, Address{KindSession, s.Name}, b, sessionSchema)
+	content, diags := declareBlock(c, &c.Sessions, s, Address{Kind: KindSession, Name: s.Name}, b, sessionSchema)
 	if content == nil {
 		return diags
 	}
@@ -425,7 +434,7 @@ func (c *Config) decodeSession(b *hcl.Block) hcl.Diagnostics {
 }
 
 func (c *Config) decodeCall(b *hcl.Block) hcl.Diagnostics {
-	st := &Step{Addr: Address{KindCall, b.Labels[0]}, Kind: StepCall, Call: &Call{}, DeclRange: b.DefRange}
+	st := &Step{Addr: Address{Kind: KindCall, Name: b.Labels[0]}, Kind: StepCall, Call: &Call{}, DeclRange: b.DefRange}
 	content, diags := declareBlock(c, &c.Steps, st, st.Addr, b, callSchema)
 	if content == nil {
 		return diags
@@ -480,31 +489,9 @@ func (c *Config) decodeStepMeta(st *Step, content *hcl.BodyContent) hcl.Diagnost
 		st.Timeout = d
 	}
 	if a, ok := content.Attributes["depends_on"]; ok {
-		exprs, d := hcl.ExprList(a.Expr)
+		var d hcl.Diagnostics
+		st.DependsOn, d = decodeDependsOn(a)
 		diags = append(diags, d...)
-		for _, e := range exprs {
-			tr, d := hcl.AbsTraversalForExpr(e)
-			if d.HasErrors() || len(tr) != 2 {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid depends_on",
-					Detail:   "depends_on lists steps by address, without quotes, as in depends_on = [call.login].",
-					Subject:  e.Range().Ptr(),
-				})
-				continue
-			}
-			addr, ok := stepAddress(tr)
-			if !ok {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid depends_on",
-					Detail:   fmt.Sprintf("depends_on may list only steps (call.NAME, script.NAME or upload.NAME), not %s.", traversalString(tr)),
-					Subject:  e.Range().Ptr(),
-				})
-				continue
-			}
-			st.DependsOn = append(st.DependsOn, Reference{Addr: addr, Traversal: tr, Range: e.Range()})
-		}
 	}
 	diags = append(diags, decodeStepConditions(st, content)...)
 	for _, rb := range content.Blocks {
@@ -525,6 +512,37 @@ func (c *Config) decodeStepMeta(st *Step, content *hcl.BodyContent) hcl.Diagnost
 		st.Retry = r
 	}
 	return diags
+}
+
+// decodeDependsOn reads a depends_on list: steps and modules by address,
+// without quotes.
+func decodeDependsOn(a *hcl.Attribute) ([]Reference, hcl.Diagnostics) {
+	exprs, diags := hcl.ExprList(a.Expr)
+	var refs []Reference
+	for _, e := range exprs {
+		tr, d := hcl.AbsTraversalForExpr(e)
+		if d.HasErrors() || len(tr) != 2 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid depends_on",
+				Detail:   "depends_on lists steps and modules by address, without quotes, as in depends_on = [call.login].",
+				Subject:  e.Range().Ptr(),
+			})
+			continue
+		}
+		addr, ok := dependsOnAddress(tr)
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid depends_on",
+				Detail:   fmt.Sprintf("depends_on may list only steps (call.NAME, script.NAME or upload.NAME) and modules (module.NAME), not %s.", traversalString(tr)),
+				Subject:  e.Range().Ptr(),
+			})
+			continue
+		}
+		refs = append(refs, Reference{Addr: addr, Traversal: tr, Range: e.Range()})
+	}
+	return refs, diags
 }
 
 func decodeRetry(b *hcl.Block) (*Retry, hcl.Diagnostics) {
@@ -566,7 +584,7 @@ func decodeRetry(b *hcl.Block) (*Retry, hcl.Diagnostics) {
 
 func (c *Config) decodeOutput(b *hcl.Block) hcl.Diagnostics {
 	o := &Output{Name: b.Labels[0], DeclRange: b.DefRange}
-	content, diags := declareBlock(c, &c.Outputs, o, Address{KindOutput, o.Name}, b, outputSchema)
+	content, diags := declareBlock(c, &c.Outputs, o, Address{Kind: KindOutput, Name: o.Name}, b, outputSchema)
 	if content == nil {
 		return diags
 	}

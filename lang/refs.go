@@ -52,6 +52,9 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 	for _, ch := range c.Checks {
 		diags = append(diags, c.checkBlockReferences(ch)...)
 	}
+	for _, m := range c.Modules {
+		diags = append(diags, c.moduleReferences(m)...)
+	}
 	for _, o := range c.Outputs {
 		if o.Value == nil {
 			continue
@@ -94,12 +97,63 @@ func (c *Config) stepReferences(st *Step) hcl.Diagnostics {
 		}
 	}
 	diags = append(diags, c.conditionReferences(st, body)...)
-	for _, r := range st.DependsOn {
-		if c.Step(r.Addr) == nil {
+	diags = append(diags, c.dependsOnReferences(st.DependsOn)...)
+	return diags
+}
+
+// dependsOnReferences checks that every step and module of a depends_on
+// is declared.
+func (c *Config) dependsOnReferences(refs []Reference) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, r := range refs {
+		if _, ok := c.byKey[r.Addr]; !ok {
 			diags = append(diags, c.undeclared(r.Addr, r.Range))
 		}
 	}
 	return diags
+}
+
+// moduleReferences resolves the references of a module block: its
+// for_each, and its inputs, which may use each when it has a for_each.
+func (c *Config) moduleReferences(m *ModuleCall) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	base := refRules{where: "a module block", steps: true, locals: true}
+	if m.ForEach != nil {
+		var d hcl.Diagnostics
+		m.ForEachRefs, d = c.references(m.ForEach, base)
+		diags = append(diags, d...)
+		base.each = true
+	}
+	for _, a := range SortedAttributes(m.Inputs) {
+		refs, d := c.references(a.Expr, base)
+		diags = append(diags, d...)
+		m.InputRefs[a.Name] = refs
+	}
+	diags = append(diags, c.dependsOnReferences(m.DependsOn)...)
+	for module, caller := range m.Sessions {
+		if m.Config != nil && m.Config.Session(module) == nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid sessions",
+				Detail:  fmt.Sprintf("The module %s declares no session %q.%s", m.Source, module, sessionList(m.Config)),
+				Subject: m.SessionsRange.Ptr()})
+		}
+		if c.Session(caller) == nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid sessions",
+				Detail:  fmt.Sprintf("sessions passes session %q to module.%s, and this workflow declares no such session.%s", caller, m.Name, sessionList(c)),
+				Subject: m.SessionsRange.Ptr()})
+		}
+	}
+	return diags
+}
+
+func sessionList(c *Config) string {
+	if len(c.Sessions) == 0 {
+		return " It declares none."
+	}
+	var names []string
+	for _, s := range c.Sessions {
+		names = append(names, fmt.Sprintf("%q", s.Name))
+	}
+	return " Declared: " + strings.Join(names, ", ") + "."
 }
 
 // references returns the references of expr, checked against rules.
@@ -141,6 +195,8 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 		kind = KindUpload
 	case "each":
 		kind = KindEach
+	case "module":
+		kind = KindModule
 	case "self":
 		return selfReference(tr, rules)
 	default:
@@ -153,7 +209,7 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 	if !ok {
 		return errf("Invalid reference", "%q must be followed by a dot and a name, as in %s.NAME.", root, root)
 	}
-	addr := Address{kind, attr.Name}
+	addr := Address{Kind: kind, Name: attr.Name}
 	ref := Reference{Addr: addr, Traversal: tr, Range: rng}
 	switch kind {
 	case KindVariable:
@@ -189,8 +245,22 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 				return errf("Invalid reference", "%s has no for_each, so it cannot be indexed; its value is %s.result.", addr, addr)
 			}
 		}
+	case KindModule:
+		if !rules.steps {
+			return errf("Invalid reference", "%s cannot refer to module outputs: it is evaluated before any step runs.", capitalize(rules.where))
+		}
+		m := c.Module(attr.Name)
+		if m == nil {
+			return Reference{}, hcl.Diagnostics{c.undeclared(addr, rng)}
+		}
+		if d := m.checkTraversal(tr); d != nil {
+			return Reference{}, hcl.Diagnostics{d}
+		}
 	case KindEach:
 		if !rules.each {
+			if rules.where == "a module block" {
+				return errf("Invalid reference", "each is available in a module block only when it has a for_each.")
+			}
 			if rules.where == "a step" {
 				return errf("Invalid reference", "each is available only in the params (or input) and when of a step with for_each.")
 			}
@@ -204,18 +274,18 @@ func (c *Config) reference(tr hcl.Traversal, rules refRules) (Reference, hcl.Dia
 }
 
 func unknownRootDetail(root string) string {
-	return fmt.Sprintf("There is nothing called %q: references start with var., local., call., script., upload. or each.", root)
+	return fmt.Sprintf("There is nothing called %q: references start with var., local., call., script., upload., module. or each.", root)
 }
 
 // rootSuggestion helps with a forgotten prefix (members.result for
 // call.members.result) or a misspelt one (vars.x).
 func (c *Config) rootSuggestion(root string) string {
-	for _, k := range []Kind{KindCall, KindScript, KindUpload, KindLocal, KindVariable} {
-		if _, ok := c.byKey[Address{k, root}]; ok {
+	for _, k := range []Kind{KindCall, KindScript, KindUpload, KindModule, KindLocal, KindVariable} {
+		if _, ok := c.byKey[Address{Kind: k, Name: root}]; ok {
 			return fmt.Sprintf(" Did you mean %s.%s?", k, root)
 		}
 	}
-	return suggestion(root, []string{"var", "local", "call", "script", "upload", "each"}, "")
+	return suggestion(root, []string{"var", "local", "call", "script", "upload", "module", "each"}, "")
 }
 
 // undeclared builds the diagnostic for a reference to a name nobody
@@ -265,17 +335,17 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// stepAddress returns the step a two-part traversal such as call.login or
-// script.report names.
-func stepAddress(tr hcl.Traversal) (Address, bool) {
-	if len(tr) != 2 || !(Address{Kind: Kind(tr.RootName())}).IsStep() {
+// dependsOnAddress returns the step or module a two-part traversal such
+// as call.login or module.posts names.
+func dependsOnAddress(tr hcl.Traversal) (Address, bool) {
+	if len(tr) != 2 || !(Address{Kind: Kind(tr.RootName())}).IsStep() && tr.RootName() != string(KindModule) {
 		return Address{}, false
 	}
 	attr, ok := tr[1].(hcl.TraverseAttr)
 	if !ok {
 		return Address{}, false
 	}
-	return Address{Kind(tr.RootName()), attr.Name}, true
+	return Address{Kind: Kind(tr.RootName()), Name: attr.Name}, true
 }
 
 // traversalString renders a traversal as written, e.g. call.x.result[0].

@@ -153,7 +153,7 @@ func lineText(src []byte, line int) string {
 }
 
 func (c *Config) decodeScript(b *hcl.Block) hcl.Diagnostics {
-	st := &Step{Addr: Address{KindScript, b.Labels[0]}, Kind: StepScript, Script: &Script{}, DeclRange: b.DefRange}
+	st := &Step{Addr: Address{Kind: KindScript, Name: b.Labels[0]}, Kind: StepScript, Script: &Script{}, DeclRange: b.DefRange}
 	content, diags := declareBlock(c, &c.Steps, st, st.Addr, b, scriptSchema)
 	if content == nil {
 		return diags
@@ -372,7 +372,7 @@ func LoadScriptRun(r ScriptRun) (*Config, hcl.Diagnostics) {
 	c.AddSource(r.Path, src)
 	start := hcl.Range{Filename: r.Path, Start: hcl.InitialPos, End: hcl.Pos{Line: 1, Column: 1, Byte: 0}}
 	st := &Step{
-		Addr:      Address{KindScript, scriptStepName(r.Path)},
+		Addr:      Address{Kind: KindScript, Name: scriptStepName(r.Path)},
 		Kind:      StepScript,
 		Timeout:   r.Timeout,
 		Script:    &Script{Name: r.Path, File: r.Path, Source: src, Args: r.Args, Session: r.Session, SourceRange: start},
@@ -386,7 +386,7 @@ func LoadScriptRun(r ScriptRun) (*Config, hcl.Diagnostics) {
 		hcl.TraverseAttr{Name: "result", SrcRange: start},
 	}
 	out := &Output{Name: "result", Value: &hclsyntax.ScopeTraversalExpr{Traversal: result, SrcRange: start}, DeclRange: start}
-	diags = append(diags, c.declare(Address{KindOutput, out.Name}, out, start)...)
+	diags = append(diags, c.declare(Address{Kind: KindOutput, Name: out.Name}, out, start)...)
 	c.Outputs = append(c.Outputs, out)
 	if diags.HasErrors() {
 		return c, diags

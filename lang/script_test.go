@@ -45,7 +45,7 @@ output "x" { value = script.inline[*].result }
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	report := cfg.Step(Address{KindScript, "report"})
+	report := cfg.Step(Address{Kind: KindScript, Name: "report"})
 	if report == nil || report.Kind != StepScript || report.Method() != ScriptMethod {
 		t.Fatalf("script.report = %+v", report)
 	}
@@ -60,7 +60,7 @@ output "x" { value = script.inline[*].result }
 	if cfg.Files()[s.Name] == nil {
 		t.Error("the .lua file is not kept for diagnostics")
 	}
-	inline := cfg.Step(Address{KindScript, "inline"}).Script
+	inline := cfg.Step(Address{Kind: KindScript, Name: "inline"}).Script
 	if inline.Name != "script.inline" || string(inline.Source) != "return input\n" || inline.File != "" {
 		t.Errorf("script.inline = %+v", inline)
 	}

@@ -195,7 +195,7 @@ func decodeTestRun(b *hcl.Block) (*TestRun, hcl.Diagnostics) {
 				continue
 			}
 			name := tr[1].(hcl.TraverseAttr).Name
-			r.ExpectFailures = append(r.ExpectFailures, Reference{Addr: Address{Kind(root), name}, Traversal: tr, Range: e.Range()})
+			r.ExpectFailures = append(r.ExpectFailures, Reference{Addr: Address{Kind: Kind(root), Name: name}, Traversal: tr, Range: e.Range()})
 		}
 	}
 	return r, diags
@@ -250,8 +250,8 @@ func (c *Config) testReference(tr hcl.Traversal) hcl.Diagnostics {
 	if root == "output" {
 		kind = KindOutput
 	}
-	if _, ok := c.byKey[Address{kind, attr.Name}]; !ok {
-		return hcl.Diagnostics{c.undeclared(Address{kind, attr.Name}, rng)}
+	if _, ok := c.byKey[Address{Kind: kind, Name: attr.Name}]; !ok {
+		return hcl.Diagnostics{c.undeclared(Address{Kind: kind, Name: attr.Name}, rng)}
 	}
 	return nil
 }

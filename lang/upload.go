@@ -57,7 +57,7 @@ func (u *Upload) ArgNames() []string {
 }
 
 func (c *Config) decodeUpload(b *hcl.Block) hcl.Diagnostics {
-	st := &Step{Addr: Address{KindUpload, b.Labels[0]}, Kind: StepUpload, Upload: &Upload{Args: map[string]hcl.Expression{}}, DeclRange: b.DefRange}
+	st := &Step{Addr: Address{Kind: KindUpload, Name: b.Labels[0]}, Kind: StepUpload, Upload: &Upload{Args: map[string]hcl.Expression{}}, DeclRange: b.DefRange}
 	content, diags := declareBlock(c, &c.Steps, st, st.Addr, b, uploadSchema)
 	if content == nil {
 		return diags

@@ -62,11 +62,11 @@ call "post" {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	st := cfg.Step(Address{KindCall, "post"})
-	if len(st.Refs) != 1 || st.Refs[0].Addr != (Address{KindUpload, "pics"}) || len(st.DependsOn) != 1 {
+	st := cfg.Step(Address{Kind: KindCall, Name: "post"})
+	if len(st.Refs) != 1 || st.Refs[0].Addr != (Address{Kind: KindUpload, Name: "pics"}) || len(st.DependsOn) != 1 {
 		t.Errorf("refs %v, depends_on %v: want upload.pics", st.Refs, st.DependsOn)
 	}
-	if m := cfg.Step(Address{KindUpload, "pics"}).Method(); m != UploadPhotosMethod {
+	if m := cfg.Step(Address{Kind: KindUpload, Name: "pics"}).Method(); m != UploadPhotosMethod {
 		t.Errorf("method %q", m)
 	}
 }

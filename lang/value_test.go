@@ -164,7 +164,7 @@ func TestFormatValueHidesAndMarks(t *testing.T) {
 	t.Parallel()
 	v := cty.ObjectVal(map[string]cty.Value{
 		"token": Sensitive(cty.StringVal("s3cret")),
-		"ids":   UnknownAfter(cty.DynamicPseudoType, Address{KindCall, "members"}),
+		"ids":   UnknownAfter(cty.DynamicPseudoType, Address{Kind: KindCall, Name: "members"}),
 		"n":     cty.NumberIntVal(3),
 		"quote": cty.StringVal(`a "b" ${c}`),
 	})

@@ -41,14 +41,12 @@ func (s StepTally) NotStarted() int {
 	return max(0, s.Total-s.OK-s.Failed-s.Skipped-s.Reused-s.Unknown)
 }
 
-// NewTally returns a Tally of the steps of cfg, its clock started now.
-func NewTally(cfg *lang.Config) *Tally {
+// NewTally returns a Tally of steps (see engine.Workflow.Steps), its
+// clock started now.
+func NewTally(steps []engine.StepInfo) *Tally {
 	t := &Tally{begun: time.Now(), byStep: map[lang.Address]*StepTally{}}
-	if cfg == nil {
-		return t
-	}
-	for _, s := range cfg.Steps {
-		st := &StepTally{Step: s.Addr, Method: s.Method(), Total: 1}
+	for _, s := range steps {
+		st := &StepTally{Step: s.Addr, Method: s.Method, Total: 1}
 		t.steps = append(t.steps, st)
 		t.byStep[s.Addr] = st
 	}

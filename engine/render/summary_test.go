@@ -21,7 +21,7 @@ session "main" {}
 call "info" {
   for_each = range(4)
   method   = "users.getInfo"
-  params   = { uids = "1" }
+  params   = { uids = "1", fields = "name" }
 }
 
 call "me" {
@@ -31,7 +31,7 @@ call "me" {
 call "later" {
   for_each = call.info
   method   = "users.getInfo"
-  params   = { uids = "1" }
+  params   = { uids = "1", fields = "name" }
 }
 `
 
@@ -43,7 +43,11 @@ func TestTallyCountsInstances(t *testing.T) {
 	}
 	me := lang.Address{Kind: lang.KindCall, Name: "me"}
 	later := lang.Address{Kind: lang.KindCall, Name: "later"}
-	tally := NewTally(cfg)
+	wf, diags := engine.Compile(cfg)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	tally := NewTally(wf.Steps(engine.Inputs{}))
 	for _, e := range []engine.Event{
 		{Type: engine.EventExpanded, Step: info, Key: cty.NilVal, Method: "users.getInfo", Instances: 4},
 		{Type: engine.EventFinished, Step: info, Key: cty.NumberIntVal(0)},
