@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+
+	"github.com/okru-run/okru-run/engine"
 )
 
 func init() {
@@ -32,7 +34,9 @@ func cmdGraph(_ context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	if err := l.wf.WriteDOT(env.stdout); err != nil {
+	// Without -var flags, a module's for_each is drawn from the
+	// variables' defaults.
+	if err := l.wf.WriteDOT(env.stdout, engine.Inputs{Variables: l.cfg.DefaultVariables()}); err != nil {
 		fmt.Fprintf(env.stderr, "okru-run graph: %v\n", err)
 		return exitFailed
 	}

@@ -480,31 +480,15 @@ func (w *Workflow) checkSessionsStatic() hcl.Diagnostics {
 
 // WriteDOT draws the graph in Graphviz DOT: an arrow goes from what a node
 // needs to the node that needs it, so data flows along the arrows. Labels
-// hold addresses and method names only, never values.
-func (w *Workflow) WriteDOT(out io.Writer) error {
+// hold addresses and method names only, never values. Each module
+// instance is a cluster; the instances of a module with for_each are those
+// in gives it (one placeholder, module.NAME[*], when its for_each is not
+// known from in).
+func (w *Workflow) WriteDOT(out io.Writer, in Inputs) error {
+	w, _ = w.bind(in) // validate reports the diagnostics
 	var b strings.Builder
 	b.WriteString("digraph workflow {\n  rankdir = \"LR\";\n  node [fontname = \"sans-serif\"];\n")
-	for _, n := range w.nodes {
-		label := n.addr.String()
-		shape := "box"
-		switch {
-		case n.variable != nil:
-			shape = "ellipse"
-		case n.local != nil:
-			shape = "note"
-		case n.session != nil:
-			shape = "component"
-		case n.output != nil:
-			shape = "cds"
-		case n.step != nil:
-			label += "\\n" + n.step.Method()
-			if n.step.ForEach != nil {
-				label += " (for_each)"
-				shape = "box3d"
-			}
-		}
-		fmt.Fprintf(&b, "  %s [label = %s, shape = %s];\n", dotQuote(n.addr.String()), dotQuote(label), dotQuote(shape))
-	}
+	w.writeScopeDOT(&b, w.root, "  ")
 	for _, n := range w.nodes {
 		for _, d := range n.deps {
 			style := ""
@@ -517,6 +501,44 @@ func (w *Workflow) WriteDOT(out io.Writer) error {
 	b.WriteString("}\n")
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+// writeScopeDOT writes the nodes of scope s, then each module instance
+// inside it as a cluster.
+func (w *Workflow) writeScopeDOT(b *strings.Builder, s *scope, indent string) {
+	var inner []*scope
+	for _, n := range w.nodes {
+		if n.scope != s {
+			continue
+		}
+		label := n.addr.String()
+		shape := "box"
+		switch {
+		case n.variable != nil, n.input != nil:
+			shape = "ellipse"
+		case n.local != nil:
+			shape = "note"
+		case n.session != nil:
+			shape = "component"
+		case n.output != nil:
+			shape = "cds"
+		case n.module != nil:
+			shape = "folder"
+			inner = append(inner, n.module.instances...)
+		case n.step != nil:
+			label += "\\n" + n.step.Method()
+			if n.step.ForEach != nil {
+				label += " (for_each)"
+				shape = "box3d"
+			}
+		}
+		fmt.Fprintf(b, "%s%s [label = %s, shape = %s];\n", indent, dotQuote(n.addr.String()), dotQuote(label), dotQuote(shape))
+	}
+	for _, inst := range inner {
+		fmt.Fprintf(b, "%ssubgraph %s {\n%s  label = %s;\n", indent, dotQuote("cluster_"+inst.prefix), indent, dotQuote(inst.prefix))
+		w.writeScopeDOT(b, inst, indent+"  ")
+		fmt.Fprintf(b, "%s}\n", indent)
+	}
 }
 
 // dotQuote quotes a DOT identifier; \n escapes in labels are kept.

@@ -149,6 +149,18 @@ func (c *Config) UnknownVariables() map[string]cty.Value {
 	return out
 }
 
+// DefaultVariables is UnknownVariables with the default of every variable
+// that has one: what graph draws a workflow with.
+func (c *Config) DefaultVariables() map[string]cty.Value {
+	out := c.UnknownVariables()
+	for _, v := range c.Variables {
+		if !v.Required() {
+			out[v.Name] = v.Default
+		}
+	}
+	return out
+}
+
 // rawValue turns a value written on a command line or in the environment
 // into a cty value: as is for string variables, parsed as an HCL
 // expression for the others (lists, numbers, objects).
