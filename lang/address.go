@@ -15,7 +15,7 @@ const (
 	KindScript   Kind = "script" // Lua script steps
 	KindUpload   Kind = "upload" // photo and video uploads
 	KindOutput   Kind = "output"
-	KindEach     Kind = "each" // each.key and each.value inside a for_each step
+	KindEach     Kind = "each"   // each.key and each.value inside a for_each step
 	KindModule   Kind = "module" // module blocks: another folder's workflow, run as part of this one
 )
 
