@@ -214,8 +214,7 @@ func (l *moduleLoader) load(c *Config, m *ModuleCall) (*Config, hcl.Diagnostics)
 		return fail("Module outside the workflow", "%q is %s, outside the workflow's folder %s (a symbolic link or ../ leads out of it). Modules are read only from below the workflow's folder: copy (vendor) the module into it.", src, real, l.root)
 	}
 	if i := slices.Index(l.stack, real); i >= 0 {
-		chain := append([]string{"the workflow"}, l.names...)
-		chain = append(chain[:i+1:i+1], "module."+m.Name)
+		chain := append(append([]string{"the workflow"}, l.names...), "module."+m.Name)
 		return fail("Recursive module", "module.%s uses %s, the folder of %s, which contains it: %s. A module may not use itself, directly or through other modules.",
 			m.Name, src, chain[i], strings.Join(chain, " → "))
 	}

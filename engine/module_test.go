@@ -1,0 +1,389 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/okru-run/okru-run/lang"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// writeTree writes files (by slash path) below a new folder and returns it.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// loadTree loads and compiles the workflow in dir, failing on errors.
+func loadTree(t *testing.T, dir string) *Workflow {
+	t.Helper()
+	cfg, diags := lang.Load(dir)
+	if diags.HasErrors() {
+		t.Fatalf("load: %s", diags.Error())
+	}
+	w, diags := Compile(cfg)
+	if diags.HasErrors() {
+		t.Fatalf("compile: %s", diags.Error())
+	}
+	return w
+}
+
+// postModule posts text to a group and reads the topic back through a
+// module of its own, so modules nest.
+var postModule = map[string]string{
+	"modules/post/main.hcl": `
+session "main" {}
+variable "gid" { type = string }
+variable "text" {
+  type = string
+  validation {
+    condition     = length(var.text) < 100
+    error_message = "text is too long"
+  }
+}
+variable "kind" {
+  type    = string
+  default = "GROUP_THEME"
+}
+call "post" {
+  method = "mediatopic.post"
+  params = { gid = var.gid, type = var.kind, attachment = jsonencode({ media = [{ type = "text", text = var.text }] }) }
+}
+module "read" {
+  source = "./read"
+  topic  = call.post.result
+}
+output "topic_id" { value = call.post.result }
+output "read"     { value = module.read.media }
+`,
+	"modules/post/read/main.hcl": `
+session "main" {}
+variable "topic" { type = string }
+call "get" {
+  method = "mediatopic.getByIds"
+  params = { topic_ids = var.topic }
+}
+output "media" { value = call.get.result.media_topics[0].id }
+`,
+}
+
+func moduleAPI(t *testing.T) *apiServer {
+	return newAPIServer(t, func(method string, form map[string]string) (any, int) {
+		switch method {
+		case "users.getCurrentUser":
+			return map[string]any{"uid": "42"}, 0
+		case "mediatopic.post":
+			return "topic-" + form["gid"], 0
+		case "mediatopic.getByIds":
+			return map[string]any{"media_topics": []any{map[string]any{"id": "read-" + form["topic_ids"]}}}, 0
+		case "users.getInfo":
+			return []any{}, 0
+		}
+		return nil, 3
+	})
+}
+
+// TestModuleRun runs a module once per group: its inputs wait for a call
+// of the workflow, its steps and those of the module inside it run under
+// prefixed addresses, and its outputs come back as module.NAME[KEY].
+func TestModuleRun(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"main.hcl": testSession + `
+variable "groups" {
+  type    = list(string)
+  default = ["g1", "g2", "g3"]
+}
+call "me" { method = "users.getCurrentUser" }
+module "post" {
+  source   = "./modules/post"
+  for_each = toset(var.groups)
+  gid      = each.key
+  text     = "hello ${each.value} from ${call.me.result.uid}"
+}
+call "after" {
+  method     = "users.getInfo"
+  params     = { uids = "1", fields = "name" }
+  depends_on = [module.post]
+}
+output "topics" { value = { for k, m in module.post : k => m.topic_id } }
+output "read"   { value = module.post["g2"].read }
+`}
+	for k, v := range postModule {
+		files[k] = v
+	}
+	w := loadTree(t, writeTree(t, files))
+	srv := moduleAPI(t)
+	rec := &recorder{}
+	res, diags := w.Run(t.Context(), Inputs{Variables: vars("groups", cty.ListVal([]cty.Value{cty.StringVal("g1"), cty.StringVal("g2"), cty.StringVal("g3")}))},
+		Options{Connect: srv.connector(), Observer: rec})
+	if diags.HasErrors() || res.Status != StatusOK {
+		t.Fatalf("run: %v %s", res.Status, diags.Error())
+	}
+	calls := srv.Calls()
+	if len(calls) != 1+3+3+1 {
+		t.Fatalf("%d calls, want 8", len(calls))
+	}
+	var texts []string
+	for i, c := range calls {
+		switch c.Method {
+		case "mediatopic.post":
+			texts = append(texts, c.Form["attachment"])
+		case "users.getInfo":
+			if i != len(calls)-1 {
+				t.Errorf("call.after (depends_on = [module.post]) ran before the module's steps: call %d of %d", i+1, len(calls))
+			}
+		}
+	}
+	slices.Sort(texts)
+	for i, g := range []string{"g1", "g2", "g3"} {
+		if !strings.Contains(texts[i], "hello "+g+" from 42") {
+			t.Errorf("post %d: %s", i, texts[i])
+		}
+	}
+	outs := map[string]string{}
+	for _, o := range res.Outputs {
+		outs[o.Name] = lang.FormatValue(o.Value, 0)
+	}
+	if want := `{
+  g1 = "topic-g1"
+  g2 = "topic-g2"
+  g3 = "topic-g3"
+}`; outs["topics"] != want {
+		t.Errorf("topics = %s, want %s", outs["topics"], want)
+	}
+	if outs["read"] != `"read-topic-g2"` {
+		t.Errorf("read = %s", outs["read"])
+	}
+	if len(res.Outputs) != 2 {
+		t.Errorf("outputs %v: a module's outputs are not the workflow's", res.Outputs)
+	}
+	var steps []string
+	for _, e := range rec.events {
+		if e.Type == EventFinished {
+			steps = append(steps, e.Step.String())
+		}
+	}
+	slices.Sort(steps)
+	want := []string{"call.after", "call.me",
+		`module.post["g1"].call.post`, `module.post["g1"].module.read.call.get`,
+		`module.post["g2"].call.post`, `module.post["g2"].module.read.call.get`,
+		`module.post["g3"].call.post`, `module.post["g3"].module.read.call.get`}
+	if !slices.Equal(steps, want) {
+		t.Errorf("finished steps\n%s\nwant\n%s", strings.Join(steps, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestModulePlan plans the module instances a variable gives, with the
+// values known before any call, and shows the input waiting for a call as
+// known after it.
+func TestModulePlan(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"main.hcl": testSession + `
+variable "groups" { type = list(string) }
+call "me" { method = "users.getCurrentUser" }
+module "post" {
+  source   = "./modules/post"
+  for_each = var.groups
+  gid      = each.value
+  text     = "from ${call.me.result.uid}"
+}
+`}
+	for k, v := range postModule {
+		files[k] = v
+	}
+	w := loadTree(t, writeTree(t, files))
+	p, diags := w.Plan(t.Context(), Inputs{Variables: vars("groups", cty.TupleVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b")}))})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	var addrs []string
+	for _, s := range p.Steps {
+		addrs = append(addrs, s.Addr.String())
+		if s.Addr.String() == "module.post[1].call.post" {
+			params := lang.FormatValue(s.Instances[0].Params, 0)
+			if !strings.Contains(params, `gid        = "b"`) || !strings.Contains(params, "(known after call.me)") {
+				t.Errorf("params of module.post[1].call.post:\n%s", params)
+			}
+		}
+	}
+	want := []string{"call.me", "module.post[0].call.post", "module.post[0].module.read.call.get", "module.post[1].call.post", "module.post[1].module.read.call.get"}
+	if !slices.Equal(addrs, want) {
+		t.Errorf("planned %v, want %v", addrs, want)
+	}
+
+	// Without the variable's value (validate), one placeholder instance.
+	p, diags = w.Plan(t.Context(), Inputs{Variables: w.Config().UnknownVariables()})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if len(p.Steps) != 3 || p.Steps[1].Addr.String() != "module.post[*].call.post" {
+		t.Errorf("placeholder plan: %v", p.Steps)
+	}
+}
+
+// TestModuleSessions passes the caller's sessions to a module: by the
+// sessions map, by name, or the only one; and refuses a module whose
+// session cannot be told.
+func TestModuleSessions(t *testing.T) {
+	t.Parallel()
+	twoSessions := `
+session "admin" {
+  app_key        = "APPKEY"
+  app_secret_key = "S3CRET-app-secret-key"
+  access_token   = "ADMIN-token"
+}
+session "reader" {
+  app_key        = "APPKEY"
+  app_secret_key = "S3CRET-app-secret-key"
+  access_token   = "READER-token"
+}
+`
+	module := `
+session "main" {}
+call "me" { method = "users.getCurrentUser" }
+`
+	dir := writeTree(t, map[string]string{"main.hcl": twoSessions + `
+module "m" {
+  source   = "./m"
+  sessions = { main = "reader" }
+}
+`, "m/main.hcl": module})
+	w := loadTree(t, dir)
+	srv := moduleAPI(t)
+	if res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector()}); res.Status != StatusOK {
+		t.Fatal(diags.Error())
+	}
+	if calls := srv.Calls(); len(calls) != 1 || calls[0].Form["access_token"] != "READER-token" {
+		t.Errorf("the module did not call with session reader: %v", calls)
+	}
+
+	dir = writeTree(t, map[string]string{"main.hcl": twoSessions + `
+module "m" { source = "./m" }
+`, "m/main.hcl": module})
+	cfg, diags := lang.Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	_, diags = Compile(cfg)
+	wantDiag(t, diags, "Missing session", `module.m needs a session "main"`, `sessions = { main = "admin" }`)
+}
+
+// TestModuleForEachBeforeCalls refuses a module for_each that waits for a
+// call, and an input of the wrong type, before any call.
+func TestModuleForEachBeforeCalls(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"main.hcl": testSession + `
+call "groups" { method = "users.getCurrentUser" }
+module "post" {
+  source   = "./modules/post"
+  for_each = toset(call.groups.result.gids)
+  gid      = each.key
+  text     = "x"
+}
+`}
+	for k, v := range postModule {
+		files[k] = v
+	}
+	w := loadTree(t, writeTree(t, files))
+	srv := moduleAPI(t)
+	res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector()})
+	if res.Status != StatusInvalid || len(srv.Calls()) != 0 {
+		t.Fatalf("status %v, %d calls", res.Status, len(srv.Calls()))
+	}
+	wantDiag(t, diags, "Invalid for_each", "must be known before any call", "call.groups")
+
+	files["main.hcl"] = testSession + `
+locals { texts = ["a", "b"] }
+module "post" {
+  source = "./modules/post"
+  gid    = "g1"
+  text   = local.texts
+}
+`
+	w = loadTree(t, writeTree(t, files))
+	res, diags = w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector()})
+	if res.Status != StatusInvalid || len(srv.Calls()) != 0 {
+		t.Fatalf("status %v, %d calls", res.Status, len(srv.Calls()))
+	}
+	wantDiag(t, diags, "Invalid value for input", "In module.post: ", "var.text")
+
+	files["main.hcl"] = testSession + `
+module "post" {
+  source = "./modules/post"
+  gid    = "g1"
+  text   = join("", [for i in range(30) : "long"])
+}
+`
+	w = loadTree(t, writeTree(t, files))
+	_, diags = w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector()})
+	wantDiag(t, diags, "Invalid value for variable", "text is too long")
+	if len(srv.Calls()) != 0 {
+		t.Errorf("%d calls", len(srv.Calls()))
+	}
+}
+
+// TestModuleResume resumes a run of a module with its journal: the
+// instances are recorded under their module addresses and not called
+// again.
+func TestModuleResume(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"main.hcl": testSession + `
+module "post" {
+  source   = "./modules/post"
+  for_each = range(2)
+  gid      = "g${each.key}"
+  text     = "t"
+}
+`}
+	for k, v := range postModule {
+		files[k] = v
+	}
+	w := loadTree(t, writeTree(t, files))
+	srv := moduleAPI(t)
+	path := filepath.Join(t.TempDir(), "state.journal")
+	if res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), State: &StateOptions{Path: path}}); res.Status != StatusOK {
+		t.Fatal(diags.Error())
+	}
+	journal, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(journal), `module.post[1].call.post`) {
+		t.Errorf("the journal does not name module instances:\n%s", journal)
+	}
+	res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), State: &StateOptions{Path: path, Resume: true}})
+	if res.Status != StatusOK || res.Calls != 0 || res.Reused != 4 {
+		t.Errorf("resume: %v, %d calls, %d reused; %s", res.Status, res.Calls, res.Reused, diags.Error())
+	}
+}
+
+func wantDiag(t *testing.T, diags hcl.Diagnostics, summary string, details ...string) {
+	t.Helper()
+	for _, d := range diags {
+		if d.Summary != summary {
+			continue
+		}
+		ok := true
+		for _, s := range details {
+			ok = ok && strings.Contains(d.Detail, s)
+		}
+		if ok {
+			return
+		}
+	}
+	t.Errorf("no %q diagnostic with %q in:\n%s", summary, details, diags.Error())
+}
