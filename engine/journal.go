@@ -526,9 +526,9 @@ func (w *Workflow) fingerprint(in Inputs, sh Shard, path, salt string) state.Hea
 		fmt.Fprintf(files, "%s\x00%d\x00", filepath.Base(name), len(b))
 		files.Write(b)
 	}
-	for _, st := range w.cfg.Steps {
-		if st.Script != nil {
-			fmt.Fprintf(files, "script %s\x00%d\x00", st.Addr, len(st.Script.Source))
+	for _, n := range w.nodes { // the scripts of modules too
+		if st := n.step; st != nil && st.Script != nil {
+			fmt.Fprintf(files, "script %s\x00%d\x00", n.addr, len(st.Script.Source))
 			io.WriteString(files, string(st.Script.Source))
 			// okru-run script.lua ARGS: other arguments make another run.
 			for _, a := range st.Script.Args {
