@@ -57,8 +57,8 @@ func (r *runner) when(b *batch, i int) (bool, hcl.Diagnostics) {
 
 // owns reports whether instance i is this shard's.
 func (b *batch) owns(sh Shard, i int) bool {
-	if b.keying == keyNone || !sh.Sharded() {
-		return true
+	if b.keying == keyNone || !sh.Sharded() || b.n.scope.shardID != "" {
+		return true // a module instance's steps are split with it (Shard.runs)
 	}
 	return sh.Of(ShardID(b.key(i), b.values[i])) == sh.Index
 }

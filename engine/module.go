@@ -45,6 +45,11 @@ type scope struct {
 	// caller's, passed in, in a module.
 	sessions map[string]*node
 	outputs  []*node
+	// shardID decides which shard of a sharded run runs the scope: that of
+	// the outermost module instance with a for_each key around it (see
+	// ShardID), "" when none is. Every node of such an instance runs in
+	// its shard only, and its steps' instances are not split again.
+	shardID string
 }
 
 // top reports whether the scope is the workflow itself.
@@ -129,11 +134,15 @@ func (w *Workflow) instantiate(s *scope, st *staticEval) hcl.Diagnostics {
 			inst := &scope{cfg: m.Config, parent: s, call: m, each: cty.NilVal,
 				nodes: map[lang.Address]*node{}, sessions: map[string]*node{}}
 			inst.prefix = InstanceName(n.addr, k)
+			inst.shardID = s.shardID
 			switch {
 			case mn.pending:
 				inst.each = cty.ObjectVal(map[string]cty.Value{"key": cty.DynamicVal, "value": cty.DynamicVal})
 			case mn.keying != keyNone:
 				inst.each = cty.ObjectVal(map[string]cty.Value{"key": k, "value": mn.values[i]})
+				if inst.shardID == "" {
+					inst.shardID = ShardID(k, mn.values[i])
+				}
 			}
 			mn.instances = append(mn.instances, inst)
 			diags = append(diags, w.instantiate(inst, st)...)
@@ -261,15 +270,21 @@ func (w *Workflow) expandModule(s *scope, n *node, st *staticEval) hcl.Diagnosti
 // instance copies the module's nodes into the graph.
 const maxModuleInstances = 10_000
 
-// value gathers the outputs of every instance of a module: an object of
-// them without for_each, a tuple of such objects for a list, an object of
-// them by key otherwise; unknown for a placeholder.
-func (mn *moduleNode) value(values []cty.Value) cty.Value {
+// value gathers the outputs of the instances of a module a run has: an
+// object of them without for_each, a tuple of such objects for a list, an
+// object of them by key otherwise; unknown for a placeholder. The
+// instances of other shards are left out of a sharded run's (sh).
+func (mn *moduleNode) value(values []cty.Value, sh Shard) cty.Value {
 	if mn.pending {
 		return cty.DynamicVal
 	}
-	objs := make([]cty.Value, len(mn.instances))
+	objs := make([]cty.Value, 0, len(mn.instances))
+	var keys []cty.Value
 	for i, inst := range mn.instances {
+		if !sh.runs(inst) {
+			continue
+		}
+		keys = append(keys, mn.keys[i])
 		outs := make(map[string]cty.Value, len(inst.outputs))
 		for _, o := range inst.outputs {
 			v := values[o.index]
@@ -278,7 +293,7 @@ func (mn *moduleNode) value(values []cty.Value) cty.Value {
 			}
 			outs[o.addr.Name] = v
 		}
-		objs[i] = cty.ObjectVal(outs)
+		objs = append(objs, cty.ObjectVal(outs))
 	}
 	switch mn.keying {
 	case keyNone:
@@ -291,7 +306,7 @@ func (mn *moduleNode) value(values []cty.Value) cty.Value {
 	}
 	attrs := make(map[string]cty.Value, len(objs))
 	for i, o := range objs {
-		attrs[mn.keys[i].AsString()] = o
+		attrs[keys[i].AsString()] = o
 	}
 	return cty.ObjectVal(attrs)
 }

@@ -387,3 +387,63 @@ func wantDiag(t *testing.T, diags hcl.Diagnostics, summary string, details ...st
 	}
 	t.Errorf("no %q diagnostic with %q in:\n%s", summary, details, diags.Error())
 }
+
+// TestModuleShards splits the instances of a module with for_each over
+// the shards of a run, as a step's instances are: each instance, its
+// writes included, runs in exactly one shard, and module.NAME holds the
+// instances of the shard that computes it.
+func TestModuleShards(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"main.hcl": testSession + `
+module "post" {
+  source   = "./modules/post"
+  for_each = toset(["g1", "g2", "g3", "g4", "g5", "g6"])
+  gid      = each.key
+  text     = "t"
+}
+output "topics" { value = [for k, m in module.post : m.topic_id] }
+`}
+	for k, v := range postModule {
+		files[k] = v
+	}
+	w := loadTree(t, writeTree(t, files))
+	srv := moduleAPI(t)
+	var all []string
+	for i := 1; i <= 2; i++ {
+		before := len(srv.Calls())
+		rec := &recorder{}
+		res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), Observer: rec, Shard: Shard{Index: i, Count: 2}})
+		if res.Status != StatusOK {
+			t.Fatalf("shard %d: %v %s", i, res.Status, diags.Error())
+		}
+		var posted []string
+		for _, c := range srv.Calls()[before:] {
+			if c.Method == "mediatopic.post" {
+				posted = append(posted, "topic-"+c.Form["gid"])
+			}
+		}
+		slices.Sort(posted)
+		if len(posted) == 0 || len(posted) == 6 {
+			t.Errorf("shard %d posted %v: the instances were not split", i, posted)
+		}
+		got := lang.FormatValue(res.Outputs[0].Value, 0)
+		for _, p := range posted {
+			if !strings.Contains(got, p) {
+				t.Errorf("shard %d posted %s, its output lacks it: %s", i, p, got)
+			}
+		}
+		if strings.Count(got, "topic-") != len(posted) {
+			t.Errorf("shard %d: output %s holds another shard's instances (posted %v)", i, got, posted)
+		}
+		skipped := rec.count(EventSkipped)
+		if skipped != 2*(6-len(posted)) {
+			t.Errorf("shard %d: %d skipped events for %d foreign instances", i, skipped, 6-len(posted))
+		}
+		all = append(all, posted...)
+	}
+	slices.Sort(all)
+	want := []string{"topic-g1", "topic-g2", "topic-g3", "topic-g4", "topic-g5", "topic-g6"}
+	if !slices.Equal(all, want) {
+		t.Errorf("the shards posted %v, want each group once: %v", all, want)
+	}
+}

@@ -245,6 +245,8 @@ func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
 			continue
 		}
 		switch {
+		case !r.opts.Shard.runs(n.scope):
+			// Another shard's module instance: see start.
 		case n.variable != nil:
 		case n.local != nil:
 			v, d := r.evalLocal(n)
@@ -255,7 +257,7 @@ func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
 			diags = append(diags, d...)
 			r.values[n.index] = v
 		case n.module != nil: // no outputs
-			r.values[n.index] = n.module.value(r.values)
+			r.values[n.index] = n.module.value(r.values, r.opts.Shard)
 		case n.session != nil:
 			cfg, d := r.evalSession(n)
 			diags = append(diags, d...)
@@ -366,6 +368,15 @@ func (r *runner) loop(ctx context.Context) {
 
 // start evaluates a ready node, or expands and queues a step.
 func (r *runner) start(n *node) {
+	if sh := r.opts.Shard; !sh.runs(n.scope) {
+		// Another shard's module instance: nothing of it is evaluated.
+		if n.step != nil {
+			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(),
+				Reason: fmt.Sprintf("runs in shard %d of %d, with its module instance", sh.Of(n.scope.shardID), sh.Count)})
+		}
+		r.complete(n)
+		return
+	}
 	switch {
 	case n.local != nil:
 		v, d := r.evalLocal(n)
@@ -384,7 +395,7 @@ func (r *runner) start(n *node) {
 		r.values[n.index] = v
 		r.complete(n)
 	case n.module != nil:
-		r.values[n.index] = n.module.value(r.values)
+		r.values[n.index] = n.module.value(r.values, r.opts.Shard)
 		r.complete(n)
 	case n.output != nil:
 		o, d := r.evalOutput(n)

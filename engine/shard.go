@@ -22,7 +22,10 @@ import (
 // added or removed in between, where indexes would all shift. Equal
 // elements of a list share a shard.
 //
-// Steps without for_each are not split. A read runs in every shard: it is
+// Steps without for_each are not split. The instances of a module with
+// for_each are split as a step's instances are: all the nodes of one
+// instance run in one shard, and module.NAME holds the instances of the
+// shard that computes it. A read runs in every shard: it is
 // usually what a for_each is computed from. A write or a script runs only
 // in shard 1, so that it happens once; in the other shards it is skipped,
 // and so are the steps that use it.
@@ -79,10 +82,18 @@ func ShardID(key, value cty.Value) string {
 	return "v:" + string(lang.DisplayJSON(value))
 }
 
+// runs reports whether the shard runs the nodes of a scope: a module
+// instance of a for_each belongs to one shard, as a step's instance does
+// (see scope.shardID); in the others, it is as if it did not exist.
+func (s Shard) runs(sc *scope) bool {
+	return !s.Sharded() || sc.shardID == "" || s.Of(sc.shardID) == s.Index
+}
+
 // skips reports why a step without for_each does not run in this shard:
-// writes and scripts run only in shard 1.
+// writes and scripts run only in shard 1, unless they belong to a module
+// instance of a for_each, which the shard owns (see runs).
 func (s Shard) skips(n *node) (string, bool) {
-	if !s.Sharded() || s.Index == 1 || n.step.ForEach != nil {
+	if !s.Sharded() || s.Index == 1 || n.step.ForEach != nil || n.scope.shardID != "" {
 		return "", false
 	}
 	switch {
