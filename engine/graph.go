@@ -430,7 +430,8 @@ func (h *nodeHeap) Pop() any {
 	return n
 }
 
-// findUpstream computes, in dependency order, the steps each node waits for.
+// findUpstream computes, in dependency order, the steps each node waits
+// for, directly or through the values it uses.
 func (w *Workflow) findUpstream() {
 	for _, n := range w.order {
 		for _, d := range n.deps {
@@ -439,7 +440,7 @@ func (w *Workflow) findUpstream() {
 				if !slices.Contains(n.upstream, d.addr) {
 					n.upstream = append(n.upstream, d.addr)
 				}
-			case d.local != nil:
+			default: // locals, module inputs and outputs, module.NAME
 				for _, a := range d.upstream {
 					if !slices.Contains(n.upstream, a) {
 						n.upstream = append(n.upstream, a)
