@@ -117,7 +117,7 @@ output "uid" { value = call.after.result.uid }
 	if got := outputsJSON(res)["uid"]; got != `"42"` {
 		t.Errorf("uid = %s", got)
 	}
-	if w.resultsNeeded(false)[w.byAddr["call.many"].index] {
+	if w.resultsNeeded(false)[w.root.nodes[lang.Address{Kind: lang.KindCall, Name: "many"}].index] {
 		t.Error("call.many's results are marked as needed")
 	}
 }

@@ -48,10 +48,9 @@ type node struct {
 // Workflow is a checked workflow, ready to plan, run or draw. It is
 // immutable and may be planned and run many times, also concurrently.
 type Workflow struct {
-	cfg    *lang.Config
-	nodes  []*node          // declaration order
-	order  []*node          // dependencies first; ties in declaration order
-	byAddr map[string]*node // by address text
+	cfg   *lang.Config
+	nodes []*node // declaration order
+	order []*node // dependencies first; ties in declaration order
 	// libs are the Lua libraries of the workflow: what scripts require
 	// and the functions expressions call as lua::NAME.
 	libs *lua.Libraries
@@ -88,7 +87,7 @@ func build(cfg *lang.Config, in *Inputs, libs *lua.Libraries) (*Workflow, hcl.Di
 		extra := append(slices.Clone(cfg.LuaPath), moduleLuaFolders(cfg, map[string]bool{})...)
 		libs = lua.NewLibraries(cfg.LuaDir, extra...)
 	}
-	w := &Workflow{cfg: cfg, byAddr: map[string]*node{}, libs: libs, dynamic: hasDynamicModules(cfg)}
+	w := &Workflow{cfg: cfg, libs: libs, dynamic: hasDynamicModules(cfg)}
 	diags = append(diags, w.checkLibraries()...)
 	w.root = &scope{cfg: cfg, each: cty.NilVal, nodes: map[lang.Address]*node{}, sessions: map[string]*node{}}
 	var st *staticEval

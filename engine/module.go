@@ -84,7 +84,6 @@ func (w *Workflow) instantiate(s *scope, st *staticEval) hcl.Diagnostics {
 		n.addr.Module = s.prefix
 		n.index = len(w.nodes)
 		w.nodes = append(w.nodes, n)
-		w.byAddr[n.addr.String()] = n
 		s.nodes[n.addr.Local()] = n
 		return n
 	}
