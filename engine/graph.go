@@ -167,12 +167,11 @@ func (w *Workflow) bindSession(n *node) hcl.Diagnostics {
 	} else {
 		switch len(sessions) {
 		case 0:
-			return hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Missing session",
-				Detail:   fmt.Sprintf("%s needs a session to call with, and the workflow declares none. Add a session block with app_key and credentials, e.g. session \"main\" { app_key = env(\"OKRU_APP_KEY\") ... }.", n.addr.Local()),
-				Subject:  n.rng.Ptr(),
-			}}
+			detail := fmt.Sprintf("%s needs a session to call with, and the workflow declares none. Add a session block with app_key and credentials, e.g. session \"main\" { app_key = env(\"OKRU_APP_KEY\") ... }.", n.addr.Local())
+			if !n.scope.top() {
+				detail = fmt.Sprintf("%s needs a session to call with, and its module declares none. Declare the session the module needs with a block, session \"main\" {}: the workflow that uses the module passes one of its own.", n.addr.Local())
+			}
+			return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing session", Detail: detail, Subject: n.rng.Ptr()}}
 		case 1:
 			name = sessions[0].Name
 		default:
