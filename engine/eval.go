@@ -119,7 +119,7 @@ func (e *evaluator) evalInput(n *node) (cty.Value, hcl.Diagnostics) {
 	}
 	conv, d := lang.InputValue(in.v, v, in.attr.Expr.Range(), e.funcs)
 	for _, x := range d {
-		x.Detail = "In " + n.scope.prefix + ": " + x.Detail
+		x.Detail = n.scope.prefix + ": " + x.Detail
 	}
 	diags = append(diags, d...)
 	if d.HasErrors() {

@@ -319,7 +319,7 @@ module "post" {
 	if res.Status != StatusInvalid || len(srv.Calls()) != 0 {
 		t.Fatalf("status %v, %d calls", res.Status, len(srv.Calls()))
 	}
-	wantDiag(t, diags, "Invalid value for input", "In module.post: ", "var.text")
+	wantDiag(t, diags, "Invalid value for input", "module.post: The value", "var.text")
 
 	files["main.hcl"] = testSession + `
 module "post" {

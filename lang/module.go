@@ -285,7 +285,7 @@ func (m *ModuleCall) checkInputs() hcl.Diagnostics {
 		}
 		if _, err := ConvertVariable(v, val); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for input",
-				Detail:  fmt.Sprintf("%s does not suit var.%s of the module, of type %s: %s.", a.Name, v.Name, typeString(v.Type), err),
+				Detail:  fmt.Sprintf("The value does not suit var.%s of the module %s, of type %s: %s.", v.Name, m.Source, typeString(v.Type), err),
 				Subject: a.Expr.Range().Ptr()})
 		}
 	}
@@ -306,7 +306,8 @@ func (m *ModuleCall) checkInputs() hcl.Diagnostics {
 
 // InputValue converts the value given to the module's variable v and
 // checks its validations, as a workflow's variables are checked; funcs
-// serve the conditions.
+// serve the conditions. The engine says which module instance the
+// diagnostics are about.
 func InputValue(v *Variable, val cty.Value, rng hcl.Range, funcs map[string]function.Function) (cty.Value, hcl.Diagnostics) {
 	conv, err := ConvertVariable(v, val)
 	if err != nil {
