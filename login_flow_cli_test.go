@@ -42,16 +42,16 @@ func copyExamples(t *testing.T) string {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// The regular files and the Lua libraries, not the state folders the
-	// runs left there.
+	// The regular files and the folders (Lua libraries, workflow folders
+	// and their modules), not the state folders (.okru-run) the runs left
+	// there.
 	err := filepath.WalkDir("examples", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel("examples", p)
-		top := strings.Split(filepath.ToSlash(rel), "/")[0]
 		if d.IsDir() {
-			if rel != "." && top != "lua" {
+			if rel != "." && strings.HasPrefix(d.Name(), ".") {
 				return fs.SkipDir
 			}
 			return os.MkdirAll(filepath.Join(dir, rel), 0o755)

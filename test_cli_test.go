@@ -47,7 +47,7 @@ func TestExamplesTests(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"whoami", "group-members", "group-report", "mutual-friends", "online-friends",
-		"post-and-read", "post-and-verify", "friends-of-friends", "greeting", "post-with-tags"} {
+		"post-and-read", "post-and-verify", "friends-of-friends", "greeting", "post-with-tags", "post-with-photos"} {
 		file := "examples/tests/" + name + ".okrutest.hcl"
 		if !strings.Contains(strings.Join(examples, " "), file) || !strings.Contains(r.stdout, file+": pass") {
 			t.Errorf("example %s: no passing %s:\n%s", name, file, r.stdout)

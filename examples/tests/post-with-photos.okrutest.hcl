@@ -1,0 +1,25 @@
+# Tests of post-with-photos/, a workflow that uses a module once per group:
+# okru-run test examples
+workflow = "../post-with-photos"
+
+run "three_groups" {
+  assert {
+    condition     = length(output.topics) == 3
+    error_message = "one topic per group: ${jsonencode(output.topics)}"
+  }
+  assert {
+    condition     = contains(output.media, "photo")
+    error_message = "the topics read back show the photos: ${jsonencode(output.media)}"
+  }
+}
+
+run "one_group" {
+  variables {
+    groups = ["50000001710659"]
+  }
+  assert {
+    condition     = keys(output.topics) == ["50000001710659"]
+    error_message = "the module's for_each follows var.groups: ${jsonencode(output.topics)}"
+  }
+}
+
