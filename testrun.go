@@ -260,16 +260,17 @@ func runTest(ctx context.Context, s *testSuite, r *lang.TestRun, connect engine.
 			}
 		}
 	}
-	expected := map[lang.Address]bool{}
+	covered := func(ref lang.Address, in []lang.Address) bool {
+		return slices.ContainsFunc(in, ref.Covers)
+	}
 	for _, ref := range r.ExpectFailures {
-		expected[ref.Addr] = true
-		if !slices.Contains(failed, ref.Addr) && !slices.Contains(warned, ref.Addr) {
+		if !covered(ref.Addr, failed) && !covered(ref.Addr, warned) {
 			rr.Failures = append(rr.Failures, fmt.Sprintf("%s was expected to fail, but it did not", ref.Addr))
 		}
 	}
 	var unexpected []string
 	for _, a := range failed {
-		if !expected[a] {
+		if !slices.ContainsFunc(r.ExpectFailures, func(ref lang.Reference) bool { return ref.Addr.Covers(a) }) {
 			unexpected = append(unexpected, a.String())
 		}
 	}

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 const moduleOK = `
@@ -213,5 +216,58 @@ output "both" { value = [module.a.topic_id, module.b.topic_id] }
 	}
 	if cfg.Files()[filepath.Join(dir, "m", "main.hcl")] == nil {
 		t.Error("the module's file is not kept")
+	}
+}
+
+// TestExpectFailuresInModules reads expect_failures addresses that go
+// into modules, and matches them against the addresses of failed steps.
+func TestExpectFailuresInModules(t *testing.T) {
+	t.Parallel()
+	failed := Address{Kind: KindUpload, Name: "photos", Module: `module.post["1"]`}
+	nested := Address{Kind: KindCall, Name: "get", Module: `module.post["1"].module.read`}
+	tests := []struct {
+		expr   string
+		want   string
+		covers []Address
+		misses []Address
+	}{
+		{`upload.photos`, "upload.photos", []Address{{Kind: KindUpload, Name: "photos"}}, []Address{failed}},
+		{`module.post`, "module.post", []Address{failed, nested}, []Address{{Kind: KindCall, Name: "post"}, {Kind: KindCall, Name: "x", Module: "module.poster"}}},
+		{`module.post["1"]`, `module.post["1"]`, []Address{failed, nested}, []Address{{Kind: KindCall, Name: "x", Module: `module.post["10"]`}}},
+		{`module.post["1"].upload.photos`, `module.post["1"].upload.photos`, []Address{failed}, []Address{nested}},
+		{`module.post["1"].module.read`, `module.post["1"].module.read`, []Address{nested}, []Address{failed}},
+		{`module.post[0].call.post`, `module.post[0].call.post`, []Address{{Kind: KindCall, Name: "post", Module: "module.post[0]"}}, nil},
+	}
+	for _, tt := range tests {
+		expr, diags := hclsyntax.ParseExpression([]byte(tt.expr), "t.hcl", hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		tr, diags := hcl.AbsTraversalForExpr(expr)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		addr, ok := expectedAddress(tr)
+		if !ok || addr.String() != tt.want {
+			t.Errorf("%s: %v %v, want %s", tt.expr, addr, ok, tt.want)
+			continue
+		}
+		for _, f := range tt.covers {
+			if !addr.Covers(f) {
+				t.Errorf("%s does not cover %s", tt.expr, f)
+			}
+		}
+		for _, f := range tt.misses {
+			if addr.Covers(f) {
+				t.Errorf("%s covers %s", tt.expr, f)
+			}
+		}
+	}
+	for _, bad := range []string{`module`, `module.post.nosuch`, `module.post["1"].var.x`, `output.x`} {
+		expr, _ := hclsyntax.ParseExpression([]byte(bad), "t.hcl", hcl.InitialPos)
+		tr, _ := hcl.AbsTraversalForExpr(expr)
+		if _, ok := expectedAddress(tr); ok {
+			t.Errorf("%s was accepted", bad)
+		}
 	}
 }

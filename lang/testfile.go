@@ -184,21 +184,95 @@ func decodeTestRun(b *hcl.Block) (*TestRun, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		for _, e := range exprs {
 			tr, d := hcl.AbsTraversalForExpr(e)
-			root := ""
+			addr, ok := Address{}, false
 			if !d.HasErrors() {
-				root = tr.RootName()
+				addr, ok = expectedAddress(tr)
 			}
-			if d.HasErrors() || len(tr) != 2 || !slices.Contains([]string{"call", "script", "check"}, root) {
+			if !ok {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid expect_failures",
-					Detail:  "expect_failures lists steps and checks by address, without quotes, as in expect_failures = [call.post, check.counts].",
+					Detail:  "expect_failures lists steps, checks and modules by address, without quotes, as in expect_failures = [call.post, check.counts, upload.photos, module.post, module.post[\"news\"].call.post].",
 					Subject: e.Range().Ptr()})
 				continue
 			}
-			name := tr[1].(hcl.TraverseAttr).Name
-			r.ExpectFailures = append(r.ExpectFailures, Reference{Addr: Address{Kind: Kind(root), Name: name}, Traversal: tr, Range: e.Range()})
+			r.ExpectFailures = append(r.ExpectFailures, Reference{Addr: addr, Traversal: tr, Range: e.Range()})
 		}
 	}
 	return r, diags
+}
+
+// expectedAddress reads an address of expect_failures: a step or check of
+// the workflow (call.post), a module (module.post: any failure inside
+// it), or either inside a module instance (module.post["news"].call.post).
+// The module instance path goes to Address.Module.
+func expectedAddress(tr hcl.Traversal) (Address, bool) {
+	var module strings.Builder
+	i := 0
+	for i+1 < len(tr) && rootOrAttr(tr[i]) == "module" {
+		name, ok := tr[i+1].(hcl.TraverseAttr)
+		if !ok {
+			return Address{}, false
+		}
+		path := module.String()
+		if path != "" {
+			path += "."
+		}
+		path += "module." + name.Name
+		i += 2
+		if i < len(tr) {
+			if idx, ok := tr[i].(hcl.TraverseIndex); ok {
+				path += traversalString(hcl.Traversal{hcl.TraverseRoot{}, idx})
+				i++
+			}
+		}
+		if i == len(tr) {
+			// The whole module (instance): its path up to the last module
+			// is the Module, the last one is the address.
+			parent, last := "", path
+			if j := strings.LastIndex(path, ".module."); j >= 0 {
+				parent, last = path[:j], path[j+1:]
+			}
+			return Address{Kind: KindModule, Name: strings.TrimPrefix(last, "module."), Module: parent}, true
+		}
+		module.Reset()
+		module.WriteString(path)
+	}
+	if len(tr)-i != 2 {
+		return Address{}, false
+	}
+	kind := rootOrAttr(tr[i])
+	name, ok := tr[i+1].(hcl.TraverseAttr)
+	if !ok || !slices.Contains([]string{"call", "script", "upload", "check"}, kind) {
+		return Address{}, false
+	}
+	return Address{Kind: Kind(kind), Name: name.Name, Module: module.String()}, true
+}
+
+func rootOrAttr(t hcl.Traverser) string {
+	switch t := t.(type) {
+	case hcl.TraverseRoot:
+		return t.Name
+	case hcl.TraverseAttr:
+		return t.Name
+	}
+	return ""
+}
+
+// Covers reports whether a failure of the step or check at failed is
+// what the expect_failures address a names: the same address, or a step
+// inside the module (instance) a names.
+func (a Address) Covers(failed Address) bool {
+	if a == failed {
+		return true
+	}
+	if a.Kind != KindModule {
+		return false
+	}
+	path := "module." + a.Name // Name holds NAME[KEY] for one instance
+	if a.Module != "" {
+		path = a.Module + "." + path
+	}
+	m := failed.Module
+	return m == path || strings.HasPrefix(m, path+".") || strings.HasPrefix(m, path+"[")
 }
 
 // CheckTestRun checks a run's references against the workflow it runs:
@@ -223,11 +297,37 @@ func (c *Config) CheckTestRun(r *TestRun) hcl.Diagnostics {
 		}
 	}
 	for _, ref := range r.ExpectFailures {
-		if _, ok := c.byKey[ref.Addr]; !ok {
-			diags = append(diags, c.undeclared(ref.Addr, ref.Range))
-		}
+		diags = append(diags, c.checkExpected(ref)...)
 	}
 	return diags
+}
+
+// checkExpected checks that an expect_failures address names something
+// the workflow (or the module it goes through) declares.
+func (c *Config) checkExpected(ref Reference) hcl.Diagnostics {
+	cfg, tr := c, ref.Traversal
+	for len(tr) >= 2 && rootOrAttr(tr[0]) == "module" {
+		name := tr[1].(hcl.TraverseAttr).Name
+		m := cfg.Module(name)
+		if m == nil {
+			return hcl.Diagnostics{cfg.undeclared(Address{Kind: KindModule, Name: name}, ref.Range)}
+		}
+		tr = tr[2:]
+		if len(tr) > 0 {
+			if _, ok := tr[0].(hcl.TraverseIndex); ok {
+				tr = tr[1:]
+			}
+		}
+		if m.Config == nil || len(tr) == 0 {
+			return nil
+		}
+		cfg = m.Config
+	}
+	addr := Address{Kind: Kind(rootOrAttr(tr[0])), Name: tr[1].(hcl.TraverseAttr).Name}
+	if _, ok := cfg.byKey[addr]; !ok {
+		return hcl.Diagnostics{cfg.undeclared(addr, ref.Range)}
+	}
+	return nil
 }
 
 func (c *Config) testReference(tr hcl.Traversal) hcl.Diagnostics {

@@ -23,3 +23,12 @@ run "one_group" {
   }
 }
 
+
+run "unknown_group" {
+  variables {
+    groups = ["1"]
+  }
+  # ok.ru refuses the upload to a group that does not exist; nothing is
+  # posted. module.post["1"] would cover any failure inside the instance.
+  expect_failures = [module.post["1"].upload.photos]
+}
