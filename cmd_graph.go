@@ -29,14 +29,19 @@ func cmdGraph(_ context.Context, env *cliEnv, args []string) int {
 		return exitInvalid
 	}
 	v := newView(env, viewOptions{color: useColor(env, color, env.stderr)})
+	defer v.close()
 	l, ok := load(v, path, luaPath)
-	v.close()
 	if !ok {
 		return exitInvalid
 	}
 	// Without -var flags, a module's for_each is drawn from the
 	// variables' defaults.
-	if err := l.wf.WriteDOT(env.stdout, engine.Inputs{Variables: l.cfg.DefaultVariables()}); err != nil {
+	diags, err := l.wf.WriteDOT(env.stdout, engine.Inputs{Variables: l.cfg.DefaultVariables()})
+	v.Diagnostics(l.cfg.Files(), diags)
+	if diags.HasErrors() {
+		return exitInvalid
+	}
+	if err != nil {
 		fmt.Fprintf(env.stderr, "okru-run graph: %v\n", err)
 		return exitFailed
 	}

@@ -482,9 +482,13 @@ func (w *Workflow) checkSessionsStatic() hcl.Diagnostics {
 // hold addresses and method names only, never values. Each module
 // instance is a cluster; the instances of a module with for_each are those
 // in gives it (one placeholder, module.NAME[*], when its for_each is not
-// known from in).
-func (w *Workflow) WriteDOT(out io.Writer, in Inputs) error {
-	w, _ = w.bind(in) // validate reports the diagnostics
+// known from in). It draws nothing when in gives a module's for_each a
+// value it cannot have, and returns the diagnostics.
+func (w *Workflow) WriteDOT(out io.Writer, in Inputs) (hcl.Diagnostics, error) {
+	w, diags := w.bind(in)
+	if diags.HasErrors() {
+		return diags, nil
+	}
 	var b strings.Builder
 	b.WriteString("digraph workflow {\n  rankdir = \"LR\";\n  node [fontname = \"sans-serif\"];\n")
 	w.writeScopeDOT(&b, w.root, "  ")
@@ -499,7 +503,7 @@ func (w *Workflow) WriteDOT(out io.Writer, in Inputs) error {
 	}
 	b.WriteString("}\n")
 	_, err := io.WriteString(out, b.String())
-	return err
+	return diags, err
 }
 
 // writeScopeDOT writes the nodes of scope s, then each module instance

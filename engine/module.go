@@ -127,7 +127,9 @@ func (w *Workflow) instantiate(s *scope, st *staticEval) hcl.Diagnostics {
 			continue
 		}
 		mn := &moduleNode{call: m}
-		n := add(&node{addr: lang.Address{Kind: lang.KindModule, Name: m.Name}, module: mn, rng: m.DeclRange})
+		// The for_each references only draw the graph: the instances are
+		// made from them before any node is evaluated.
+		n := add(&node{addr: lang.Address{Kind: lang.KindModule, Name: m.Name}, module: mn, refs: m.ForEachRefs, rng: m.DeclRange})
 		diags = append(diags, w.expandModule(s, n, st)...)
 		for i, k := range mn.keys {
 			inst := &scope{cfg: m.Config, parent: s, call: m, each: cty.NilVal,
@@ -206,6 +208,7 @@ func (w *Workflow) expandModule(s *scope, n *node, st *staticEval) hcl.Diagnosti
 		placeholder()
 		return nil
 	}
+	st.forEach = m
 	fe, diags := st.eval(s, m.ForEach, m.ForEachRefs, cty.NilVal)
 	if diags.HasErrors() {
 		placeholder()
@@ -406,6 +409,11 @@ type staticEval struct {
 	funcs map[string]function.Function
 	memo  map[*scope]map[lang.Address]cty.Value
 	busy  map[*scope]map[lang.Address]bool // being evaluated: a cycle, reported by Compile
+	// forEach is the module block whose for_each is evaluated, and via
+	// the variables and locals it is being evaluated through, for
+	// messages.
+	forEach *lang.ModuleCall
+	via     []string
 }
 
 func newStaticEval(w *Workflow, in Inputs) *staticEval {
@@ -427,10 +435,14 @@ func (st *staticEval) eval(s *scope, expr hcl.Expression, refs []lang.Reference,
 		case lang.KindEach:
 			continue
 		default:
+			through := ""
+			if len(st.via) > 0 {
+				through = " (through " + strings.Join(st.via, ", ") + ")"
+			}
 			return cty.DynamicVal, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid for_each",
-				Detail: fmt.Sprintf("The for_each of a module block decides which steps the workflow has, so it must be known before any call; it uses %s, which is known only as the workflow runs. Use variables, locals and functions, or put the for_each on the module's steps.",
-					r.Addr),
-				Subject: r.Range.Ptr()})
+				Detail: fmt.Sprintf("The for_each of module.%s decides which steps the workflow has, so it must be known before any call; it uses %s%s, which is known only as the workflow runs. Use variables, locals and functions, or put the for_each on the module's steps.",
+					st.forEach.Name, r.Addr, through),
+				Subject: st.forEach.ForEach.Range().Ptr()})
 		}
 		root := string(r.Addr.Kind)
 		if vars[root] == nil {
@@ -461,9 +473,15 @@ func (st *staticEval) value(s *scope, addr lang.Address) (cty.Value, hcl.Diagnos
 		st.busy[s], st.memo[s] = map[lang.Address]bool{}, map[lang.Address]cty.Value{}
 	}
 	st.busy[s][addr] = true
-	defer delete(st.busy[s], addr)
+	st.via = append(st.via, addr.String())
+	defer func() {
+		delete(st.busy[s], addr)
+		st.via = st.via[:len(st.via)-1]
+	}()
 	v, diags := st.compute(s, addr)
-	st.memo[s][addr] = v
+	if !diags.HasErrors() { // else evaluated again, to report it for each for_each
+		st.memo[s][addr] = v
+	}
 	return v, diags
 }
 

@@ -447,3 +447,35 @@ output "topics" { value = [for k, m in module.post : m.topic_id] }
 		t.Errorf("the shards posted %v, want each group once: %v", all, want)
 	}
 }
+
+// TestModuleForEachThroughLocal names the module and the locals a
+// for_each waits for a call through, for every module that does.
+func TestModuleForEachThroughLocal(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"main.hcl": testSession + `
+call "me" { method = "users.getCurrentUser" }
+locals {
+  gids = call.me.result.gids
+  set  = toset(local.gids)
+}
+module "a" {
+  source   = "./modules/post"
+  for_each = local.set
+  gid      = each.key
+  text     = "a"
+}
+module "b" {
+  source   = "./modules/post"
+  for_each = local.set
+  gid      = each.key
+  text     = "b"
+}
+`}
+	for k, v := range postModule {
+		files[k] = v
+	}
+	w := loadTree(t, writeTree(t, files))
+	_, diags := w.Plan(t.Context(), Inputs{})
+	wantDiag(t, diags, "Invalid for_each", "module.a", "call.me (through local.set, local.gids)")
+	wantDiag(t, diags, "Invalid for_each", "module.b", "call.me (through local.set, local.gids)")
+}
