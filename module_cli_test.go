@@ -24,7 +24,10 @@ import (
 // `okru-run sandbox` started as a process, killed and resumed, split into
 // shards. The sandbox's call log says what was really done.
 
-const moduleWorkflow = "testdata/batch/modules/main.hcl"
+const (
+	moduleWorkflow      = "testdata/batch/modules/main.hcl"
+	moduleShardWorkflow = "testdata/batch/modshard/main.hcl"
+)
 
 // sandboxGroups returns n groups the sandbox's demo user belongs to, and
 // so may post to, asking the sandbox with the Go client.
@@ -434,6 +437,191 @@ func checkModuleOutputs(t *testing.T, sb *sandboxProc, outs map[string]any, grou
 					t.Errorf("topic %s (topic_ids[%q][%d]) has the text %q, want %q", id, g, i, byID[id], want)
 				}
 			}
+		}
+	}
+}
+
+// Two shards of a module workflow, run at once against one sandbox, each
+// with its own state. module.part has a for_each over 8 parts: each of
+// its instances runs whole (its reads, its write without for_each, its
+// posts) in exactly one shard, and is skipped in the other, whose
+// module.part leaves it out. module.whole, without for_each, is split as
+// a workflow's steps are: the instances of its for_each steps by key, its
+// read without for_each in both shards, its write without for_each in
+// shard 1 only. Together the shards do every call once, but the reads
+// without for_each, and the -json events name the instances with their
+// module addresses.
+func TestModuleBatchShards(t *testing.T) {
+	t.Parallel()
+	sb := startSandboxProc(t)
+	groups := sandboxGroups(t, sb, 2)
+	const shards, parts, reads, tag = 2, 8, 20, "shard"
+	postKeys := []string{"a", "b", "c"}
+	// The instances of a module instance, by the calls they make.
+	type inst struct {
+		name, prefix, gid string
+		group             string   // call.group: a read without for_each
+		announce          string   // a write without for_each
+		each              []string // the instances of for_each steps
+		done              []string // what the sandbox does for them
+	}
+	instance := func(name, prefix, gid string) inst {
+		in := inst{name: name, prefix: prefix, gid: gid, group: prefix + ".call.group", announce: prefix + ".call.announce",
+			done: []string{fmt.Sprintf("post %s-%s-%s-announce", tag, gid, name)}}
+		for i := range reads {
+			in.each = append(in.each, fmt.Sprintf("%s.call.read[%d]", prefix, i))
+			in.done = append(in.done, fmt.Sprintf("read %s-%d", name, i))
+		}
+		for _, k := range postKeys {
+			in.each = append(in.each, fmt.Sprintf("%s.call.post[%q]", prefix, k))
+			in.done = append(in.done, fmt.Sprintf("post %s-%s-%s-%s", tag, gid, name, k))
+		}
+		return in
+	}
+	var partInsts []inst
+	for i := range parts {
+		name := fmt.Sprint("p", i)
+		partInsts = append(partInsts, instance(name, fmt.Sprintf("module.part[%q]", name), groups[i%len(groups)]))
+	}
+	whole := instance("whole", "module.whole", groups[0])
+
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	results := make([]cliResult, shards)
+	for i := range shards {
+		wg.Go(func() {
+			results[i] = runCLI(t, sb.env, "", "run", "-json", "-shard", fmt.Sprintf("%d/%d", i+1, shards),
+				"-state", filepath.Join(dir, fmt.Sprintf("shard-%d.journal", i+1)), "-var", groupsVar(groups),
+				"-var", fmt.Sprint("parts=", parts), "-var", fmt.Sprint("reads=", reads), "-var", "tag="+tag, moduleShardWorkflow)
+		})
+	}
+	wg.Wait()
+
+	byInstance := map[string][]int{} // the shards that finished each instance
+	skipped := make([]map[string]string, shards)
+	outParts := make([][]string, shards) // output parts: the shard's module.part instances
+	for i, r := range results {
+		if r.code != 0 {
+			t.Fatalf("shard %d: exit %d; stderr:\n%s", i+1, r.code, r.stderr)
+		}
+		skipped[i] = map[string]string{}
+		for line := range strings.Lines(r.stdout) {
+			var e map[string]any
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatalf("shard %d: %v in %q", i+1, err, line)
+			}
+			switch e["type"] {
+			case "finished":
+				in := eventInstance(e)
+				if slices.Contains(byInstance[in], i+1) {
+					t.Errorf("shard %d finished %s twice", i+1, in)
+				}
+				byInstance[in] = append(byInstance[in], i+1)
+			case "skipped":
+				skipped[i][eventInstance(e)], _ = e["reason"].(string)
+			case "outputs":
+				outs, _ := e["outputs"].(map[string]any)
+				ps, _ := outs["parts"].([]any)
+				for _, p := range ps {
+					outParts[i] = append(outParts[i], fmt.Sprint(p))
+				}
+			}
+		}
+	}
+	shardsOf := func(in string) string { return fmt.Sprint(byInstance[in]) }
+
+	// call.me, a read without for_each, runs in both shards.
+	if got := shardsOf("call.me"); got != "[1 2]" && got != "[2 1]" {
+		t.Errorf("call.me was finished by shards %s, want both", got)
+	}
+	// Each instance of module.part runs whole in one shard.
+	ran := make([][]string, shards) // by shard, the parts it ran
+	for _, p := range partInsts {
+		owner := byInstance[p.group]
+		if len(owner) != 1 {
+			t.Errorf("%s was finished by shards %v, want one", p.group, owner)
+			continue
+		}
+		s := owner[0]
+		ran[s-1] = append(ran[s-1], p.name)
+		for _, in := range append([]string{p.announce}, p.each...) {
+			if got := byInstance[in]; !slices.Equal(got, owner) {
+				t.Errorf("%s was finished by shards %v, want %v, the shard of %s", in, got, owner, p.prefix)
+			}
+		}
+		other := 3 - s
+		want := fmt.Sprintf("runs in shard %d of %d, with its module instance", s, shards)
+		for _, step := range []string{".call.group", ".call.read", ".call.announce", ".call.post"} {
+			if got := skipped[other-1][p.prefix+step]; got != want {
+				t.Errorf("shard %d: %s%s skipped as %q, want %q", other, p.prefix, step, got, want)
+			}
+		}
+	}
+	for i := range shards {
+		t.Logf("shard %d ran module.part %v", i+1, ran[i])
+		if len(ran[i]) == 0 {
+			t.Errorf("shard %d ran no instance of module.part: the instances were not split", i+1)
+		}
+		if !slices.Equal(outParts[i], ran[i]) {
+			t.Errorf("shard %d: output parts = %v, want the instances it ran, %v", i+1, outParts[i], ran[i])
+		}
+	}
+	// module.whole is split as a workflow's steps are.
+	if got := shardsOf(whole.group); got != "[1 2]" && got != "[2 1]" {
+		t.Errorf("%s, a read without for_each, was finished by shards %s, want both", whole.group, got)
+	}
+	if got := shardsOf(whole.announce); got != "[1]" {
+		t.Errorf("%s, a write without for_each, was finished by shards %s, want shard 1 only", whole.announce, got)
+	}
+	if got, want := skipped[1][whole.announce], fmt.Sprintf("runs in shard 1 of %d only", shards); !strings.HasPrefix(got, want) {
+		t.Errorf("shard 2: %s skipped as %q, want %q", whole.announce, got, want)
+	}
+	split := make([]int, shards)
+	for _, in := range whole.each {
+		got := byInstance[in]
+		if len(got) != 1 {
+			t.Errorf("%s was finished by shards %v, want exactly one", in, got)
+			continue
+		}
+		split[got[0]-1]++
+	}
+	t.Logf("the shards made %v of the %d for_each instances of module.whole", split, len(whole.each))
+	if slices.Contains(split, 0) {
+		t.Errorf("the for_each instances of module.whole were not split: %v", split)
+	}
+	// Nothing else.
+	known := map[string]bool{"call.me": true}
+	for _, p := range append(partInsts, whole) {
+		known[p.group], known[p.announce] = true, true
+		for _, in := range p.each {
+			known[in] = true
+		}
+	}
+	for in, got := range byInstance {
+		if !known[in] {
+			t.Errorf("shards %v finished %s, not an instance of the workflow", got, in)
+		}
+	}
+
+	// What the sandbox did: every call once, but group.getInfo of
+	// module.whole, in both shards.
+	want := map[string]int{}
+	for _, p := range append(partInsts, whole) {
+		want["info "+p.gid]++
+		for _, what := range p.done {
+			want[what] = 1
+		}
+	}
+	want["info "+whole.gid]++
+	done := sb.moduleDone(t, tag)
+	for _, what := range slices.Sorted(maps.Keys(want)) {
+		if done[what] != want[what] {
+			t.Errorf("the sandbox did %s %d times, want %d", what, done[what], want[what])
+		}
+	}
+	for what, n := range done {
+		if _, ok := want[what]; !ok {
+			t.Errorf("the sandbox did %s %d times, which is no call of the workflow", what, n)
 		}
 	}
 }
