@@ -429,20 +429,37 @@ func (h *nodeHeap) Pop() any {
 }
 
 // findUpstream computes, in dependency order, the steps each node waits
-// for, directly or through the values it uses.
+// for, directly or through the values it uses. A node that gathers many
+// (module.NAME of a module with thousands of instances) checks for
+// repeats in a set, not in its list.
 func (w *Workflow) findUpstream() {
 	for _, n := range w.order {
+		var seen map[lang.Address]bool
+		add := func(a lang.Address) {
+			if seen == nil && len(n.upstream) >= 16 {
+				seen = make(map[lang.Address]bool, 2*len(n.upstream))
+				for _, u := range n.upstream {
+					seen[u] = true
+				}
+			}
+			switch {
+			case seen != nil:
+				if seen[a] {
+					return
+				}
+				seen[a] = true
+			case slices.Contains(n.upstream, a):
+				return
+			}
+			n.upstream = append(n.upstream, a)
+		}
 		for _, d := range n.deps {
 			switch {
 			case d.step != nil:
-				if !slices.Contains(n.upstream, d.addr) {
-					n.upstream = append(n.upstream, d.addr)
-				}
+				add(d.addr)
 			default: // locals, module inputs and outputs, module.NAME
 				for _, a := range d.upstream {
-					if !slices.Contains(n.upstream, a) {
-						n.upstream = append(n.upstream, a)
-					}
+					add(a)
 				}
 			}
 		}
