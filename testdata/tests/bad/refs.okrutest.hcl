@@ -1,4 +1,5 @@
 # References the workflow does not declare.
+workflow = "../../cli/assertions.hcl"
 run "typos" {
   variables {
     min_friend = 3

@@ -1,5 +1,6 @@
 # Runs that fail: an assert that does not hold, a failure that was not
 # expected, and an expected failure that does not happen.
+workflow = "../../cli/assertions.hcl"
 run "too_many_wanted" {
   assert {
     condition     = output.friends > 1000
