@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,6 +28,12 @@ type Scope struct {
 	// Lua gives the functions Lua libraries declare, called as lua::NAME;
 	// nil gives none.
 	Lua LuaFunctions
+	// Context is the command's: lua:: calls run under it, so that
+	// cancelling it (Ctrl-C) stops a running function at once instead of
+	// at its time bound. A call it stops fails with an error that wraps
+	// the context's (errors.Is(err, context.Canceled)). nil means
+	// context.Background().
+	Context context.Context
 }
 
 // Functions returns the functions expressions may call: the cty standard

@@ -34,15 +34,20 @@ func (s Scope) luaFunctions(fns map[string]function.Function) {
 	if err != nil {
 		return
 	}
+	ctx := s.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	for _, name := range names {
-		fns[LuaNamespace+name] = luaFunction(s.Lua, name)
+		fns[LuaNamespace+name] = luaFunction(ctx, s.Lua, name)
 	}
 }
 
 // luaFunction is one lua:: function: any number of arguments of any type.
 // An unknown argument makes the result unknown without calling Lua, and a
 // sensitive one makes it sensitive (cty does both, as for every function).
-func luaFunction(lib LuaFunctions, name string) function.Function {
+// Each call runs under ctx, the command's context.
+func luaFunction(ctx context.Context, lib LuaFunctions, name string) function.Function {
 	return function.New(&function.Spec{
 		Description: "Calls the function " + name + " of a Lua library.",
 		VarParam:    &function.Parameter{Name: "args", Type: cty.DynamicPseudoType, AllowNull: true},
@@ -57,8 +62,11 @@ func luaFunction(lib LuaFunctions, name string) function.Function {
 				raw[i] = b
 			}
 			// The call is bounded in time and memory by the library, so a
-			// function that loops for ever cannot hold a plan or a run.
-			out, err := lib.Call(context.Background(), name, raw)
+			// function that loops for ever cannot hold a plan or a run;
+			// ctx ending (an interrupt) stops it before its bound. Being
+			// stopped is an error, never another value: a call that
+			// returns gives what it always gives.
+			out, err := lib.Call(ctx, name, raw)
 			if err != nil {
 				return cty.NilVal, err
 			}
