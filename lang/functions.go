@@ -83,7 +83,8 @@ func (s Scope) Functions() map[string]function.Function {
 		"tobool": stdlib.MakeToFunc(cty.Bool), "tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 		"toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)), "tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
 		// errors
-		"try": tryfunc.TryFunc, "can": tryfunc.CanFunc,
+		"try": s.stoppable(tryfunc.TryFunc, function.StaticReturnType(cty.DynamicPseudoType)),
+		"can": s.stoppable(tryfunc.CanFunc, function.StaticReturnType(cty.Bool)),
 		// outside world
 		"env":     s.envFunc(),
 		"file":    s.fileFunc(),

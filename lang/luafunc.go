@@ -3,7 +3,12 @@ package lang
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/customdecode"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 )
@@ -73,4 +78,54 @@ func luaFunction(ctx context.Context, lib LuaFunctions, name string) function.Fu
 			return ValueFromJSON(out)
 		},
 	})
+}
+
+// stoppable wraps try or can (f, whose result type is ty) so that they
+// never turn a lua:: call stopped by s.Context into a value: when the
+// context has ended and an expression they were given calls a lua::
+// function, they fail with the context's error instead of falling back on
+// the next expression or on false. A call that ends gives what it always
+// gives, so without this an interrupt would be the one way a try() could
+// give another value than the last time, one a run might send.
+func (s Scope) stoppable(f function.Function, ty function.TypeFunc) function.Function {
+	if s.Context == nil || s.Lua == nil {
+		return f
+	}
+	ctx := s.Context
+	return function.New(&function.Spec{
+		Description: f.Description(),
+		Params:      f.Params(),
+		VarParam:    f.VarParam(),
+		// f's own type would evaluate the expressions once more.
+		Type: ty,
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			v, err := f.Call(args)
+			if ctx.Err() != nil && callsLua(args) {
+				return cty.NilVal, fmt.Errorf("interrupted while a lua:: function ran: %w", ctx.Err())
+			}
+			return v, err
+		},
+	})
+}
+
+// callsLua reports whether one of the expressions given to try or can
+// calls a lua:: function. An expression not of HCL's native syntax may.
+func callsLua(args []cty.Value) bool {
+	for _, a := range args {
+		expr, ok := customdecode.ExpressionClosureFromVal(a).Expression.(hclsyntax.Expression)
+		if !ok {
+			return true
+		}
+		found := false
+		hclsyntax.VisitAll(expr, func(n hclsyntax.Node) hcl.Diagnostics {
+			if call, ok := n.(*hclsyntax.FunctionCallExpr); ok && strings.HasPrefix(call.Name, LuaNamespace) {
+				found = true
+			}
+			return nil
+		})
+		if found {
+			return true
+		}
+	}
+	return false
 }

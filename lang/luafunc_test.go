@@ -115,3 +115,49 @@ func TestLuaFunctionContext(t *testing.T) {
 		t.Errorf("unknown argument: %#v, %v", v, diags)
 	}
 }
+
+// TestTryDoesNotCatchInterrupts: try and can do not turn a lua:: call that
+// the context stopped into their fallback or false, which would be a value
+// the workflow does not have; without a lua:: call they work as ever.
+func TestTryDoesNotCatchInterrupts(t *testing.T) {
+	t.Parallel()
+	libs := luaLibraries(t, spinLibrary)
+	libs.FunctionTimeout = 30 * time.Second // only the interrupt ends a call
+	for _, src := range []string{`try(lua::spin(1), "fallback")`, `can(lua::spin(1))`, `try(upper(lua::spin(1)), "fallback")`} {
+		t.Run(src, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			stop := time.AfterFunc(50*time.Millisecond, cancel)
+			defer stop.Stop()
+			v, diags := evalLua(t, Scope{Lua: libs, Context: ctx}, src)
+			if !diags.HasErrors() {
+				t.Fatalf("got %#v, want an error", v)
+			}
+			if !strings.Contains(diags[0].Detail, "interrupted") {
+				t.Errorf("detail %q does not say it was interrupted", diags[0].Detail)
+			}
+			extra, ok := hcl.DiagnosticExtra[hclsyntax.FunctionCallDiagExtra](diags[0])
+			if !ok || !errors.Is(extra.FunctionCallError(), context.Canceled) {
+				t.Errorf("the error does not wrap context.Canceled: %v", diags)
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for src, want := range map[string]cty.Value{
+		`try(unknown.x, "fallback")`: cty.DynamicVal, // as without a context
+		`try(nothing, "fallback")`:   cty.StringVal("fallback"),
+		`can(nothing)`:               cty.False,
+		`can(upper("a"))`:            cty.True,
+	} {
+		v, diags := evalLua(t, Scope{Lua: libs, Context: ctx}, src)
+		if diags.HasErrors() || !v.RawEquals(want) {
+			t.Errorf("%s under an ended context: %#v, %v; want %#v", src, v, diags, want)
+		}
+	}
+	v, diags := evalLua(t, Scope{Lua: libs, Context: t.Context()}, `try(lua::shout("a"), "fallback")`)
+	if diags.HasErrors() || v != cty.StringVal("A!") {
+		t.Errorf("try of a lua:: call under a live context: %#v, %v", v, diags)
+	}
+}
