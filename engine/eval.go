@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/okru-run/okru-run/lang"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -31,16 +34,20 @@ type Inputs struct {
 // the goroutine that walks the graph; workers read the EvalContexts built
 // from them, which are never changed afterwards.
 type evaluator struct {
-	w        *Workflow
+	w *Workflow
+	// ctx is what lua:: calls run under (lang.Scope.Context): when it
+	// ends, a running function stops and the expression calling it fails
+	// (see interruption).
+	ctx      context.Context
 	planning bool
 	funcs    map[string]function.Function
 	values   []cty.Value // by node index; cty.NilVal until evaluated
 	varObj   cty.Value
 }
 
-func newEvaluator(w *Workflow, in Inputs, planning bool) *evaluator {
-	scope := lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now, Lua: w.libs}
-	e := &evaluator{w: w, planning: planning, funcs: scope.Functions(), values: make([]cty.Value, len(w.nodes))}
+func newEvaluator(ctx context.Context, w *Workflow, in Inputs, planning bool) *evaluator {
+	scope := lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now, Lua: w.libs, Context: ctx}
+	e := &evaluator{w: w, ctx: ctx, planning: planning, funcs: scope.Functions(), values: make([]cty.Value, len(w.nodes))}
 	vars := make(map[string]cty.Value, len(w.cfg.Variables))
 	for _, n := range w.nodes {
 		if n.variable == nil {
@@ -55,6 +62,25 @@ func newEvaluator(w *Workflow, in Inputs, planning bool) *evaluator {
 	}
 	e.varObj = cty.ObjectVal(vars)
 	return e
+}
+
+// interruption reports whether diags fail only because e.ctx ended: each
+// error is a function call (a lua:: function, or try or can around one)
+// that the end stopped. Such an expression is interrupted, not wrong.
+func (e *evaluator) interruption(diags hcl.Diagnostics) bool {
+	if !diags.HasErrors() || e.ctx.Err() == nil {
+		return false
+	}
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		call, ok := hcl.DiagnosticExtra[hclsyntax.FunctionCallDiagExtra](d)
+		if !ok || !errors.Is(call.FunctionCallError(), e.ctx.Err()) {
+			return false
+		}
+	}
+	return true
 }
 
 // evalContext builds the context a node's expressions are evaluated in,

@@ -116,7 +116,7 @@ func (w *Workflow) check(ctx context.Context, in Inputs) ([]*expanded, hcl.Diagn
 // plan plans the workflow, keeping the first keep instances of each step
 // (keepAll: every one).
 func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*expanded, hcl.Diagnostics) {
-	e := newEvaluator(w, in, true)
+	e := newEvaluator(ctx, w, in, true)
 	needed := w.resultsNeeded(false)
 	reuse := make([]*expanded, len(w.nodes))
 	p := &Plan{}
