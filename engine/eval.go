@@ -68,19 +68,44 @@ func newEvaluator(ctx context.Context, w *Workflow, in Inputs, planning bool) *e
 // error is a function call (a lua:: function, or try or can around one)
 // that the end stopped. Such an expression is interrupted, not wrong.
 func (e *evaluator) interruption(diags hcl.Diagnostics) bool {
-	if !diags.HasErrors() || e.ctx.Err() == nil {
+	if !diags.HasErrors() {
 		return false
 	}
 	for _, d := range diags {
-		if d.Severity != hcl.DiagError {
-			continue
-		}
-		call, ok := hcl.DiagnosticExtra[hclsyntax.FunctionCallDiagExtra](d)
-		if !ok || !errors.Is(call.FunctionCallError(), e.ctx.Err()) {
+		if d.Severity == hcl.DiagError && !stoppedBy(e.ctx, d) {
 			return false
 		}
 	}
 	return true
+}
+
+// stoppedBy reports whether d is the error of a function call that ctx
+// ending stopped (see lang.Scope.Context).
+func stoppedBy(ctx context.Context, d *hcl.Diagnostic) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	call, ok := hcl.DiagnosticExtra[hclsyntax.FunctionCallDiagExtra](d)
+	return ok && errors.Is(call.FunctionCallError(), ctx.Err())
+}
+
+// firstStop keeps, of the diagnostics of the calls ctx ending stopped,
+// only the first, which says where evaluation was when it ended (a lua::
+// function that loops for ever): the calls after it were stopped before
+// they started.
+func firstStop(ctx context.Context, diags hcl.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	seen := false
+	for _, d := range diags {
+		if stoppedBy(ctx, d) {
+			if seen {
+				continue
+			}
+			seen = true
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // evalContext builds the context a node's expressions are evaluated in,

@@ -93,7 +93,7 @@ func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, h
 	}()
 	checked, diags := w.check(evalCtx, in)
 	if evalCtx.Err() != nil {
-		return &Result{Status: StatusInterrupted}, diags
+		return &Result{Status: StatusInterrupted}, firstStop(evalCtx, diags)
 	}
 	if diags.HasErrors() {
 		return &Result{Status: StatusInvalid}, diags
@@ -105,7 +105,7 @@ func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, h
 	if d.HasErrors() {
 		r.emitOutputs()
 		if r.interruption(d) {
-			return &Result{Status: StatusInterrupted}, diags
+			return &Result{Status: StatusInterrupted}, firstStop(evalCtx, diags)
 		}
 		return &Result{Status: StatusInvalid}, diags
 	}

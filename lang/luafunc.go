@@ -58,6 +58,11 @@ func luaFunction(ctx context.Context, lib LuaFunctions, name string) function.Fu
 		VarParam:    &function.Parameter{Name: "args", Type: cty.DynamicPseudoType, AllowNull: true},
 		Type:        function.StaticReturnType(cty.DynamicPseudoType),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			if err := ctx.Err(); err != nil {
+				// The rest of an expression whose call was stopped: no
+				// need to start Lua.
+				return cty.NilVal, fmt.Errorf("interrupted before the call: %w", err)
+			}
 			raw := make([]json.RawMessage, len(args))
 			for i, a := range args {
 				b, err := JSON(a)
