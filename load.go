@@ -51,7 +51,7 @@ func (l *loaded) inputs(ctx context.Context, env *cliEnv, v view, f *workflowFla
 	}
 	scope := lang.Scope{Dir: l.cfg.Dir, Getenv: getenv, Lua: l.wf.LuaFunctions(), Context: ctx}
 	vals, diags := l.cfg.ResolveVariables(lang.Inputs{Getenv: getenv, VarFiles: f.varFiles, Vars: f.vars}, scope)
-	if diags.HasErrors() && ctx.Err() != nil {
+	if lang.Interrupted(ctx, diags) {
 		fmt.Fprintln(v.stderr(), "okru-run: interrupted; nothing was called")
 		return engine.Inputs{}, false
 	}

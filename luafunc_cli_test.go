@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -148,6 +149,51 @@ call "info" {
 			}
 			if _, err := os.Stat(filepath.Dir(state)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("the state was written: %v", err)
+			}
+		})
+	}
+}
+
+// TestInterruptStopsLuaValidation: a variable's validation that calls a
+// lua:: function looping for ever is stopped by the first signal (a
+// cancelled context, in process): exit 130, where the function's 5s bound
+// would end it with exit 2 and a timeout.
+func TestInterruptStopsLuaValidation(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "lua"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lib := "return {functions = {spin = function(s) while true do end end}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "lua", "spin.lua"), []byte(lib), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := `variable "name" {
+  type    = string
+  default = "x"
+  validation {
+    condition     = lua::spin(var.name)
+    error_message = "no"
+  }
+}
+output "name" { value = var.name }
+`
+	if err := os.WriteFile(filepath.Join(dir, "wf.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"plan", "run"} {
+		t.Run(cmd, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			stop := time.AfterFunc(100*time.Millisecond, cancel) // the signal
+			defer stop.Stop()
+			r := runCLIContext(ctx, t, nil, "", cmd, filepath.Join(dir, "wf.hcl"))
+			if r.code != exitInterrupted {
+				t.Fatalf("exit %d, want %d:\n%s", r.code, exitInterrupted, r.stderr)
+			}
+			if !strings.Contains(r.stderr, "okru-run: interrupted; nothing was called") || strings.Contains(r.stderr, "timeout") {
+				t.Errorf("stderr:\n%s", r.stderr)
 			}
 		})
 	}

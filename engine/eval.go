@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/okru-run/okru-run/lang"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -64,29 +62,10 @@ func newEvaluator(ctx context.Context, w *Workflow, in Inputs, planning bool) *e
 	return e
 }
 
-// interruption reports whether diags fail only because e.ctx ended: each
-// error is a function call (a lua:: function, or try or can around one)
-// that the end stopped. Such an expression is interrupted, not wrong.
+// interruption reports whether diags fail only because e.ctx ended (see
+// lang.Interrupted): the expression is interrupted, not wrong.
 func (e *evaluator) interruption(diags hcl.Diagnostics) bool {
-	if !diags.HasErrors() {
-		return false
-	}
-	for _, d := range diags {
-		if d.Severity == hcl.DiagError && !stoppedBy(e.ctx, d) {
-			return false
-		}
-	}
-	return true
-}
-
-// stoppedBy reports whether d is the error of a function call that ctx
-// ending stopped (see lang.Scope.Context).
-func stoppedBy(ctx context.Context, d *hcl.Diagnostic) bool {
-	if ctx.Err() == nil {
-		return false
-	}
-	call, ok := hcl.DiagnosticExtra[hclsyntax.FunctionCallDiagExtra](d)
-	return ok && errors.Is(call.FunctionCallError(), ctx.Err())
+	return lang.Interrupted(e.ctx, diags)
 }
 
 // firstStop keeps, of the diagnostics of the calls ctx ending stopped,
@@ -97,7 +76,7 @@ func firstStop(ctx context.Context, diags hcl.Diagnostics) hcl.Diagnostics {
 	var out hcl.Diagnostics
 	seen := false
 	for _, d := range diags {
-		if stoppedBy(ctx, d) {
+		if lang.Stopped(ctx, d) {
 			if seen {
 				continue
 			}

@@ -3,6 +3,7 @@ package lang
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -133,4 +134,30 @@ func callsLua(args []cty.Value) bool {
 		}
 	}
 	return false
+}
+
+// Stopped reports whether d is the error of a function call that ctx, a
+// Scope's Context, stopped by ending: a lua:: function, or try or can
+// around one.
+func Stopped(ctx context.Context, d *hcl.Diagnostic) bool {
+	if ctx == nil || ctx.Err() == nil || d.Severity != hcl.DiagError {
+		return false
+	}
+	call, ok := hcl.DiagnosticExtra[hclsyntax.FunctionCallDiagExtra](d)
+	return ok && errors.Is(call.FunctionCallError(), ctx.Err())
+}
+
+// Interrupted reports whether diags fail only because ctx ended: they
+// hold errors, and each is Stopped. What gave them is interrupted, not
+// wrong.
+func Interrupted(ctx context.Context, diags hcl.Diagnostics) bool {
+	if !diags.HasErrors() {
+		return false
+	}
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError && !Stopped(ctx, d) {
+			return false
+		}
+	}
+	return true
 }

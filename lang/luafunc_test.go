@@ -66,6 +66,9 @@ func TestLuaFunctionInterrupted(t *testing.T) {
 	if len(diags) != 1 || !diags.HasErrors() {
 		t.Fatalf("diagnostics: %v", diags)
 	}
+	if !Interrupted(ctx, diags) {
+		t.Errorf("Interrupted is false for %v", diags)
+	}
 	d := diags[0]
 	if d.Subject == nil || d.Subject.Filename != "main.hcl" || d.Subject.Start.Line != 2 || d.Subject.Start.Column != 7 {
 		t.Errorf("subject %v, want the call at main.hcl:2,7", d.Subject)
@@ -115,6 +118,9 @@ func TestLuaFunctionContext(t *testing.T) {
 		t.Fatalf("cancelled context: %v", diags)
 	}
 	// An unknown argument calls nothing, so there is nothing to stop.
+	if _, d := evalLua(t, Scope{Lua: libs, Context: ctx}, `lua::shout(nothing)`); Interrupted(ctx, d) {
+		t.Errorf("an unknown variable counts as an interruption: %v", d)
+	}
 	v, diags = evalLua(t, Scope{Lua: libs, Context: ctx}, `lua::shout(unknown)`)
 	if diags.HasErrors() || v.IsKnown() {
 		t.Errorf("unknown argument: %#v, %v", v, diags)
