@@ -168,7 +168,7 @@ call "info" {
 	})
 	t.Run("params", func(t *testing.T) {
 		t.Parallel()
-		// Only the step's call: the local is already evaluated.
+		// Without the local, whose call plan meets first.
 		src := testSession + `
 call "info" {
   method = "users.getInfo"
