@@ -69,11 +69,11 @@ func cmdPlanRun(ctx context.Context, env *cliEnv, f *workflowFlags, detail bool,
 	if !ok {
 		return planOutcome{code: endEarly(v, exitInvalid)}
 	}
-	in, ok := l.inputs(env, v, f)
+	in, ok := l.inputs(ctx, env, v, f)
 	if !ok {
-		return planOutcome{code: endEarly(v, exitInvalid)}
+		return planOutcome{code: endEarly(v, inputsFailed(ctx))}
 	}
-	v.addSecrets(l.wf.Secrets(in))
+	v.addSecrets(l.wf.Secrets(ctx, in))
 	if f.sandbox {
 		// Planning calls nothing; the sandbox only lends its credentials to
 		// the redaction, as a run would.

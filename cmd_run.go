@@ -50,9 +50,9 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return endEarly(v, exitInvalid)
 	}
-	in, ok := l.inputs(env, v, &f)
+	in, ok := l.inputs(ctx, env, v, &f)
 	if !ok {
-		return endEarly(v, exitInvalid)
+		return endEarly(v, inputsFailed(ctx))
 	}
 	noDefault := ""
 	if f.sandbox {

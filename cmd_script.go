@@ -119,9 +119,9 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return endEarly(v, exitInvalid)
 	}
-	in, ok := l.inputs(env, v, &f.workflowFlags)
+	in, ok := l.inputs(ctx, env, v, &f.workflowFlags)
 	if !ok {
-		return endEarly(v, exitInvalid)
+		return endEarly(v, inputsFailed(ctx))
 	}
 	return execute(ctx, v, l, in, runSetup{path: path, args: args, flags: &f.workflowFlags, batch: &f.batch,
 		opts: engine.Options{Parallelism: 1}, noDefault: "a script run keeps no state unless -state FILE is given", live: live})

@@ -33,7 +33,7 @@ type runSetup struct {
 // code. The view's last line is the outputs, whatever happens.
 func execute(ctx context.Context, v view, l *loaded, in engine.Inputs, s runSetup) int {
 	opts := s.opts
-	secrets := l.wf.Secrets(in)
+	secrets := l.wf.Secrets(ctx, in)
 	if s.flags.sandbox {
 		stop, sbSecrets, err := useSandbox(s.flags.sb, &opts)
 		if err != nil {

@@ -229,7 +229,7 @@ func runTest(ctx context.Context, s *testSuite, r *lang.TestRun, connect engine.
 	rr = runResult{Name: r.Name, Status: testPass, Started: time.Now()}
 	defer func() { rr.Duration = time.Since(rr.Started) }()
 	getenv := func(string) string { return "" }
-	scope := lang.Scope{Dir: s.cfg.Dir, Getenv: getenv, Lua: s.wf.LuaFunctions()}
+	scope := lang.Scope{Dir: s.cfg.Dir, Getenv: getenv, Lua: s.wf.LuaFunctions(), Context: ctx}
 	vals, diags := s.cfg.ResolveVariables(lang.Inputs{Values: r.Variables, ValueRanges: r.VariableRanges}, scope)
 	if diags.HasErrors() {
 		rr.Status, rr.Diags = testError, diags
@@ -237,7 +237,7 @@ func runTest(ctx context.Context, s *testSuite, r *lang.TestRun, connect engine.
 		return rr, nil
 	}
 	in := engine.Inputs{Variables: vals, Getenv: getenv}
-	secrets = s.wf.Secrets(in)
+	secrets = s.wf.Secrets(ctx, in)
 	rec := &stepRecorder{}
 	res, diags := s.wf.Run(ctx, in, engine.Options{Connect: connect, StrictChecks: opts.strictChecks, KeepResults: true, Observer: rec})
 	rr.Steps = rec.steps
@@ -284,7 +284,7 @@ func runTest(ctx context.Context, s *testSuite, r *lang.TestRun, connect engine.
 	default:
 		rr.Diags = append(rr.Diags, warningsOnly(diags)...)
 	}
-	ctxEval := assertContext(s.cfg, s.wf.LuaFunctions(), vals, res)
+	ctxEval := assertContext(ctx, s.cfg, s.wf.LuaFunctions(), vals, res)
 	for _, a := range r.Asserts {
 		ok, d := engine.CheckAssert(a, ctxEval, fmt.Sprintf("run %q", r.Name))
 		if !ok {
@@ -300,7 +300,7 @@ func runTest(ctx context.Context, s *testSuite, r *lang.TestRun, connect engine.
 
 // assertContext is what a run's asserts see: var, output, call and
 // script of the run.
-func assertContext(cfg *lang.Config, luaFns lang.LuaFunctions, vals map[string]cty.Value, res *engine.Result) *hcl.EvalContext {
+func assertContext(ctx context.Context, cfg *lang.Config, luaFns lang.LuaFunctions, vals map[string]cty.Value, res *engine.Result) *hcl.EvalContext {
 	outs := map[string]cty.Value{}
 	for _, o := range res.Outputs {
 		outs[o.Name] = o.Value
@@ -316,7 +316,7 @@ func assertContext(cfg *lang.Config, luaFns lang.LuaFunctions, vals map[string]c
 	return &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(vals), "output": cty.ObjectVal(outs),
 			"call": cty.ObjectVal(calls), "script": cty.ObjectVal(scripts)},
-		Functions: lang.Scope{Dir: cfg.Dir, Lua: luaFns}.Functions(),
+		Functions: lang.Scope{Dir: cfg.Dir, Lua: luaFns, Context: ctx}.Functions(),
 	}
 }
 

@@ -212,6 +212,12 @@ func (r *runner) runCheck(n *node) {
 	}
 	for _, a := range ch.Asserts {
 		v, diags := conditionValue(a, ctx)
+		if r.interruption(diags) {
+			// Stopped with the run: not evaluated, as when a step it
+			// refers to did not run.
+			r.checks = append(r.checks, CheckResult{Name: ch.Name, Skipped: true})
+			return
+		}
 		if diags.HasErrors() {
 			res.Failed = append(res.Failed, diagText(diags))
 			for _, d := range diags {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/big"
@@ -31,16 +32,20 @@ type Inputs struct {
 // the goroutine that walks the graph; workers read the EvalContexts built
 // from them, which are never changed afterwards.
 type evaluator struct {
-	w        *Workflow
+	w *Workflow
+	// ctx is what lua:: calls run under (lang.Scope.Context): when it
+	// ends, a running function stops and the expression calling it fails
+	// (see interruption).
+	ctx      context.Context
 	planning bool
 	funcs    map[string]function.Function
 	values   []cty.Value // by node index; cty.NilVal until evaluated
 	varObj   cty.Value
 }
 
-func newEvaluator(w *Workflow, in Inputs, planning bool) *evaluator {
-	scope := lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now, Lua: w.libs}
-	e := &evaluator{w: w, planning: planning, funcs: scope.Functions(), values: make([]cty.Value, len(w.nodes))}
+func newEvaluator(ctx context.Context, w *Workflow, in Inputs, planning bool) *evaluator {
+	scope := lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now, Lua: w.libs, Context: ctx}
+	e := &evaluator{w: w, ctx: ctx, planning: planning, funcs: scope.Functions(), values: make([]cty.Value, len(w.nodes))}
 	vars := make(map[string]cty.Value, len(w.cfg.Variables))
 	for _, n := range w.nodes {
 		if n.variable == nil { // the workflow's; a module's are inputs
@@ -55,6 +60,31 @@ func newEvaluator(w *Workflow, in Inputs, planning bool) *evaluator {
 	}
 	e.varObj = cty.ObjectVal(vars)
 	return e
+}
+
+// interruption reports whether diags fail only because e.ctx ended (see
+// lang.Interrupted): the expression is interrupted, not wrong.
+func (e *evaluator) interruption(diags hcl.Diagnostics) bool {
+	return lang.Interrupted(e.ctx, diags)
+}
+
+// firstStop keeps, of the diagnostics of the calls ctx ending stopped,
+// only the first, which says where evaluation was when it ended (a lua::
+// function that loops for ever): the calls after it were stopped before
+// they started.
+func firstStop(ctx context.Context, diags hcl.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	seen := false
+	for _, d := range diags {
+		if lang.Stopped(ctx, d) {
+			if seen {
+				continue
+			}
+			seen = true
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // evalContext builds the context a node's expressions are evaluated in,

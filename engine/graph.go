@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/heap"
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -75,13 +76,13 @@ func (w *Workflow) Config() *lang.Config { return w.cfg }
 // cycle. cfg must have loaded without errors. A module with for_each has
 // one placeholder instance until Plan or Run are given the inputs.
 func Compile(cfg *lang.Config) (*Workflow, hcl.Diagnostics) {
-	return build(cfg, nil, nil)
+	return build(context.Background(), cfg, nil, nil)
 }
 
 // build builds the graph; with in, the instances of modules with
 // for_each are those in gives. libs are the Lua libraries already loaded
 // for cfg, or nil.
-func build(cfg *lang.Config, in *Inputs, libs *lua.Libraries) (*Workflow, hcl.Diagnostics) {
+func build(ctx context.Context, cfg *lang.Config, in *Inputs, libs *lua.Libraries) (*Workflow, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	if libs == nil {
 		extra := append(slices.Clone(cfg.LuaPath), moduleLuaFolders(cfg, map[string]bool{})...)
@@ -92,7 +93,7 @@ func build(cfg *lang.Config, in *Inputs, libs *lua.Libraries) (*Workflow, hcl.Di
 	w.root = &scope{cfg: cfg, each: cty.NilVal, nodes: map[lang.Address]*node{}, sessions: map[string]*node{}}
 	var st *staticEval
 	if in != nil {
-		st = newStaticEval(w, *in)
+		st = newStaticEval(ctx, w, *in)
 	}
 	diags = append(diags, w.instantiate(w.root, st)...)
 	for _, n := range w.nodes {
@@ -502,7 +503,7 @@ func (w *Workflow) checkSessionsStatic() hcl.Diagnostics {
 // known from in). It draws nothing when in gives a module's for_each a
 // value it cannot have, and returns the diagnostics.
 func (w *Workflow) WriteDOT(out io.Writer, in Inputs) (hcl.Diagnostics, error) {
-	w, diags := w.bind(in)
+	w, diags := w.bind(context.Background(), in)
 	if diags.HasErrors() {
 		return diags, nil
 	}

@@ -155,7 +155,9 @@ func (r *runner) openJournal() hcl.Diagnostics {
 		st.Close()
 		return diags
 	}
-	secrets := append(slices.Clone(so.Secrets), r.w.Secrets(r.in)...)
+	// Not stopped by the run's end: the list must be whole, and the
+	// locals it evaluates have just been evaluated by setup.
+	secrets := append(slices.Clone(so.Secrets), r.w.Secrets(context.WithoutCancel(r.ctx), r.in)...)
 	secrets = append(secrets, r.secrets...)
 	r.journal = &journal{st: st, resumed: resumed, retryUnknown: so.RetryUnknown, secrets: secrets, secretForms: secretForms(secrets)}
 	if resumed {

@@ -1,11 +1,17 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/okru-run/okru-run/lang"
@@ -89,5 +95,181 @@ func TestFingerprintCoversLibraries(t *testing.T) {
 	}
 	if h3 := w3.fingerprint(in, Shard{}, "wf", ""); h1.Files == h3.Files {
 		t.Errorf("a changed library gives the same fingerprint")
+	}
+}
+
+// spinLibrary has a function that loops for ever.
+const spinLibrary = `
+local M = {functions = {}}
+function M.functions.spin(x)
+  local n = 0
+  while true do n = n + 1 end
+end
+function M.functions.shout(s) return s:upper() .. "!" end
+return M`
+
+// slowBound raises the time bound of w's lua:: calls far beyond what a
+// test waits: only an interrupt can end a call of spin.
+func slowBound(w *Workflow) { w.libs.FunctionTimeout = time.Minute }
+
+// interruptedCall checks the diagnostic of a lua:: call the context
+// stopped, if there is one: it says so at the line of src (test.hcl) that
+// holds call.
+func interruptedCall(t *testing.T, diags hcl.Diagnostics, src, call string) {
+	t.Helper()
+	line := 1 + strings.Count(src[:strings.Index(src, call)], "\n")
+	for _, d := range diags {
+		call, ok := hcl.DiagnosticExtra[hclsyntax.FunctionCallDiagExtra](d)
+		if !ok || call.CalledFunctionName() != "lua::spin" {
+			continue
+		}
+		if !errors.Is(call.FunctionCallError(), context.Canceled) || !strings.Contains(d.Detail, "interrupted") {
+			t.Errorf("lua::spin failed, not interrupted: %s", d.Detail)
+		}
+		if d.Subject == nil || d.Subject.Filename != "test.hcl" || d.Subject.Start.Line != line {
+			t.Errorf("lua::spin interrupted at %v, want test.hcl:%d", d.Subject, line)
+		}
+		return
+	}
+	// A loaded machine may come to the call after the cancel: plan then
+	// stops before it, which is as good.
+	t.Logf("lua::spin was not called before the cancel: %v", diags)
+}
+
+// TestPlanInterruptsLuaFunction: cancelling a plan's context stops a
+// lua:: function that loops for ever, in a local, in a step's params or
+// in Secrets; plan ends as interrupted, well before the function's bound.
+func TestPlanInterruptsLuaFunction(t *testing.T) {
+	t.Parallel()
+	src := testSession + `
+locals { spun = lua::spin(1) }
+call "info" {
+  method = "users.getInfo"
+  params = { uids = lua::spin(2), fields = "name" }
+}
+`
+	w, _ := compileWithLibrary(t, src, spinLibrary)
+	slowBound(w)
+	t.Run("plan", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		stop := time.AfterFunc(50*time.Millisecond, cancel)
+		defer stop.Stop()
+		_, diags := w.Plan(ctx, Inputs{})
+		interruptedCall(t, diags, src, "lua::spin(1)")
+		said := false
+		for _, d := range diags {
+			said = said || d.Detail == "Planning was interrupted."
+		}
+		if !said {
+			t.Errorf("plan does not say it was interrupted: %v", diags)
+		}
+	})
+	t.Run("params", func(t *testing.T) {
+		t.Parallel()
+		// Without the local, whose call plan meets first.
+		src := testSession + `
+call "info" {
+  method = "users.getInfo"
+  params = { uids = lua::spin(2), fields = "name" }
+}
+`
+		w, _ := compileWithLibrary(t, src, spinLibrary)
+		slowBound(w)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		stop := time.AfterFunc(50*time.Millisecond, cancel)
+		defer stop.Stop()
+		_, diags := w.Plan(ctx, Inputs{})
+		interruptedCall(t, diags, src, "lua::spin(2)")
+	})
+	t.Run("secrets", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		stop := time.AfterFunc(50*time.Millisecond, cancel)
+		defer stop.Stop()
+		begin := time.Now()
+		w.Secrets(ctx, Inputs{})
+		// Generous: the bound is a minute, and a cancelled call ends in
+		// milliseconds.
+		if took := time.Since(begin); took > 30*time.Second {
+			t.Errorf("Secrets took %s: the interrupt did not stop lua::spin", took)
+		}
+	})
+}
+
+// TestRunStopInterruptsLuaFunction: the first signal (Options.Stop) stops
+// a lua:: function running between the calls, as it stops a script, in a
+// local, an output, a check or a step's params: the run ends as
+// interrupted, with nothing failed. A try() around a stopped call does not
+// fall back, so no call is made with the fallback.
+func TestRunStopInterruptsLuaFunction(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"local":  `locals { spun = lua::spin(call.first.result) }` + "\n" + `output "spun" { value = local.spun }`,
+		"output": `output "spun" { value = lua::spin(call.first.result) }`,
+		"check": `check "spins" {
+  assert {
+    condition     = lua::spin(call.first.result) == 1
+    error_message = "no"
+  }
+}`,
+		"params in try": `call "second" {
+  method = "users.getInfo"
+  params = { uids = try(lua::spin(call.first.result), "fallback"), fields = "name" }
+}`,
+	}
+	for name, tail := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newAPIServer(t, func(method string, form map[string]string) (any, int) {
+				return []map[string]any{{"uid": form["uids"]}}, 0
+			})
+			w, _ := compileWithLibrary(t, testSession+`
+call "first" {
+  method = "users.getInfo"
+  params = { uids = lua::shout("a"), fields = "name" }
+}
+`+tail, spinLibrary)
+			slowBound(w)
+			stop := make(chan struct{})
+			var once sync.Once
+			var mu sync.Mutex
+			var events []Event
+			obs := ObserverFunc(func(e Event) {
+				mu.Lock()
+				events = append(events, e)
+				mu.Unlock()
+				if e.Type == EventFinished && e.Step.Name == "first" {
+					// The signal, once lua::spin runs.
+					once.Do(func() { time.AfterFunc(50*time.Millisecond, func() { close(stop) }) })
+				}
+			})
+			res, diags := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), Observer: obs, Stop: stop})
+			if res.Status != StatusInterrupted || res.Failures != 0 || diags.HasErrors() {
+				t.Fatalf("status %v, %d failures: %v", res.Status, res.Failures, diags)
+			}
+			if calls := srv.Calls(); len(calls) != 1 || calls[0].Form["uids"] != "A!" {
+				t.Errorf("calls %v, want only call.first", calls)
+			}
+			if len(res.Outputs) != 0 {
+				t.Errorf("outputs %v", res.Outputs)
+			}
+			if name == "check" && (len(res.Checks) != 1 || !res.Checks[0].Skipped) {
+				t.Errorf("checks %+v, want check.spins skipped", res.Checks)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range events {
+				if e.Type == EventFailed {
+					t.Errorf("failed: %+v", e)
+				}
+				if e.Step.Name == "second" && e.Type == EventSkipped && e.Reason != "interrupted" {
+					t.Errorf("call.second skipped: %s", e.Reason)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -392,11 +393,11 @@ func hasDynamicModules(cfg *lang.Config) bool {
 
 // bind returns the workflow to plan or run with in: w itself, or, when a
 // module has a for_each, w built again with the instances in gives.
-func (w *Workflow) bind(in Inputs) (*Workflow, hcl.Diagnostics) {
+func (w *Workflow) bind(ctx context.Context, in Inputs) (*Workflow, hcl.Diagnostics) {
 	if !w.dynamic {
 		return w, nil
 	}
-	bound, diags := build(w.cfg, &in, w.libs)
+	bound, diags := build(ctx, w.cfg, &in, w.libs)
 	bound.dynamic = false // its instances are in's
 	return bound, diags
 }
@@ -416,8 +417,8 @@ type staticEval struct {
 	via     []string
 }
 
-func newStaticEval(w *Workflow, in Inputs) *staticEval {
-	ls := lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now, Lua: w.libs}
+func newStaticEval(ctx context.Context, w *Workflow, in Inputs) *staticEval {
+	ls := lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now, Lua: w.libs, Context: ctx}
 	return &staticEval{in: in, funcs: ls.Functions(), memo: map[*scope]map[lang.Address]cty.Value{}, busy: map[*scope]map[lang.Address]bool{}}
 }
 
@@ -528,7 +529,7 @@ type StepInfo struct {
 // every module instance included (a module with for_each has as many
 // instances as in gives it).
 func (w *Workflow) Steps(in Inputs) []StepInfo {
-	bound, _ := w.bind(in) // the run reports the diagnostics
+	bound, _ := w.bind(context.Background(), in) // the run reports the diagnostics
 	var out []StepInfo
 	for _, n := range bound.nodes {
 		if n.step != nil {

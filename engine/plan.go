@@ -116,11 +116,11 @@ func (w *Workflow) check(ctx context.Context, in Inputs) ([]*expanded, hcl.Diagn
 // plan plans the workflow, keeping the first keep instances of each step
 // (keepAll: every one).
 func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*expanded, hcl.Diagnostics) {
-	w, diags := w.bind(in)
+	w, diags := w.bind(ctx, in)
 	if diags.HasErrors() {
 		return &Plan{}, nil, diags
 	}
-	e := newEvaluator(w, in, true)
+	e := newEvaluator(ctx, w, in, true)
 	needed := w.resultsNeeded(false)
 	reuse := make([]*expanded, len(w.nodes))
 	p := &Plan{}

@@ -34,7 +34,9 @@ type Options struct {
 	Shard Shard
 	// Stop, once closed, stops the run gently: no call starts any more,
 	// the calls in flight finish (cancel ctx to cut them short), and the
-	// run ends as interrupted. Cancelling ctx alone stops at once.
+	// run ends as interrupted. A lua:: function running stops at once (it
+	// is pure: nothing is lost), and what called it is interrupted, not
+	// failed. Cancelling ctx alone stops at once.
 	Stop <-chan struct{}
 	// ProgressEvery is how often EventProgress reports the running
 	// for_each steps; 0 never does.
@@ -77,36 +79,42 @@ type Result struct {
 // dependency order, up to Parallelism calls at a time, and evaluates the
 // outputs. The diagnostics hold every failure.
 func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, hcl.Diagnostics) {
-	w, diags := w.bind(in)
-	if diags.HasErrors() {
-		return &Result{Status: StatusInvalid}, diags
-	}
-	// The check stops at the first signal too: Stop is for calls in
-	// flight, and none is in flight yet.
-	checkCtx, cancel := context.WithCancel(ctx)
+	// Evaluation stops at the first signal too: Stop is for calls in
+	// flight, and the check, which calls nothing, stops at once; so does a
+	// lua:: function running later, which is pure: nothing is lost.
+	evalCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	go func() {
 		select {
 		case <-opts.Stop:
 			cancel()
-		case <-checkCtx.Done():
+		case <-evalCtx.Done():
 		}
 	}()
-	checked, d := w.check(checkCtx, in)
-	diags = append(diags, d...)
-	interrupted := checkCtx.Err() != nil
-	cancel()
-	if interrupted {
-		return &Result{Status: StatusInterrupted}, diags
+	w, diags := w.bind(evalCtx, in)
+	if evalCtx.Err() != nil {
+		return &Result{Status: StatusInterrupted}, firstStop(evalCtx, diags)
 	}
 	if diags.HasErrors() {
 		return &Result{Status: StatusInvalid}, diags
 	}
-	r := newRunner(w, in, opts)
+	checked, d := w.check(evalCtx, in)
+	diags = append(diags, d...)
+	if evalCtx.Err() != nil {
+		return &Result{Status: StatusInterrupted}, firstStop(evalCtx, diags)
+	}
+	if diags.HasErrors() {
+		return &Result{Status: StatusInvalid}, diags
+	}
+	r := newRunner(evalCtx, w, in, opts)
 	r.checked = checked
 	d = r.setup(ctx)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		r.emitOutputs()
+		if r.interruption(d) {
+			return &Result{Status: StatusInterrupted}, firstStop(evalCtx, diags)
+		}
 		return &Result{Status: StatusInvalid}, diags
 	}
 	if d := r.openJournal(); d.HasErrors() {
@@ -197,7 +205,9 @@ type result struct {
 	notCalled bool
 }
 
-func newRunner(w *Workflow, in Inputs, opts Options) *runner {
+// newRunner makes the runner of a run; evalCtx stops the lua:: calls of
+// its expressions (see Run).
+func newRunner(evalCtx context.Context, w *Workflow, in Inputs, opts Options) *runner {
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = DefaultParallelism
 	}
@@ -211,7 +221,7 @@ func newRunner(w *Workflow, in Inputs, opts Options) *runner {
 		obs = tracker
 	}
 	r := &runner{
-		evaluator: newEvaluator(w, in, false),
+		evaluator: newEvaluator(evalCtx, w, in, false),
 		in:        in,
 		needed:    w.resultsNeeded(opts.KeepResults),
 		opts:      opts,
@@ -503,8 +513,10 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 		}
 		r.obs.Observe(Event{Type: EventUnknown, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 			Reason: "sent by the run being resumed, which stopped before its answer was recorded; not sent again"})
-	} else if res.err != nil && (ctx.Err() != nil && errors.Is(res.err, ctx.Err()) || r.interrupted && errors.Is(res.err, errStopping)) {
-		// Interrupted, not failed: the run reports the interruption.
+	} else if res.err != nil && (ctx.Err() != nil && errors.Is(res.err, ctx.Err()) || r.interrupted && errors.Is(res.err, errStopping)) ||
+		r.interruption(res.diags) {
+		// Interrupted, not failed: the run reports the interruption. (An
+		// instance whose expressions were stopped made no call.)
 		sr.failed++
 		r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 			Reason: "interrupted"})
@@ -560,8 +572,17 @@ func (r *runner) complete(n *node) {
 	}
 }
 
-// fail records an evaluation failure of n.
+// fail records an evaluation failure of n, or its interruption (see
+// evaluator.interruption), which stops the run as a signal does.
 func (r *runner) fail(n *node, d hcl.Diagnostics) {
+	if r.interruption(d) {
+		if n.step != nil {
+			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: cty.NilVal, Method: n.step.Method(),
+				Reason: "interrupted"})
+		}
+		r.stopped = true
+		return
+	}
 	r.failures++
 	r.diags = append(r.diags, d...)
 	if n.step != nil {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+
 	"github.com/okru-run/okru-run/lang"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -10,9 +12,11 @@ import (
 // lang.CredentialEnv) and the values of sensitive variables. The
 // CLI removes them from everything it prints, as a last line of defence
 // behind the sensitive marks (which already keep them out of plans,
-// outputs and diagnostics).
-func (w *Workflow) Secrets(in Inputs) []string {
-	e := newEvaluator(w, in, true)
+// outputs and diagnostics). The locals it evaluates may call lua::
+// functions: ctx ending stops them, leaving those locals unknown, as the
+// command is ending.
+func (w *Workflow) Secrets(ctx context.Context, in Inputs) []string {
+	e := newEvaluator(ctx, w, in, true)
 	var out []string
 	// The credentials in the environment, used by a session or not: env()
 	// of one is sensitive, and a server may echo it.

@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,6 +28,12 @@ type Scope struct {
 	// Lua gives the functions Lua libraries declare, called as lua::NAME;
 	// nil gives none.
 	Lua LuaFunctions
+	// Context is the command's: lua:: calls run under it, so that
+	// cancelling it (Ctrl-C) stops a running function at once instead of
+	// at its time bound. A call it stops fails with an error that wraps
+	// the context's (errors.Is(err, context.Canceled)). nil means
+	// context.Background().
+	Context context.Context
 }
 
 // Functions returns the functions expressions may call: the cty standard
@@ -76,7 +83,8 @@ func (s Scope) Functions() map[string]function.Function {
 		"tobool": stdlib.MakeToFunc(cty.Bool), "tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 		"toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)), "tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
 		// errors
-		"try": tryfunc.TryFunc, "can": tryfunc.CanFunc,
+		"try": s.stoppable(tryfunc.TryFunc, function.StaticReturnType(cty.DynamicPseudoType)),
+		"can": s.stoppable(tryfunc.CanFunc, function.StaticReturnType(cty.Bool)),
 		// outside world
 		"env":     s.envFunc(),
 		"file":    s.fileFunc(),

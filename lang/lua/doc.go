@@ -107,8 +107,10 @@
 // A library may return a functions table; Libraries.Functions finds them
 // and Libraries.Call calls one with JSON arguments, each call in a fresh
 // state without API access, seeded by the function's name and bounded by
-// Libraries.FunctionTimeout and FunctionMemory. Package lang calls them as
-// lua::NAME through its LuaFunctions interface.
+// Libraries.FunctionTimeout and FunctionMemory, and stopped at once when
+// its context ends (an interrupt: "script stopped: interrupted"). Package
+// lang calls them as lua::NAME through its LuaFunctions interface, under
+// the command's context (lang.Scope.Context).
 //
 // # Errors
 //

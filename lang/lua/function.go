@@ -42,12 +42,19 @@ var functionName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // them runs every library once, without API access: a library that fails
 // to load then, declares a functions field that is not a table of
 // functions, or declares a name another library declares too is an error
-// naming its file.
+// naming its file. The answer is found once and kept, unless ctx ended
+// while it was found (an interrupt says nothing about the libraries): the
+// next call then looks again.
 func (l *Libraries) Functions(ctx context.Context) (map[string]*Function, error) {
 	if l == nil {
 		return nil, nil
 	}
-	l.funcsOnce.Do(func() { l.funcs, l.funcsErr = l.findFunctions(ctx) })
+	l.funcsMu.Lock()
+	defer l.funcsMu.Unlock()
+	if !l.funcsDone {
+		l.funcs, l.funcsErr = l.findFunctions(ctx)
+		l.funcsDone = l.funcsErr == nil || ctx.Err() == nil
+	}
 	return l.funcs, l.funcsErr
 }
 

@@ -47,7 +47,8 @@ type Libraries struct {
 	compiled map[string]*library // by require name; nil entries are misses
 	sources  map[string][]byte   // by file, also of a library that does not compile
 
-	funcsOnce sync.Once
+	funcsMu   sync.Mutex // held while the functions are found
+	funcsDone bool       // funcs and funcsErr hold the answer for good
 	funcs     map[string]*Function
 	funcsErr  error
 }

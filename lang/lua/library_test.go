@@ -1,7 +1,9 @@
 package lua
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,6 +158,51 @@ return M`,
 				t.Errorf("got %s, want %s", out, tt.want)
 			}
 		})
+	}
+}
+
+// TestLibraryFunctionInterrupted: cancelling the context of a call stops
+// a function that loops for ever at once, as an interruption (not a
+// timeout); the error wraps context.Canceled. (On a loaded machine the
+// cancel may come before the loop starts, while the library loads: the
+// outcome is the same, so the test does not depend on when it comes.)
+func TestLibraryFunctionInterrupted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"lua/text.lua": `local M = {functions = {}}
+function M.functions.forever(n)
+  while true do n = n + 1 end
+end
+return M`})
+	libs := NewLibraries(dir)
+	libs.FunctionTimeout = 30 * time.Second // only the interrupt ends the call
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stop := time.AfterFunc(50*time.Millisecond, cancel)
+	defer stop.Stop()
+	_, err := libs.Call(ctx, "forever", []json.RawMessage{json.RawMessage("1")})
+	se := wantError(t, err, filepath.Join(dir, "lua", "text.lua")+":", ": script stopped: interrupted")
+	if !errors.Is(err, context.Canceled) || se.Line == 0 {
+		t.Errorf("error %v (line %d) is not an interruption at a line of the library", err, se.Line)
+	}
+}
+
+// TestLibraryFunctionsNotKeptWhenInterrupted: libraries whose functions
+// were being found when the context ended are looked at again by the
+// next call, which works.
+func TestLibraryFunctionsNotKeptWhenInterrupted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"lua/text.lua": `return {functions = {shout = function(s) return s:upper() end}}`})
+	libs := NewLibraries(dir)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := libs.Call(ctx, "shout", []json.RawMessage{json.RawMessage(`"a"`)}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a call under an ended context: %v, want an interruption", err)
+	}
+	out, err := libs.Call(t.Context(), "shout", []json.RawMessage{json.RawMessage(`"a"`)})
+	if err != nil || string(out) != `"A"` {
+		t.Fatalf("the next call: %s, %v", out, err)
 	}
 }
 
