@@ -563,12 +563,23 @@ func TestReportInterrupted(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer
 	w := newRedactor(&b, []string{"s3cret"})
-	opts := &engine.Options{State: &engine.StateOptions{Path: "st.journal"}}
+	state := filepath.Join(t.TempDir(), "st.journal")
+	opts := &engine.Options{State: &engine.StateOptions{Path: state}}
 	args := []string{"-var", "password=s3cret", "-var=token=xs3cretx", "--var", "msg=hi", "wf.hcl"}
+	// Interrupted before the journal was opened: nothing to resume.
+	(&batchFlags{}).reportInterrupted(w, opts, &engine.Result{}, args, nil)
+	w.Flush()
+	if got := b.String(); got != "okru-run: interrupted before the first call: nothing was recorded, so a new run starts over\n" {
+		t.Errorf("before the journal: %s", got)
+	}
+	b.Reset()
+	if err := os.WriteFile(state, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	(&batchFlags{}).reportInterrupted(w, opts, &engine.Result{Calls: 1}, args, nil)
 	w.Flush()
 	got := b.String()
-	want := "okru-run: interrupted: 1 call made; the state is in st.journal\n" +
+	want := "okru-run: interrupted: 1 call made; the state is in " + state + "\n" +
 		"okru-run: to continue: okru-run run -resume -var password=... -var=token=... --var msg=hi wf.hcl\n" +
 		"okru-run: sensitive values are not shown (... or [REDACTED]): give them again in their place\n"
 	if got != want {

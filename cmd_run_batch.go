@@ -158,6 +158,12 @@ func (b *batchFlags) reportInterrupted(w io.Writer, opts *engine.Options, res *e
 		fmt.Fprintf(w, "okru-run: interrupted: %s; no state was kept, so a new run starts over\n", done)
 		return
 	}
+	if _, err := os.Lstat(opts.State.Path); err != nil {
+		// Stopped while the workflow was checked, before the journal
+		// was opened: there is nothing to resume.
+		fmt.Fprintf(w, "okru-run: interrupted before the first call: nothing was recorded, so a new run starts over\n")
+		return
+	}
 	var secrets []string
 	r, _ := w.(*redactor)
 	if r != nil {

@@ -53,8 +53,8 @@ call "info" {
 	}{
 		{"plan, in params", inParams, []string{"plan"}, "okru-run plan: interrupted; nothing was called"},
 		{"plan, in a local", inLocal, []string{"plan"}, "okru-run plan: interrupted; nothing was called"},
-		{"run, in params", inParams, []string{"run", "-sandbox", "-state", "STATE"}, "okru-run: interrupted: 0 calls made"},
-		{"run, in a local", inLocal, []string{"run", "-sandbox", "-state", "STATE"}, "okru-run: interrupted: 0 calls made"},
+		{"run, in params", inParams, []string{"run", "-sandbox", "-state", "STATE"}, "okru-run: interrupted before the first call: nothing was recorded"},
+		{"run, in a local", inLocal, []string{"run", "-sandbox", "-state", "STATE"}, "okru-run: interrupted before the first call: nothing was recorded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
