@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/lang"
+	"github.com/okru-run/okru-run/lang/lua"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -38,14 +39,17 @@ type evaluator struct {
 	// (see interruption).
 	ctx      context.Context
 	planning bool
-	funcs    map[string]function.Function
-	values   []cty.Value // by node index; cty.NilVal until evaluated
+	funcs    map[string]function.Function // the workflow's
+	// scopeFuncs are the functions of each scope, by its libraries (a
+	// module's lua:: functions are its own).
+	scopeFuncs map[*lua.Libraries]map[string]function.Function
+	values     []cty.Value // by node index; cty.NilVal until evaluated
 	varObj   cty.Value
 }
 
 func newEvaluator(ctx context.Context, w *Workflow, in Inputs, planning bool) *evaluator {
-	scope := lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now, Lua: w.libs, Context: ctx}
-	e := &evaluator{w: w, ctx: ctx, planning: planning, funcs: scope.Functions(), values: make([]cty.Value, len(w.nodes))}
+	funcs := w.functions(ctx, in)
+	e := &evaluator{w: w, ctx: ctx, planning: planning, funcs: funcs[w.libs], scopeFuncs: funcs, values: make([]cty.Value, len(w.nodes))}
 	vars := make(map[string]cty.Value, len(w.cfg.Variables))
 	for _, n := range w.nodes {
 		if n.variable == nil { // the workflow's; a module's are inputs
@@ -132,7 +136,7 @@ func (e *evaluator) evalContext(n *node) *hcl.EvalContext {
 	if n.input != nil && n.scope.each != cty.NilVal {
 		vars["each"] = n.scope.each
 	}
-	return &hcl.EvalContext{Variables: vars, Functions: e.funcs}
+	return &hcl.EvalContext{Variables: vars, Functions: e.scopeFuncs[s.libs]}
 }
 
 // evalInput evaluates a variable of a module instance: the input its
@@ -147,7 +151,7 @@ func (e *evaluator) evalInput(n *node) (cty.Value, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
-	conv, d := lang.InputValue(in.v, v, in.attr.Expr.Range(), e.funcs)
+	conv, d := lang.InputValue(in.v, v, in.attr.Expr.Range(), e.scopeFuncs[n.scope.libs])
 	for _, x := range d {
 		x.Detail = n.scope.prefix + ": " + x.Detail
 	}

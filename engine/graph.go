@@ -53,8 +53,11 @@ type Workflow struct {
 	nodes []*node // declaration order
 	order []*node // dependencies first; ties in declaration order
 	// libs are the Lua libraries of the workflow: what scripts require
-	// and the functions expressions call as lua::NAME.
-	libs *lua.Libraries
+	// and the functions expressions call as lua::NAME. moduleLibs are
+	// those of each module, from its own lua folder: a module's
+	// expressions and scripts use only them.
+	libs       *lua.Libraries
+	moduleLibs map[*lang.Config]*lua.Libraries
 	root *scope // the workflow's own declarations; modules are below it
 	// dynamic says a module has a for_each: Plan and Run build the graph
 	// again with their inputs (see bind).
@@ -80,17 +83,20 @@ func Compile(cfg *lang.Config) (*Workflow, hcl.Diagnostics) {
 }
 
 // build builds the graph; with in, the instances of modules with
-// for_each are those in gives. libs are the Lua libraries already loaded
-// for cfg, or nil.
-func build(ctx context.Context, cfg *lang.Config, in *Inputs, libs *lua.Libraries) (*Workflow, hcl.Diagnostics) {
+// for_each are those in gives. from is the workflow built before from the
+// same cfg, whose Lua libraries are reused (already loaded), or nil.
+func build(ctx context.Context, cfg *lang.Config, in *Inputs, from *Workflow) (*Workflow, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	if libs == nil {
-		extra := append(slices.Clone(cfg.LuaPath), moduleLuaFolders(cfg, map[string]bool{})...)
-		libs = lua.NewLibraries(cfg.LuaDir, extra...)
+	w := &Workflow{cfg: cfg, dynamic: hasDynamicModules(cfg)}
+	if from != nil {
+		w.libs, w.moduleLibs = from.libs, from.moduleLibs
+	} else {
+		w.libs = lua.NewLibraries(cfg.LuaDir, cfg.LuaPath...)
+		w.moduleLibs = map[*lang.Config]*lua.Libraries{}
+		addModuleLibraries(cfg, cfg.LuaPath, w.moduleLibs)
+		diags = append(diags, w.checkLibraries()...)
 	}
-	w := &Workflow{cfg: cfg, libs: libs, dynamic: hasDynamicModules(cfg)}
-	diags = append(diags, w.checkLibraries()...)
-	w.root = &scope{cfg: cfg, each: cty.NilVal, nodes: map[lang.Address]*node{}, sessions: map[string]*node{}}
+	w.root = &scope{cfg: cfg, libs: w.libs, each: cty.NilVal, nodes: map[lang.Address]*node{}, sessions: map[string]*node{}}
 	var st *staticEval
 	if in != nil {
 		st = newStaticEval(ctx, w, *in)

@@ -540,11 +540,13 @@ func (w *Workflow) fingerprint(in Inputs, sh Shard, path, salt string) state.Hea
 	}
 	// The Lua libraries: a changed lua:: function may give other
 	// parameters, a changed library another script.
-	libs := w.libs.Sources()
 	libDir := filepath.Join(w.cfg.LuaDir, lua.LibraryFolder) + string(filepath.Separator)
-	for _, file := range slices.Sorted(maps.Keys(libs)) {
-		fmt.Fprintf(files, "lua %s\x00%d\x00", strings.TrimPrefix(file, libDir), len(libs[file]))
-		files.Write(libs[file])
+	for _, l := range w.allLibraries() { // the modules' too
+		libs := l.Sources()
+		for _, file := range slices.Sorted(maps.Keys(libs)) {
+			fmt.Fprintf(files, "lua %s\x00%d\x00", strings.TrimPrefix(file, libDir), len(libs[file]))
+			files.Write(libs[file])
+		}
 	}
 	vars := sha256.New()
 	saltBytes, _ := hex.DecodeString(salt)

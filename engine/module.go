@@ -3,8 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"maps"
 	"slices"
 	"strings"
 
@@ -46,6 +45,9 @@ type scope struct {
 	// caller's, passed in, in a module.
 	sessions map[string]*node
 	outputs  []*node
+	// libs are the Lua libraries its expressions and scripts use: the
+	// workflow's, or the module's own.
+	libs *lua.Libraries
 	// shardID decides which shard of a sharded run runs the scope: that of
 	// the outermost module instance with a for_each key around it (see
 	// ShardID), "" when none is. Every node of such an instance runs in
@@ -133,7 +135,7 @@ func (w *Workflow) instantiate(s *scope, st *staticEval) hcl.Diagnostics {
 		n := add(&node{addr: lang.Address{Kind: lang.KindModule, Name: m.Name}, module: mn, refs: m.ForEachRefs, rng: m.DeclRange})
 		diags = append(diags, w.expandModule(s, n, st)...)
 		for i, k := range mn.keys {
-			inst := &scope{cfg: m.Config, parent: s, call: m, each: cty.NilVal,
+			inst := &scope{cfg: m.Config, parent: s, call: m, each: cty.NilVal, libs: w.moduleLibs[m.Config],
 				nodes: map[lang.Address]*node{}, sessions: map[string]*node{}}
 			inst.prefix = InstanceName(n.addr, k)
 			inst.shardID = s.shardID
@@ -215,7 +217,7 @@ func (w *Workflow) expandModule(s *scope, n *node, st *staticEval) hcl.Diagnosti
 		placeholder()
 		return diags
 	}
-	if lang.IsMarkedSensitive(fe) {
+	if lang.IsSensitive(fe) { // at most maxModuleInstances elements to look through
 		placeholder()
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Sensitive for_each",
 			Detail:  "for_each may not use sensitive values: instance keys are shown in plans and progress.",
@@ -362,20 +364,25 @@ func moduleSteps(n *node) []*node {
 	return out
 }
 
-// moduleLuaFolders lists the lua folders of the modules of cfg, so that
-// their lua:: functions and libraries are found after the workflow's own.
-func moduleLuaFolders(cfg *lang.Config, seen map[string]bool) []string {
-	var out []string
+// addModuleLibraries makes the Lua libraries of every module of cfg, from
+// its own lua folder, then the folders of -lua-path (extra), once per
+// module folder.
+func addModuleLibraries(cfg *lang.Config, extra []string, out map[*lang.Config]*lua.Libraries) {
 	for _, m := range cfg.Modules {
-		if m.Config == nil {
+		if m.Config == nil || out[m.Config] != nil {
 			continue
 		}
-		dir := filepath.Join(m.Config.Dir, lua.LibraryFolder)
-		if fi, err := os.Stat(dir); err == nil && fi.IsDir() && !seen[dir] {
-			seen[dir] = true
-			out = append(out, dir)
-		}
-		out = append(out, moduleLuaFolders(m.Config, seen)...)
+		out[m.Config] = lua.NewLibraries(m.Config.LuaDir, extra...)
+		addModuleLibraries(m.Config, extra, out)
+	}
+}
+
+// allLibraries lists the workflow's libraries, then its modules', each
+// once.
+func (w *Workflow) allLibraries() []*lua.Libraries {
+	out := []*lua.Libraries{w.libs}
+	for _, cfg := range slices.SortedFunc(maps.Keys(w.moduleLibs), func(a, b *lang.Config) int { return strings.Compare(a.Dir, b.Dir) }) {
+		out = append(out, w.moduleLibs[cfg])
 	}
 	return out
 }
@@ -397,7 +404,7 @@ func (w *Workflow) bind(ctx context.Context, in Inputs) (*Workflow, hcl.Diagnost
 	if !w.dynamic {
 		return w, nil
 	}
-	bound, diags := build(ctx, w.cfg, &in, w.libs)
+	bound, diags := build(ctx, w.cfg, &in, w)
 	bound.dynamic = false // its instances are in's
 	return bound, diags
 }
@@ -407,7 +414,7 @@ func (w *Workflow) bind(ctx context.Context, in Inputs) (*Workflow, hcl.Diagnost
 // before any node is planned or run.
 type staticEval struct {
 	in    Inputs
-	funcs map[string]function.Function
+	funcs map[*lua.Libraries]map[string]function.Function // by scope.libs
 	memo  map[*scope]map[lang.Address]cty.Value
 	busy  map[*scope]map[lang.Address]bool // being evaluated: a cycle, reported by Compile
 	// forEach is the module block whose for_each is evaluated, and via
@@ -418,8 +425,7 @@ type staticEval struct {
 }
 
 func newStaticEval(ctx context.Context, w *Workflow, in Inputs) *staticEval {
-	ls := lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now, Lua: w.libs, Context: ctx}
-	return &staticEval{in: in, funcs: ls.Functions(), memo: map[*scope]map[lang.Address]cty.Value{}, busy: map[*scope]map[lang.Address]bool{}}
+	return &staticEval{in: in, funcs: w.functions(ctx, in), memo: map[*scope]map[lang.Address]cty.Value{}, busy: map[*scope]map[lang.Address]bool{}}
 }
 
 // eval evaluates expr, whose references are refs, in scope s.
@@ -451,7 +457,7 @@ func (st *staticEval) eval(s *scope, expr hcl.Expression, refs []lang.Reference,
 		}
 		vars[root][r.Addr.Name] = v
 	}
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: st.funcs}
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: st.funcs[s.libs]}
 	for root, m := range vars {
 		ctx.Variables[root] = cty.ObjectVal(m)
 	}
@@ -535,6 +541,17 @@ func (w *Workflow) Steps(in Inputs) []StepInfo {
 		if n.step != nil {
 			out = append(out, StepInfo{Addr: n.addr, Method: n.step.Method()})
 		}
+	}
+	return out
+}
+
+// functions builds the functions of every scope's expressions, by the
+// libraries their lua:: calls use; file() and the others read below the
+// top workflow's folder in modules too.
+func (w *Workflow) functions(ctx context.Context, in Inputs) map[*lua.Libraries]map[string]function.Function {
+	out := map[*lua.Libraries]map[string]function.Function{}
+	for _, libs := range w.allLibraries() {
+		out[libs] = lang.Scope{Dir: w.cfg.Dir, Getenv: in.Getenv, Now: in.Now, Lua: libs, Context: ctx}.Functions()
 	}
 	return out
 }

@@ -520,3 +520,91 @@ output "name" { value = call.info.result[0].name }
 		})
 	}
 }
+
+// TestModuleLuaFunctions gives each module the lua:: functions of its own
+// lua folder: two modules whose libraries share names each get theirs,
+// and the workflow does not see them.
+func TestModuleLuaFunctions(t *testing.T) {
+	t.Parallel()
+	lib := func(tag string) string {
+		return `local M = {}
+M.functions = { tag = function(s) return "` + tag + `:" .. s end }
+return M
+`
+	}
+	files := map[string]string{
+		"main.hcl": testSession + `
+module "a" { source = "./modules/a" }
+module "b" { source = "./modules/b" }
+output "tags" { value = [module.a.r, module.b.r] }
+`,
+		"modules/a/main.hcl":     `output "r" { value = lua::tag("x") }`,
+		"modules/a/lua/util.lua": lib("A"),
+		"modules/b/main.hcl":     `output "r" { value = lua::tag("x") }`,
+		"modules/b/lua/util.lua": lib("B"),
+	}
+	w := loadTree(t, writeTree(t, files))
+	p, diags := w.Plan(t.Context(), Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if got := lang.FormatValue(p.Outputs[0].Value, 0); got != `["A:x", "B:x"]` {
+		t.Errorf("tags = %s, want each module's own function", got)
+	}
+
+	files["main.hcl"] += `output "top" { value = lua::tag("y") }`
+	cfg, diags := lang.Load(writeTree(t, files))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	w, _ = Compile(cfg)
+	if _, diags = w.Plan(t.Context(), Inputs{}); !diags.HasErrors() {
+		t.Error("the workflow called a module's lua:: function")
+	}
+}
+
+// TestModuleSecrets counts a module's sensitive variables among the
+// secrets a run hides, when their values are known before any call (a
+// default, or an input of constants), and refuses a module for_each with
+// a sensitive element, as a step's.
+func TestModuleSecrets(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"main.hcl": testSession + `
+module "m" {
+  source = "./m"
+  pin    = "pin-${upper("q7zk9")}"
+}
+`,
+		"m/main.hcl": `
+variable "pin" {
+  type      = string
+  sensitive = true
+}
+variable "dflt" {
+  type      = string
+  sensitive = true
+  default   = "defaultsecret"
+}
+`,
+	}
+	w := loadTree(t, writeTree(t, files))
+	secrets := w.Secrets(t.Context(), Inputs{})
+	for _, want := range []string{"pin-Q7ZK9", "defaultsecret"} {
+		if !slices.Contains(secrets, want) {
+			t.Errorf("secrets %q lack %q", secrets, want)
+		}
+	}
+
+	files["m/main.hcl"] += `
+module "inner" {
+  source   = "./inner"
+  for_each = { a = var.pin }
+  x        = each.value
+}
+`
+	files["m/inner/main.hcl"] = `variable "x" {}`
+	w = loadTree(t, writeTree(t, files))
+	_, diags := w.Plan(t.Context(), Inputs{})
+	wantDiag(t, diags, "Sensitive for_each", "sensitive")
+}

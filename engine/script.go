@@ -151,8 +151,9 @@ func (r *runner) runScript(ctx context.Context, inst *instance) result {
 		Log:     c.log,
 		Timeout: st.Timeout,
 		Seed:    scriptSeed(InstanceName(n.addr, inst.key)),
-		// The workflow's libraries, compiled once for the whole run.
-		Libraries: r.w.libs,
+		// The workflow's libraries (a module's own, in a module),
+		// compiled once for the whole run.
+		Libraries: n.scope.libs,
 	})
 	res.took = time.Since(begin)
 	if err == nil {
@@ -470,8 +471,17 @@ func scriptSeed(instance string) uint64 {
 // they declare, so that a library that does not compile or load, or
 // declares bad functions, stops the workflow before any call.
 func (w *Workflow) checkLibraries() hcl.Diagnostics {
-	_, err := w.libs.Functions(context.Background())
-	sources := w.libs.Sources()
+	var diags hcl.Diagnostics
+	for _, libs := range w.allLibraries() {
+		diags = append(diags, w.checkLibrary(libs)...)
+	}
+	return diags
+}
+
+// checkLibrary checks the libraries of one folder (and -lua-path).
+func (w *Workflow) checkLibrary(libs *lua.Libraries) hcl.Diagnostics {
+	_, err := libs.Functions(context.Background())
+	sources := libs.Sources()
 	for file, src := range sources {
 		w.cfg.AddSource(file, src)
 	}

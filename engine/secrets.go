@@ -9,13 +9,15 @@ import (
 
 // Secrets returns the secret strings a run with these inputs handles: the
 // credentials of every session, those in the environment (see
-// lang.CredentialEnv) and the values of sensitive variables. The
+// lang.CredentialEnv) and the values of sensitive variables, those of
+// modules included when they are known before any call. The
 // CLI removes them from everything it prints, as a last line of defence
 // behind the sensitive marks (which already keep them out of plans,
 // outputs and diagnostics). The locals it evaluates may call lua::
 // functions: ctx ending stops them, leaving those locals unknown, as the
 // command is ending.
 func (w *Workflow) Secrets(ctx context.Context, in Inputs) []string {
+	w, _ = w.bind(ctx, in) // the run reports the diagnostics
 	e := newEvaluator(ctx, w, in, true)
 	var out []string
 	// The credentials in the environment, used by a session or not: env()
@@ -43,6 +45,13 @@ func (w *Workflow) Secrets(ctx context.Context, in Inputs) []string {
 		case !ok:
 		case n.local != nil:
 			e.values[n.index], _ = e.evalLocal(n)
+		case n.input != nil:
+			// A module's sensitive variable: its default, or an input
+			// known before any call.
+			e.values[n.index], _ = e.evalInput(n)
+			if n.input.v.Sensitive {
+				out = appendStrings(out, e.values[n.index])
+			}
 		case n.session != nil:
 			cfg, _ := e.evalSession(n)
 			out = append(out, cfg.Secrets()...)
