@@ -44,7 +44,7 @@ type evaluator struct {
 	// module's lua:: functions are its own).
 	scopeFuncs map[*lua.Libraries]map[string]function.Function
 	values     []cty.Value // by node index; cty.NilVal until evaluated
-	varObj   cty.Value
+	varObj     cty.Value
 }
 
 func newEvaluator(ctx context.Context, w *Workflow, in Inputs, planning bool) *evaluator {

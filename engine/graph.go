@@ -58,7 +58,7 @@ type Workflow struct {
 	// expressions and scripts use only them.
 	libs       *lua.Libraries
 	moduleLibs map[*lang.Config]*lua.Libraries
-	root *scope // the workflow's own declarations; modules are below it
+	root       *scope // the workflow's own declarations; modules are below it
 	// dynamic says a module has a for_each: Plan and Run build the graph
 	// again with their inputs (see bind).
 	dynamic bool
