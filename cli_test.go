@@ -86,6 +86,8 @@ func TestCLIGolden(t *testing.T) {
 		{name: "validate_examples", args: []string{"validate", "examples/group-members.hcl"}},
 		{name: "validate_module_errors", args: []string{"validate", "testdata/cli/modules/bad_inputs.hcl"}},
 		{name: "run_module_input_type", args: []string{"run", "-sandbox", "testdata/cli/modules/late_type.hcl"}},
+		{name: "plan_module_checks", args: []string{"plan", "-sandbox", "testdata/tests/modules"}},
+		{name: "plan_json_module_checks", args: []string{"plan", "-json", "-sandbox", "testdata/tests/modules"}},
 		{name: "validate_post_with_photos", args: []string{"validate", "examples/post-with-photos"}},
 		// fmt, graph, methods
 		{name: "fmt_check", args: []string{"fmt", "-check", "testdata/cli/unformatted.hcl", "testdata/cli/valid.hcl"}},

@@ -151,7 +151,7 @@ func runReport(path string, started time.Time, steps []stepRecord, res *engine.R
 	}
 	if res != nil {
 		for _, ch := range res.Checks {
-			c := render.ReportCase{Name: "check." + ch.Name, Classname: path, Started: started, Status: render.CasePass, Failures: ch.Failed}
+			c := render.ReportCase{Name: ch.Addr.String(), Classname: path, Started: started, Status: render.CasePass, Failures: ch.Failed}
 			switch {
 			case ch.Skipped:
 				c.Status, c.Failures = render.CaseSkipped, []string{"not evaluated: a step it refers to did not finish"}

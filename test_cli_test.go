@@ -21,6 +21,7 @@ func TestTestCommand(t *testing.T) {
 		{"test_filter_none", []string{"test", "-filter", "nosuch*", "testdata/tests/pass"}, exitInvalid},
 		{"test_no_files", []string{"test", "testdata/cli"}, exitInvalid},
 		{"test_strict_checks", []string{"test", "-strict-checks", "-filter", "vars*", "testdata/tests/pass"}, exitFailed},
+		{"test_modules", []string{"test", "-strict-checks", "testdata/tests/modules"}, exitOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

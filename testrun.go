@@ -252,7 +252,7 @@ func runTest(ctx context.Context, s *testSuite, r *lang.TestRun, connect engine.
 	var warned []lang.Address
 	for _, c := range res.Checks {
 		if !c.Passed() && !c.Skipped {
-			addr := lang.Address{Kind: lang.KindCheck, Name: c.Name}
+			addr := c.Addr
 			if opts.strictChecks {
 				failed = append(failed, addr)
 			} else {
@@ -307,9 +307,11 @@ func assertContext(ctx context.Context, cfg *lang.Config, luaFns lang.LuaFunctio
 	}
 	calls, scripts := map[string]cty.Value{}, map[string]cty.Value{}
 	for addr, v := range res.Steps {
-		if addr.Kind == lang.KindScript {
+		switch {
+		case addr.Module != "": // a module's steps: its outputs are what a test reads
+		case addr.Kind == lang.KindScript:
 			scripts[addr.Name] = v
-		} else {
+		case addr.Kind == lang.KindCall:
 			calls[addr.Name] = v
 		}
 	}

@@ -31,13 +31,15 @@ type PlannedAssertion struct {
 
 // PlannedCheck is a check block of a plan.
 type PlannedCheck struct {
-	Name    string
+	Name    string       // the block's name
+	Addr    lang.Address // check.NAME, with its module instance in a module
 	Asserts []PlannedAssertion
 }
 
 // CheckResult is how a check block ended in a run.
 type CheckResult struct {
-	Name string
+	Name string       // the block's name
+	Addr lang.Address // check.NAME, with its module instance in a module
 	// Failed holds the messages of its failed asserts; Skipped says it
 	// could not be evaluated because a step it refers to did not finish.
 	Failed  []string
@@ -204,7 +206,7 @@ func (r *runner) executeAsserted(ctx context.Context, inst *instance) result {
 // runCheck evaluates a check block once the steps it refers to are done.
 func (r *runner) runCheck(n *node) {
 	ch := n.check
-	res := CheckResult{Name: ch.Name}
+	res := CheckResult{Name: ch.Name, Addr: n.addr}
 	ctx := r.evalContext(n)
 	severity := hcl.DiagWarning
 	if r.opts.StrictChecks {
@@ -215,7 +217,7 @@ func (r *runner) runCheck(n *node) {
 		if r.interruption(diags) {
 			// Stopped with the run: not evaluated, as when a step it
 			// refers to did not run.
-			r.checks = append(r.checks, CheckResult{Name: ch.Name, Skipped: true})
+			r.checks = append(r.checks, CheckResult{Name: ch.Name, Addr: n.addr, Skipped: true})
 			return
 		}
 		if diags.HasErrors() {
@@ -245,7 +247,7 @@ func (r *runner) skippedChecks() {
 		if n.check == nil || r.done[n.index] {
 			continue
 		}
-		r.checks = append(r.checks, CheckResult{Name: n.check.Name, Skipped: true})
+		r.checks = append(r.checks, CheckResult{Name: n.check.Name, Addr: n.addr, Skipped: true})
 	}
 }
 
@@ -278,7 +280,7 @@ func (e *evaluator) planConditions(inst *instance) ([]PlannedAssertion, hcl.Diag
 
 // planCheck plans a check block.
 func (e *evaluator) planCheck(n *node) (PlannedCheck, hcl.Diagnostics) {
-	pc := PlannedCheck{Name: n.check.Name}
+	pc := PlannedCheck{Name: n.check.Name, Addr: n.addr}
 	ctx := e.evalContext(n)
 	var diags hcl.Diagnostics
 	for _, a := range n.check.Asserts {

@@ -33,7 +33,7 @@ func planChecks(w io.Writer, checks []engine.PlannedCheck) {
 	fmt.Fprintln(w, "Checks:")
 	for _, c := range checks {
 		for _, a := range c.Asserts {
-			fmt.Fprintf(w, "  check.%s: assert = %s\n", c.Name, AssertionText(a))
+			fmt.Fprintf(w, "  %s: assert = %s\n", c.Addr, AssertionText(a))
 		}
 	}
 	fmt.Fprintln(w)
@@ -60,7 +60,8 @@ func (j *JSON) planChecks(checks []engine.PlannedCheck) {
 		j.write(struct {
 			Type    string          `json:"type"`
 			Check   string          `json:"check"`
+			Module  string          `json:"module,omitempty"`
 			Asserts []jsonAssertion `json:"asserts"`
-		}{"check", c.Name, jsonAssertions(c.Asserts)})
+		}{"check", c.Name, c.Addr.Module, jsonAssertions(c.Asserts)})
 	}
 }
