@@ -528,8 +528,12 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(),
 				Reason: ReasonPrecondition, Err: res.err, Diags: res.diags})
 		} else {
+			err := res.err
+			if err == nil { // its expressions failed as it was made: no call
+				err = &EvalError{Diags: res.diags}
+			}
 			r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
-				Elapsed: res.took, Err: res.err, Diags: res.diags})
+				Elapsed: res.took, Err: err, Diags: res.diags})
 		}
 		if !r.opts.ContinueOnError {
 			r.stopped = true
@@ -781,6 +785,9 @@ func (r *runner) executeScript(ctx context.Context, inst *instance) result {
 // script's line (see scriptFailure): its text is only where it failed, so
 // that the message is shown once.
 func ErrorText(err error, method string) string {
+	if err == nil {
+		return "failed"
+	}
 	if se, ok := errors.AsType[*lua.ScriptError](err); ok {
 		if se.Line > 0 {
 			return fmt.Sprintf("%s:%d (see the error below)", se.File, se.Line)

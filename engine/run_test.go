@@ -356,3 +356,31 @@ call "after" {
 		t.Errorf("%d calls were sent after the interruption was seen, want at most the 2 in flight", n)
 	}
 }
+
+// TestFailedEventHasError: an instance whose parameters fail to evaluate
+// once results are known (no call made) is reported failed with an error
+// a view can print; a nil one crashed the text view.
+func TestFailedEventHasError(t *testing.T) {
+	t.Parallel()
+	w := compile(t, testSession+`
+call "me" { method = "users.getCurrentUser" }
+call "next" {
+  method = "users.getInfo"
+  params = { uids = call.me.result.nosuch.uid, fields = "name" }
+}
+`)
+	srv := newAPIServer(t, func(string, map[string]string) (any, int) { return map[string]any{"uid": "1"}, 0 })
+	rec := &recorder{}
+	res, _ := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), Observer: rec})
+	if res.Status != StatusFailed {
+		t.Fatalf("status %v", res.Status)
+	}
+	for _, e := range rec.events {
+		if e.Type == EventFailed && (e.Err == nil || ErrorText(e.Err, e.Method) == "") {
+			t.Errorf("failed event of %s without an error", e.Step)
+		}
+	}
+	if rec.count(EventFailed) != 1 {
+		t.Errorf("%d failed events", rec.count(EventFailed))
+	}
+}
