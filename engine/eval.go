@@ -44,6 +44,7 @@ type evaluator struct {
 	// module's lua:: functions are its own).
 	scopeFuncs map[*lua.Libraries]map[string]function.Function
 	values     []cty.Value // by node index; cty.NilVal until evaluated
+	shard      Shard       // a run's: module.NAME holds its instances (see Shard.runs)
 	varObj     cty.Value
 }
 
@@ -117,6 +118,11 @@ func (e *evaluator) evalContext(n *node) *hcl.EvalContext {
 			continue
 		}
 		v := e.values[dep.index]
+		if dep.module != nil && v == cty.NilVal {
+			// A node that waits only for the outputs it reads comes
+			// before module.NAME: gather them now (the others unknown).
+			v = dep.module.value(e.values, e.shard)
+		}
 		if v == cty.NilVal {
 			v = cty.DynamicVal
 		}

@@ -60,8 +60,11 @@ type Workflow struct {
 	moduleLibs map[*lang.Config]*lua.Libraries
 	root       *scope // the workflow's own declarations; modules are below it
 	// dynamic says a module has a for_each: Plan and Run build the graph
-	// again with their inputs (see bind).
-	dynamic bool
+	// again with their inputs (see bind). forEachDiags are what evaluating
+	// the for_each of modules found: all that is new when the graph is
+	// built again, the rest having been reported by Compile.
+	dynamic      bool
+	forEachDiags hcl.Diagnostics
 }
 
 // LuaFunctions returns the functions the workflow's Lua libraries declare,
@@ -85,9 +88,8 @@ func Compile(cfg *lang.Config) (*Workflow, hcl.Diagnostics) {
 // build builds the graph; with in, the instances of modules with
 // for_each are those in gives. from is the workflow built before from the
 // same cfg, whose Lua libraries are reused (already loaded), or nil.
-func build(ctx context.Context, cfg *lang.Config, in *Inputs, from *Workflow) (*Workflow, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
-	w := &Workflow{cfg: cfg, dynamic: hasDynamicModules(cfg)}
+func build(ctx context.Context, cfg *lang.Config, in *Inputs, from *Workflow) (w *Workflow, diags hcl.Diagnostics) {
+	w = &Workflow{cfg: cfg, dynamic: hasDynamicModules(cfg)}
 	if from != nil {
 		w.libs, w.moduleLibs = from.libs, from.moduleLibs
 	} else {
@@ -102,14 +104,31 @@ func build(ctx context.Context, cfg *lang.Config, in *Inputs, from *Workflow) (*
 		st = newStaticEval(ctx, w, *in)
 	}
 	diags = append(diags, w.instantiate(w.root, st)...)
+	defer func() {
+		if from != nil {
+			diags = w.forEachDiags // the same files gave the rest to Compile
+		} else {
+			diags = append(diags, w.forEachDiags...)
+		}
+	}()
 	for _, n := range w.nodes {
 		for _, r := range n.refs {
 			if r.Addr.Kind == lang.KindEach {
 				continue
 			}
-			if dep := n.refIn.nodes[r.Addr]; dep != nil {
-				link(n, dep)
+			dep := n.refIn.nodes[r.Addr]
+			if dep == nil {
+				continue
 			}
+			// module.NAME.OUT waits for that output only, so that two
+			// modules may use each other's independent outputs.
+			if outs, ok := dep.module.outputsNamed(r.Traversal); ok && n.module == nil {
+				for _, o := range outs {
+					link(n, o)
+				}
+				continue
+			}
+			link(n, dep)
 		}
 		switch {
 		case n.step != nil:

@@ -133,7 +133,7 @@ func (w *Workflow) instantiate(s *scope, st *staticEval) hcl.Diagnostics {
 		// The for_each references only draw the graph: the instances are
 		// made from them before any node is evaluated.
 		n := add(&node{addr: lang.Address{Kind: lang.KindModule, Name: m.Name}, module: mn, refs: m.ForEachRefs, rng: m.DeclRange})
-		diags = append(diags, w.expandModule(s, n, st)...)
+		w.forEachDiags = append(w.forEachDiags, w.expandModule(s, n, st)...)
 		for i, k := range mn.keys {
 			inst := &scope{cfg: m.Config, parent: s, call: m, each: cty.NilVal, libs: w.moduleLibs[m.Config],
 				nodes: map[lang.Address]*node{}, sessions: map[string]*node{}}
@@ -314,6 +314,35 @@ func (mn *moduleNode) value(values []cty.Value, sh Shard) cty.Value {
 		attrs[keys[i].AsString()] = o
 	}
 	return cty.ObjectVal(attrs)
+}
+
+// outputsNamed returns, for a reference to one output of the module
+// (module.NAME.OUT, or module.NAME[KEY].OUT with for_each), that output's
+// node in every instance; ok is false for a reference to the whole
+// module, which waits for all its outputs (module.NAME itself).
+func (mn *moduleNode) outputsNamed(tr hcl.Traversal) (outs []*node, ok bool) {
+	if mn == nil || len(tr) < 3 {
+		return nil, false
+	}
+	rest := tr[2:]
+	if mn.call.ForEach != nil {
+		if _, isIndex := rest[0].(hcl.TraverseIndex); !isIndex || len(rest) < 2 {
+			return nil, false
+		}
+		rest = rest[1:]
+	}
+	name, isAttr := rest[0].(hcl.TraverseAttr)
+	if !isAttr {
+		return nil, false
+	}
+	for _, inst := range mn.instances {
+		for _, o := range inst.outputs {
+			if o.addr.Name == name.Name {
+				outs = append(outs, o)
+			}
+		}
+	}
+	return outs, true
 }
 
 // linkModule makes module.NAME wait for the outputs of its instances, and

@@ -608,3 +608,105 @@ module "inner" {
 	_, diags := w.Plan(t.Context(), Inputs{})
 	wantDiag(t, diags, "Sensitive for_each", "sensitive")
 }
+
+// TestModuleOutputsOneByOne: a reference to one output of a module waits
+// for that output only, so two modules may feed each other outputs that
+// do not depend on each other, and a step reading one output does not
+// wait for the module's other steps.
+func TestModuleOutputsOneByOne(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"main.hcl": testSession + `
+module "a" {
+  source = "./a"
+  x      = module.b.o1
+}
+module "b" {
+  source = "./b"
+  y      = module.a.o
+}
+output "both" { value = [module.a.o, module.b.o2] }
+`,
+		"a/main.hcl": `
+variable "x" { type = string }
+output "o" { value = "a(${var.x})" }
+`,
+		"b/main.hcl": `
+variable "y" { type = string }
+output "o1" { value = "b1" }
+output "o2" { value = "b2(${var.y})" }
+`,
+	}
+	w := loadTree(t, writeTree(t, files))
+	p, diags := w.Plan(t.Context(), Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if got := lang.FormatValue(p.Outputs[0].Value, 0); got != `["a(b1)", "b2(a(b1))"]` {
+		t.Errorf("both = %s", got)
+	}
+
+	files = map[string]string{"main.hcl": testSession + `
+module "post" {
+  source = "./modules/post"
+  gid    = "g1"
+  text   = "t"
+}
+call "after" {
+  method = "users.getInfo"
+  params = { uids = module.post.topic_id, fields = "name" }
+}
+`}
+	for k, v := range postModule {
+		files[k] = v
+	}
+	w = loadTree(t, writeTree(t, files))
+	after := w.root.nodes[lang.Address{Kind: lang.KindCall, Name: "after"}]
+	for _, d := range after.deps {
+		if d.addr.String() == "module.post" || strings.Contains(d.addr.String(), "read") {
+			t.Errorf("call.after waits for %s; it reads module.post.topic_id only", d.addr)
+		}
+	}
+}
+
+// TestModuleWarningsOnce: building the graph again for the instances of a
+// module's for_each reports only what the for_each gives, not again what
+// Compile reported.
+func TestModuleWarningsOnce(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"main.hcl": testSession + `
+call "warn" {
+  method = "users.getCurrentUser"
+  params = { bogus = 1 }
+}
+module "post" {
+  source   = "./modules/post"
+  for_each = toset(["a", "b"])
+  gid      = each.key
+  text     = "t"
+}
+`}
+	for k, v := range postModule {
+		files[k] = v
+	}
+	cfg, diags := lang.Load(writeTree(t, files))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	w, diags := Compile(cfg)
+	count := func(diags hcl.Diagnostics) (n int) {
+		for _, d := range diags {
+			if d.Summary == "Unknown parameter" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(diags); n != 1 {
+		t.Errorf("Compile: %d warnings, want 1", n)
+	}
+	_, diags = w.Plan(t.Context(), Inputs{})
+	if n := count(diags); n != 0 {
+		t.Errorf("Plan repeats Compile's warning %d times", n)
+	}
+}

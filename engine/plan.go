@@ -138,7 +138,7 @@ func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*exp
 			diags = append(diags, d...)
 			e.values[n.index] = v
 		case n.module != nil:
-			e.values[n.index] = n.module.value(e.values, Shard{})
+			e.values[n.index] = n.module.value(e.values, e.shard)
 		case n.session != nil:
 			sc, d := e.evalSession(n)
 			diags = append(diags, d...)

@@ -232,6 +232,7 @@ func newRunner(evalCtx context.Context, w *Workflow, in Inputs, opts Options) *r
 		steps:     map[*node]*stepRun{},
 		outputs:   map[*node]OutputValue{},
 	}
+	r.shard = opts.Shard
 	r.uploads = newUploadBytes(w)
 	if tracker != nil && r.uploads != nil {
 		tracker.bytes = r.uploads.get
@@ -267,7 +268,7 @@ func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
 			diags = append(diags, d...)
 			r.values[n.index] = v
 		case n.module != nil: // no outputs
-			r.values[n.index] = n.module.value(r.values, r.opts.Shard)
+			r.values[n.index] = n.module.value(r.values, r.shard)
 		case n.session != nil:
 			cfg, d := r.evalSession(n)
 			diags = append(diags, d...)
@@ -405,7 +406,7 @@ func (r *runner) start(n *node) {
 		r.values[n.index] = v
 		r.complete(n)
 	case n.module != nil:
-		r.values[n.index] = n.module.value(r.values, r.opts.Shard)
+		r.values[n.index] = n.module.value(r.values, r.shard)
 		r.complete(n)
 	case n.output != nil:
 		o, d := r.evalOutput(n)
