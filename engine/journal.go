@@ -591,6 +591,13 @@ func (w *Workflow) sourceFiles() []string {
 	for _, n := range w.nodes {
 		add(n.rng)
 	}
+	// Every file of every module: one may declare only variables whose
+	// nodes are ranged at the caller's inputs.
+	for cfg := range w.moduleLibs {
+		for name := range cfg.Files() {
+			seen[name] = true
+		}
+	}
 	names := make([]string, 0, len(seen))
 	for name := range seen {
 		names = append(names, name)

@@ -710,3 +710,41 @@ module "post" {
 		t.Errorf("Plan repeats Compile's warning %d times", n)
 	}
 }
+
+// TestModuleFilesFingerprint: every file of a module is part of the run
+// -resume continues, one that declares only variables too.
+func TestModuleFilesFingerprint(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{
+		"main.hcl": testSession + `
+module "m" {
+  source = "./m"
+  uid    = "1"
+  fields = "name"
+}
+`,
+		"m/main.hcl": `
+session "main" {}
+call "info" {
+  method = "users.getInfo"
+  params = { uids = var.uid, fields = var.fields }
+}
+`,
+		"m/variables.hcl": "variable \"uid\" { type = string }\nvariable \"fields\" { default = \"name\" }\n",
+	})
+	srv := moduleAPI(t)
+	path := filepath.Join(t.TempDir(), "state.journal")
+	if res, diags := loadTree(t, dir).Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), State: &StateOptions{Path: path}}); res.Status != StatusOK {
+		t.Fatal(diags.Error())
+	}
+	// Every variable is set by the caller: the nodes of this file's
+	// declarations are ranged at the caller's inputs.
+	if err := os.WriteFile(filepath.Join(dir, "m", "variables.hcl"), []byte("variable \"uid\" { type = number }\nvariable \"fields\" { default = \"name\" }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, diags := loadTree(t, dir).Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), State: &StateOptions{Path: path, Resume: true}})
+	if res.Status != StatusInvalid {
+		t.Fatalf("resumed after a module's variables changed: %v", res.Status)
+	}
+	wantDiag(t, diags, "The state belongs to another run")
+}

@@ -145,6 +145,11 @@ module "m" {
   method = "users.getInfo"
   params = { uids = var.nosuch }
 }`}, summary: "Reference to undeclared variable", detail: `"nosuch"`, file: "m/main.hcl", line: 3},
+		{name: "depends on itself", main: `module "m" {
+  source     = "./m"
+  gid        = "1"
+  depends_on = [module.m]
+}`, extra: map[string]string{"m/main.hcl": moduleOK}, summary: "Invalid depends_on", detail: "cannot depend on itself", file: "main.hcl", line: 4},
 		{name: "empty folder", main: `module "m" {
   source = "./m"
 }`, setup: func(t *testing.T, dir string) {

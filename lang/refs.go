@@ -130,6 +130,12 @@ func (c *Config) moduleReferences(m *ModuleCall) hcl.Diagnostics {
 		m.InputRefs[a.Name] = refs
 	}
 	diags = append(diags, c.dependsOnReferences(m.DependsOn)...)
+	for _, r := range m.DependsOn {
+		if r.Addr == (Address{Kind: KindModule, Name: m.Name}) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid depends_on",
+				Detail: fmt.Sprintf("module.%s cannot depend on itself.", m.Name), Subject: r.Range.Ptr()})
+		}
+	}
 	for module, caller := range m.Sessions {
 		if m.Config != nil && m.Config.Session(module) == nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid sessions",
