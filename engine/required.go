@@ -87,7 +87,6 @@ func checkRequiredValue(inst *instance, params cty.Value) hcl.Diagnostics {
 	if !ok || !params.CanIterateElements() || skipped(inst) {
 		return nil
 	}
-	_, static := staticParamKeys(call.Params)
 	var missing []string
 	for _, r := range m.Required {
 		var v cty.Value
@@ -96,10 +95,13 @@ func checkRequiredValue(inst *instance, params cty.Value) hcl.Diagnostics {
 			v = params.GetAttr(r)
 		case params.Type().IsMapType() && params.HasIndex(cty.StringVal(r)).True():
 			v = params.Index(cty.StringVal(r))
-		case static:
-			continue // absent: reported once by checkRequiredStatic
 		default:
-			missing = append(missing, r)
+			// Asked only for an absent parameter: this runs for every
+			// instance of a batch, and the keys are parsed anew.
+			if _, static := staticParamKeys(call.Params); !static {
+				missing = append(missing, r)
+			}
+			// else absent: reported once by checkRequiredStatic
 			continue
 		}
 		if uv, _ := v.Unmark(); uv.IsKnown() && uv.IsNull() {
