@@ -358,11 +358,35 @@ func encodeForm(wire map[string]string) string {
 		if b.Len() > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(url.QueryEscape(k))
+		writeQueryEscaped(&b, k)
 		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(v))
+		writeQueryEscaped(&b, v)
 	}
 	return b.String()
+}
+
+// writeQueryEscaped writes s escaped as url.QueryEscape escapes it, with
+// no string of its own: runs of bytes that need no escape are written as
+// they are.
+func writeQueryEscaped(b *strings.Builder, s string) {
+	const upperHex = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			continue
+		}
+		b.WriteString(s[start:i])
+		if c == ' ' {
+			b.WriteByte('+')
+		} else {
+			b.WriteByte('%')
+			b.WriteByte(upperHex[c>>4])
+			b.WriteByte(upperHex[c&15])
+		}
+		start = i + 1
+	}
+	b.WriteString(s[start:])
 }
 
 // maxBody is the largest answer readBody accepts. A variable, so tests
