@@ -116,3 +116,23 @@ func parseExpr(t *testing.T, src string) hcl.Expression {
 	}
 	return expr
 }
+
+func TestIsFalse(t *testing.T) {
+	for _, c := range []struct {
+		v    cty.Value
+		want bool
+	}{
+		{cty.False, true},
+		{cty.True, false},
+		{lang.Sensitive(cty.False), true},
+		{cty.UnknownVal(cty.Bool), false},
+		{cty.NullVal(cty.Bool), false},
+		{cty.StringVal("false"), false},
+		{cty.DynamicVal, false},
+		{cty.NilVal, false},
+	} {
+		if got := isFalse(c.v); got != c.want {
+			t.Errorf("isFalse(%#v) = %t", c.v, got)
+		}
+	}
+}

@@ -132,9 +132,14 @@ func missingRequired(m okru.Method, missing []string, suffix string, subject *hc
 // skipped reports whether the instance's when is known to be false: its
 // parameters are never sent.
 func skipped(inst *instance) bool {
-	if inst.when == cty.NilVal {
-		return false
-	}
-	w, _ := inst.when.Unmark()
-	return w.IsKnown() && !w.IsNull() && w.False()
+	return inst.when != cty.NilVal && isFalse(inst.when)
+}
+
+// isFalse reports whether v is the known bool false, marked or not. It
+// runs for every instance a run checks: cty's False, and RawEquals, go
+// through Equals, which walks the value looking for marks.
+func isFalse(v cty.Value) bool {
+	v, _ = v.Unmark()
+	// A known, non-null, unmarked bool holds a Go bool, which == compares.
+	return v.Type() == cty.Bool && v.IsKnown() && !v.IsNull() && v == cty.False
 }
