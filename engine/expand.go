@@ -178,9 +178,7 @@ func (e *evaluator) expand(n *node) (*expanded, hcl.Diagnostics) {
 	if st.ForEach == nil {
 		return x, nil
 	}
-	if st.Call != nil && st.Call.Params != nil {
-		x.params = newParamsTemplate(st.Call.Params)
-	}
+	x.params = stepParamsTemplate(n, x.ctx)
 	fe, keys, diags := e.evalForEach(st.ForEach, x.ctx)
 	if diags.HasErrors() {
 		return nil, diags
@@ -257,6 +255,15 @@ func (e *evaluator) expand(n *node) (*expanded, hcl.Diagnostics) {
 		x.values = append(x.values, v)
 	}
 	return x, append(diags, x.checkKeys()...)
+}
+
+// stepParamsTemplate returns the params template of call step n, in its
+// context ctx, or nil (see newParamsTemplate).
+func stepParamsTemplate(n *node, ctx *hcl.EvalContext) *paramsTemplate {
+	if call := n.step.Call; call != nil && call.Params != nil {
+		return newParamsTemplate(call.Params, ctx)
+	}
+	return nil
 }
 
 // pendingForEach makes x the placeholder expansion of a for_each not

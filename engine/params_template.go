@@ -14,7 +14,8 @@ import (
 )
 
 // A batch's params are nearly always an object written with literal keys
-// whose values are literals or each.key and each.value:
+// whose values are each.key, each.value, or the same for every instance
+// (a literal, a variable, a local):
 //
 //	params = { uids = each.value, fields = "first_name,last_name" }
 //
@@ -22,11 +23,12 @@ import (
 // the first call and in the run) builds an evaluation context, an each
 // object and the params object each time, which cost more CPU than the
 // call's signing and encoding. A paramsTemplate is such params read once
-// per step: the literals are evaluated once, and an instance's params are
-// made from them and its each.key or each.value, giving the value HCL
-// gives (the same cty.ObjectVal of the same attributes), and in a run its
-// wire form and journal hash without making the value at all. Params of
-// any other form are evaluated by HCL as before.
+// per expansion of the step: what is the same for every instance is
+// evaluated once, in the step's context, and an instance's params are made
+// from it and its each.key or each.value, giving the value HCL gives (the
+// same cty.ObjectVal of the same attributes), and in a run its wire form
+// and journal hash without making the value at all. Params of any other
+// form are evaluated by HCL as before.
 
 // paramsTemplate is a call's params of that form (see newParamsTemplate).
 type paramsTemplate struct {
@@ -35,16 +37,16 @@ type paramsTemplate struct {
 
 // Where a template's attribute takes its value from.
 const (
-	fromLiteral = iota
-	fromEachKey
-	fromEachValue
+	fromStep      = iota // the same for every instance of the step
+	fromEachKey          // each.key
+	fromEachValue        // each.value
 )
 
 type templateAttr struct {
 	name  string
 	from  int
-	value cty.Value // fromLiteral: the value
-	// fromLiteral: what wireParam makes of value, and its canonical form
+	value cty.Value // fromStep: the value
+	// fromStep: what wireParam makes of value, and its canonical form
 	// (appendCanonical) for the journal's hash.
 	wire      string
 	sent      bool
@@ -53,21 +55,24 @@ type templateAttr struct {
 }
 
 // newParamsTemplate reads params written as an object whose keys are
-// literal strings and whose values are each a literal (no reference, no
-// function call) or exactly each.key or each.value (also as "${...}").
-// It returns nil for params of any other form, which HCL then evaluates.
-func newParamsTemplate(params hcl.Expression) *paramsTemplate {
+// literal strings and whose values are each exactly each.key or each.value
+// (also as "${...}"), or an expression that neither refers to each nor
+// calls a function: its value is then the same for every instance, and is
+// evaluated here, in ctx, the step's context. It returns nil for params of
+// any other form, or when evaluating one of them gives a diagnostic: HCL
+// then evaluates the params of every instance, and reports it.
+func newParamsTemplate(params hcl.Expression, ctx *hcl.EvalContext) *paramsTemplate {
 	obj, ok := params.(*hclsyntax.ObjectConsExpr)
 	if !ok {
 		return nil
 	}
 	t := &paramsTemplate{attrs: make([]templateAttr, 0, len(obj.Items))}
 	for _, item := range obj.Items {
-		if !isLiteral(item.KeyExpr) {
+		if !sameForAll(item.KeyExpr) || len(item.KeyExpr.Variables()) > 0 {
 			return nil
 		}
-		k, diags := item.KeyExpr.Value(nil)
-		if diags.HasErrors() || len(diags) > 0 || k.IsMarked() || !k.IsKnown() || k.IsNull() || k.Type() != cty.String {
+		k, diags := item.KeyExpr.Value(ctx)
+		if len(diags) > 0 || k.IsMarked() || !k.IsKnown() || k.IsNull() || k.Type() != cty.String {
 			return nil
 		}
 		a := templateAttr{name: cty.NormalizeString(k.AsString())}
@@ -76,12 +81,12 @@ func newParamsTemplate(params hcl.Expression) *paramsTemplate {
 			a.from = fromEachKey
 		case isEachRef(item.ValueExpr, "value"):
 			a.from = fromEachValue
-		case isLiteral(item.ValueExpr):
-			v, diags := item.ValueExpr.Value(nil)
-			if len(diags) > 0 || v.IsMarked() {
+		case sameForAll(item.ValueExpr):
+			v, diags := item.ValueExpr.Value(ctx)
+			if len(diags) > 0 {
 				return nil
 			}
-			a.from, a.value = fromLiteral, v
+			a.from, a.value = fromStep, v
 			a.wire, a.sent, a.wireErr = wireParam(a.name, v)
 			a.canonical = appendCanonical(nil, v)
 		default:
@@ -115,48 +120,28 @@ func isEachRef(expr hcl.Expression, name string) bool {
 	return ok && attr.Name == name
 }
 
-// isLiteral reports whether expr is made of literals only, so that its
-// value is the same in any context: no reference, no function call.
-func isLiteral(expr hcl.Expression) bool {
-	switch e := expr.(type) {
-	case *hclsyntax.LiteralValueExpr:
-		return true
-	case *hclsyntax.TemplateExpr:
-		for _, p := range e.Parts {
-			if _, ok := p.(*hclsyntax.LiteralValueExpr); !ok {
-				return false
-			}
-		}
-		return true
-	case *hclsyntax.TemplateWrapExpr:
-		return isLiteral(e.Wrapped)
-	case *hclsyntax.ObjectConsKeyExpr:
-		if e.ForceNonLiteral {
-			return isLiteral(e.Wrapped)
-		}
-		// A bare name is the key itself; a dotted one is an error.
-		if st, ok := e.Wrapped.(*hclsyntax.ScopeTraversalExpr); ok {
-			return len(st.Traversal) == 1 && hcl.ExprAsKeyword(e.Wrapped) != ""
-		}
-		return isLiteral(e.Wrapped)
-	case *hclsyntax.TupleConsExpr:
-		for _, x := range e.Exprs {
-			if !isLiteral(x) {
-				return false
-			}
-		}
-		return true
-	case *hclsyntax.ObjectConsExpr:
-		for _, item := range e.Items {
-			if !isLiteral(item.KeyExpr) || !isLiteral(item.ValueExpr) {
-				return false
-			}
-		}
-		return true
-	case *hclsyntax.UnaryOpExpr:
-		return isLiteral(e.Val)
+// sameForAll reports whether expr has the same value for every instance
+// of a step: it does not refer to each, which alone differs between them,
+// and calls no function, as a function (timestamp, uuid, file) may give
+// another value at each call.
+func sameForAll(expr hcl.Expression) bool {
+	syn, ok := expr.(hclsyntax.Expression)
+	if !ok {
+		return false
 	}
-	return false
+	for _, tr := range syn.Variables() {
+		if tr.RootName() == "each" {
+			return false
+		}
+	}
+	calls := false
+	hclsyntax.VisitAll(syn, func(n hclsyntax.Node) hcl.Diagnostics {
+		if _, ok := n.(*hclsyntax.FunctionCallExpr); ok {
+			calls = true
+		}
+		return nil
+	})
+	return !calls
 }
 
 // attrValue is the value of attribute a for instance i of x.
@@ -187,7 +172,7 @@ func (t *paramsTemplate) wire(x *expanded, i int, hash bool) (okru.Params, strin
 	for k := range t.attrs {
 		a := &t.attrs[k]
 		s, sent, err := a.wire, a.sent, a.wireErr
-		if a.from != fromLiteral {
+		if a.from != fromStep {
 			s, sent, err = wireParam(a.name, a.attrValue(x, i))
 		}
 		if err != nil {
@@ -206,7 +191,7 @@ func (t *paramsTemplate) wire(x *expanded, i int, hash bool) (okru.Params, strin
 		a := &t.attrs[k]
 		b = binary.AppendUvarint(b, uint64(len(a.name)))
 		b = append(b, a.name...)
-		if a.from == fromLiteral {
+		if a.from == fromStep {
 			b = append(b, a.canonical...)
 		} else {
 			b = appendCanonical(b, a.attrValue(x, i))
