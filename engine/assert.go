@@ -191,7 +191,7 @@ func checkConditions(conds []*lang.Condition, ctx *hcl.EvalContext, subject stri
 func (r *runner) executeAsserted(ctx context.Context, inst *instance) result {
 	st := inst.node.step
 	if len(st.Preconditions) > 0 {
-		if err, d := checkConditions(st.Preconditions, inst.ctx, InstanceName(inst.node.addr, inst.key)); err != nil {
+		if err, d := checkConditions(st.Preconditions, inst.evalCtx(), InstanceName(inst.node.addr, inst.key)); err != nil {
 			return result{inst: inst, err: err, diags: d, notCalled: true}
 		}
 	}
@@ -199,7 +199,7 @@ func (r *runner) executeAsserted(ctx context.Context, inst *instance) result {
 	if len(st.Postconditions) == 0 || res.err != nil || res.diags.HasErrors() || res.replay == replayUnknown {
 		return res
 	}
-	res.err, res.diags = checkConditions(st.Postconditions, selfContext(inst.ctx, res.value), InstanceName(inst.node.addr, inst.key))
+	res.err, res.diags = checkConditions(st.Postconditions, selfContext(inst.evalCtx(), res.value), InstanceName(inst.node.addr, inst.key))
 	return res
 }
 
@@ -272,8 +272,8 @@ func (e *evaluator) planConditions(inst *instance) ([]PlannedAssertion, hcl.Diag
 			out = append(out, pa)
 		}
 	}
-	add(st.Preconditions, inst.ctx, inst.node.upstream)
-	self := selfContext(inst.ctx, lang.UnknownAfter(cty.DynamicPseudoType, inst.node.addr))
+	add(st.Preconditions, inst.evalCtx(), inst.node.upstream)
+	self := selfContext(inst.evalCtx(), lang.UnknownAfter(cty.DynamicPseudoType, inst.node.addr))
 	add(st.Postconditions, self, append(slices.Clone(inst.node.upstream), inst.node.addr))
 	return out, diags
 }

@@ -25,6 +25,9 @@ func (r *runner) expandBatch(n *node) (*batch, hcl.Diagnostics) {
 		r.checked[n.index] = nil
 		reused := *x
 		reused.ctx = r.evalContext(n)
+		// What the params template took from the check's context is
+		// taken again from the run's.
+		reused.params = stepParamsTemplate(n, reused.ctx)
 		return &batch{expanded: &reused}, nil
 	}
 	x, diags := r.expand(n)

@@ -149,15 +149,7 @@ func wireParams(params cty.Value) (okru.Params, error) {
 	for it := v.ElementIterator(); it.Next(); {
 		k, ev := it.Element()
 		name := k.AsString()
-		if ev.Type() == cty.String && !ev.IsMarked() && ev.IsKnown() && !ev.IsNull() {
-			p[name] = ev.AsString()
-			continue
-		}
-		g, err := lang.GoValue(ev)
-		if err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", name, err)
-		}
-		s, ok, err := okru.EncodeParam(name, g)
+		s, ok, err := wireParam(name, ev)
 		if err != nil {
 			return nil, err
 		}
@@ -166,6 +158,19 @@ func wireParams(params cty.Value) (okru.Params, error) {
 		}
 	}
 	return p, nil
+}
+
+// wireParam returns the text parameter name is sent as; ok is false for
+// null, which is not sent.
+func wireParam(name string, v cty.Value) (s string, ok bool, err error) {
+	if v.Type() == cty.String && !v.IsMarked() && v.IsKnown() && !v.IsNull() {
+		return v.AsString(), true, nil
+	}
+	g, err := lang.GoValue(v)
+	if err != nil {
+		return "", false, fmt.Errorf("parameter %s: %w", name, err)
+	}
+	return okru.EncodeParam(name, g)
 }
 
 // wireValue returns the text one parameter value is sent as; ok is false

@@ -244,7 +244,7 @@ func (e *evaluator) evalWhen(inst *instance) hcl.Diagnostics {
 	if st.When == nil {
 		return nil
 	}
-	v, diags := st.When.Value(inst.ctx)
+	v, diags := st.When.Value(inst.evalCtx())
 	if diags.HasErrors() {
 		return diags
 	}
@@ -257,7 +257,7 @@ func (e *evaluator) evalWhen(inst *instance) hcl.Diagnostics {
 	if err != nil || b.IsNull() {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid when",
 			Detail: "when must be true or false" + instanceSuffix(inst) + ".", Subject: st.When.Range().Ptr(),
-			Expression: st.When, EvalContext: inst.ctx}}
+			Expression: st.When, EvalContext: inst.evalCtx()}}
 	}
 	inst.when = b
 	return nil
@@ -269,7 +269,10 @@ func evalParams(inst *instance) (cty.Value, hcl.Diagnostics) {
 	if call.Params == nil {
 		return cty.EmptyObjectVal, nil
 	}
-	v, diags := call.Params.Value(inst.ctx)
+	if t := inst.paramsTemplate(); t != nil {
+		return t.value(inst.x, inst.index), nil // an object, as HCL makes it
+	}
+	v, diags := call.Params.Value(inst.evalCtx())
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}

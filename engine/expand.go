@@ -32,10 +32,33 @@ const (
 // element.
 type instance struct {
 	node  *node
-	index int              // position within the step
-	key   cty.Value        // cty.NilVal without for_each
-	ctx   *hcl.EvalContext // with each bound
-	when  cty.Value        // cty.True, cty.False or unknown (planning)
+	index int       // position within the step
+	key   cty.Value // cty.NilVal without for_each
+	// x is the expansion the instance is of, which binds its each; nil
+	// without for_each.
+	x    *expanded
+	ctx  *hcl.EvalContext // with each bound; made when first asked (evalCtx)
+	when cty.Value        // cty.True, cty.False or unknown (planning)
+}
+
+// evalCtx returns the context the instance's expressions are evaluated
+// in: the step's, with each bound. It is made on first use, as params
+// that need no HCL (see paramsTemplate) do not use it; an instance is
+// used by one goroutine at a time.
+func (inst *instance) evalCtx() *hcl.EvalContext {
+	if inst.ctx == nil && inst.x != nil {
+		inst.ctx = inst.x.eachContext(inst.index)
+	}
+	return inst.ctx
+}
+
+// paramsTemplate returns the template of the instance's params when they
+// are made without HCL; nil otherwise.
+func (inst *instance) paramsTemplate() *paramsTemplate {
+	if inst.x == nil || inst.x.pending != cty.NilVal {
+		return nil
+	}
+	return inst.x.params
 }
 
 // expanded is a step whose for_each has been evaluated: how its instances
@@ -55,6 +78,9 @@ type expanded struct {
 	// known says every key and value is wholly known, so a run can reuse
 	// the expansion its check made (see Workflow.check).
 	known bool
+	// params makes a call's params without HCL, when they have the form
+	// paramsTemplate reads; nil otherwise.
+	params *paramsTemplate
 }
 
 func (x *expanded) len() int {
@@ -87,12 +113,18 @@ func (x *expanded) value(i int) cty.Value {
 	return x.values[i]
 }
 
-// instance makes instance i, with each bound in a child of the step's
-// context.
+// instance makes instance i. Its context, with each bound in a child of
+// the step's, is made when it is first needed (instance.evalCtx).
 func (x *expanded) instance(i int) *instance {
 	if x.keying == keyNone && x.pending == cty.NilVal {
 		return &instance{node: x.n, key: cty.NilVal, ctx: x.ctx}
 	}
+	return &instance{node: x.n, index: i, key: x.key(i), x: x}
+}
+
+// eachContext makes the context of instance i: a child of the step's
+// context binding each.
+func (x *expanded) eachContext(i int) *hcl.EvalContext {
 	var each cty.Value
 	if x.pending != cty.NilVal {
 		_, marks := x.pending.Unmark()
@@ -102,7 +134,7 @@ func (x *expanded) instance(i int) *instance {
 	}
 	child := x.ctx.NewChild()
 	child.Variables = map[string]cty.Value{"each": each}
-	return &instance{node: x.n, index: i, key: x.key(i), ctx: child}
+	return child
 }
 
 // stepValue assembles what call.NAME holds once every instance has a
@@ -146,6 +178,7 @@ func (e *evaluator) expand(n *node) (*expanded, hcl.Diagnostics) {
 	if st.ForEach == nil {
 		return x, nil
 	}
+	x.params = stepParamsTemplate(n, x.ctx)
 	fe, keys, diags := e.evalForEach(st.ForEach, x.ctx)
 	if diags.HasErrors() {
 		return nil, diags
@@ -222,6 +255,15 @@ func (e *evaluator) expand(n *node) (*expanded, hcl.Diagnostics) {
 		x.values = append(x.values, v)
 	}
 	return x, append(diags, x.checkKeys()...)
+}
+
+// stepParamsTemplate returns the params template of call step n, in its
+// context ctx, or nil (see newParamsTemplate).
+func stepParamsTemplate(n *node, ctx *hcl.EvalContext) *paramsTemplate {
+	if call := n.step.Call; call != nil && call.Params != nil {
+		return newParamsTemplate(call.Params, ctx)
+	}
+	return nil
 }
 
 // pendingForEach makes x the placeholder expansion of a for_each not

@@ -282,8 +282,14 @@ func instanceArgs(inst *instance) (cty.Value, hcl.Diagnostics) {
 // form (see appendCanonical), in which sensitive values are hidden, as the
 // journal must not hold even a hash of a secret.
 func argsHash(args cty.Value) string {
+	return canonicalHash(func(b []byte) []byte { return appendCanonical(b, args) })
+}
+
+// canonicalHash returns the hash of what appendTo appends: the first 16
+// bytes of its SHA-256, in hex.
+func canonicalHash(appendTo func([]byte) []byte) string {
 	bp := canonicalBuf.Get().(*[]byte)
-	b := appendCanonical((*bp)[:0], args)
+	b := appendTo((*bp)[:0])
 	sum := sha256.Sum256(b)
 	if cap(b) <= 64<<10 {
 		*bp = b
@@ -358,8 +364,17 @@ func (j *journal) begin(inst *instance, method string, args cty.Value) (*journal
 	if j == nil {
 		return nil, nil
 	}
+	return j.beginHashed(inst, method, args, argsHash(args))
+}
+
+// beginHashed is begin given argsHash(args), which is all a read needs:
+// args may then be cty.NilVal (see runner.execute).
+func (j *journal) beginHashed(inst *instance, method string, args cty.Value, hash string) (*journalCall, error) {
+	if j == nil {
+		return nil, nil
+	}
 	jc := &journalCall{id: InstanceName(inst.node.addr, inst.key), method: method,
-		write: inst.node.step.Script != nil || inst.node.step.Upload != nil || !okru.IsReadOnly(method), hash: argsHash(args)}
+		write: isWrite(inst, method), hash: hash}
 	if !jc.write {
 		return jc, nil
 	}
@@ -369,6 +384,12 @@ func (j *journal) begin(inst *instance, method string, args cty.Value) (*journal
 		return nil, fmt.Errorf("%s was not sent: it could not be recorded in the state first: %w", jc.id, err)
 	}
 	return jc, nil
+}
+
+// isWrite reports whether an instance counts as a write for the journal:
+// a script, an upload, or a call of a method not known as read-only.
+func isWrite(inst *instance, method string) bool {
+	return inst.node.step.Script != nil || inst.node.step.Upload != nil || !okru.IsReadOnly(method)
 }
 
 // end records how an instance ended. raw is a call's answer as it came;

@@ -87,7 +87,6 @@ func checkRequiredValue(inst *instance, params cty.Value) hcl.Diagnostics {
 	if !ok || !params.CanIterateElements() || skipped(inst) {
 		return nil
 	}
-	_, static := staticParamKeys(call.Params)
 	var missing []string
 	for _, r := range m.Required {
 		var v cty.Value
@@ -96,10 +95,13 @@ func checkRequiredValue(inst *instance, params cty.Value) hcl.Diagnostics {
 			v = params.GetAttr(r)
 		case params.Type().IsMapType() && params.HasIndex(cty.StringVal(r)).True():
 			v = params.Index(cty.StringVal(r))
-		case static:
-			continue // absent: reported once by checkRequiredStatic
 		default:
-			missing = append(missing, r)
+			// Asked only for an absent parameter: this runs for every
+			// instance of a batch, and the keys are parsed anew.
+			if _, static := staticParamKeys(call.Params); !static {
+				missing = append(missing, r)
+			}
+			// else absent: reported once by checkRequiredStatic
 			continue
 		}
 		if uv, _ := v.Unmark(); uv.IsKnown() && uv.IsNull() {
@@ -130,9 +132,14 @@ func missingRequired(m okru.Method, missing []string, suffix string, subject *hc
 // skipped reports whether the instance's when is known to be false: its
 // parameters are never sent.
 func skipped(inst *instance) bool {
-	if inst.when == cty.NilVal {
-		return false
-	}
-	w, _ := inst.when.Unmark()
-	return w.IsKnown() && !w.IsNull() && w.False()
+	return inst.when != cty.NilVal && isFalse(inst.when)
+}
+
+// isFalse reports whether v is the known bool false, marked or not. It
+// runs for every instance a run checks: cty's False, and RawEquals, go
+// through Equals, which walks the value looking for marks.
+func isFalse(v cty.Value) bool {
+	v, _ = v.Unmark()
+	// A known, non-null, unmarked bool holds a Go bool, which == compares.
+	return v.Type() == cty.Bool && v.IsKnown() && !v.IsNull() && v == cty.False
 }

@@ -694,12 +694,26 @@ func (r *runner) execute(ctx context.Context, inst *instance) result {
 	}
 	call := st.Call
 	res := result{inst: inst}
-	params, diags := evalParams(inst)
-	if diags.HasErrors() {
-		res.diags = diags
-		return res
+	// Params of a template (see paramsTemplate) go to the wire, and their
+	// hash to the journal, without their value being made; a write's
+	// start record shows the value, so a journaled write makes it.
+	var params cty.Value
+	var p okru.Params
+	var hash string
+	var err error
+	if t := inst.paramsTemplate(); t != nil && (r.journal == nil || !isWrite(inst, call.Method)) {
+		p, hash, err = t.wire(inst.x, inst.index, r.journal != nil)
+	} else {
+		var diags hcl.Diagnostics
+		if params, diags = evalParams(inst); diags.HasErrors() {
+			res.diags = diags
+			return res
+		}
+		p, err = callParams(params)
+		if err == nil && r.journal != nil {
+			hash = argsHash(params)
+		}
 	}
-	p, err := callParams(params)
 	if err != nil {
 		res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid parameter",
 			Detail: InstanceName(n.addr, inst.key) + ": " + err.Error() + ".", Subject: call.Params.Range().Ptr()}}
@@ -722,7 +736,7 @@ func (r *runner) execute(ctx context.Context, inst *instance) result {
 		opts = append(opts, okru.WithAttemptTimeout(st.Timeout))
 	}
 	caller := r.callers[n.sess]
-	jc, err := r.journal.begin(inst, call.Method, params)
+	jc, err := r.journal.beginHashed(inst, call.Method, params, hash)
 	if err != nil {
 		res.err = err
 		res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot record the call", Detail: err.Error() + ".", Subject: n.rng.Ptr()}}

@@ -99,7 +99,7 @@ func evalInput(inst *instance) (cty.Value, hcl.Diagnostics) {
 	if expr == nil {
 		return cty.NullVal(cty.DynamicPseudoType), nil
 	}
-	v, diags := expr.Value(inst.ctx)
+	v, diags := expr.Value(inst.evalCtx())
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}

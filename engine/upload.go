@@ -66,7 +66,7 @@ func evalUploadArgs(inst *instance) (cty.Value, hcl.Diagnostics) {
 		if e == nil {
 			continue
 		}
-		v, d := e.Value(inst.ctx)
+		v, d := e.Value(inst.evalCtx())
 		diags = append(diags, d...)
 		attrs[name] = v
 	}

@@ -347,23 +347,56 @@ func (a *API) send(ctx context.Context, method string, wire map[string]string, c
 // encodeForm writes wire as an application/x-www-form-urlencoded string.
 // Unlike url.Values.Encode it neither copies nor sorts: the order of
 // parameters does not matter to ok.ru, whose signature sorts them itself.
+// It writes in a pooled buffer, so that the form is its one allocation.
 func encodeForm(wire map[string]string) string {
-	n := 0
+	bp := formBuf.Get().(*[]byte)
+	b := (*bp)[:0]
 	for k, v := range wire {
-		n += len(k) + len(v) + 2
-	}
-	var b strings.Builder
-	b.Grow(n + n/4)
-	for k, v := range wire {
-		if b.Len() > 0 {
-			b.WriteByte('&')
+		if len(b) > 0 {
+			b = append(b, '&')
 		}
-		b.WriteString(url.QueryEscape(k))
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(v))
+		b = appendQueryEscaped(b, k)
+		b = append(b, '=')
+		b = appendQueryEscaped(b, v)
 	}
-	return b.String()
+	form := string(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		formBuf.Put(bp)
+	}
+	return form
 }
+
+var formBuf = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// appendQueryEscaped appends s escaped as url.QueryEscape escapes it: runs
+// of bytes that need no escape are copied as they are.
+func appendQueryEscaped(b []byte, s string) []byte {
+	const upperHex = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if queryUnescaped[c] {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		if c == ' ' {
+			b = append(b, '+')
+		} else {
+			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
+		}
+		start = i + 1
+	}
+	return append(b, s[start:]...)
+}
+
+// queryUnescaped marks the bytes url.QueryEscape leaves as they are.
+var queryUnescaped = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+	}
+	return t
+}()
 
 // maxBody is the largest answer readBody accepts. A variable, so tests
 // can lower it.

@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"slices"
-	"strings"
 )
 
 // Sign returns ok.ru's request signature: the lower-case hex MD5 of every
@@ -14,13 +13,27 @@ import (
 // Values are signed raw, exactly as they are sent (before URL encoding), so
 // callers must pass the final wire strings. This is the only signer in the
 // module: the client and the sandbox both use it.
+//
+// It runs for every call, in the client and in the sandbox: the text it
+// hashes is written in a buffer on the stack when it fits, so that the
+// signature is its one allocation.
 func Sign(params map[string]string, secret string) string {
-	return md5hex(signingString(params, secret))
+	var buf [512]byte
+	sum := md5.Sum(appendSigning(buf[:0], params, secret))
+	var hexSum [2 * md5.Size]byte
+	hex.Encode(hexSum[:], sum[:])
+	return string(hexSum[:])
 }
 
 // signingString is the text that Sign hashes.
 func signingString(params map[string]string, secret string) string {
-	keys := make([]string, 0, len(params))
+	return string(appendSigning(nil, params, secret))
+}
+
+// appendSigning appends the text that Sign hashes to b.
+func appendSigning(b []byte, params map[string]string, secret string) []byte {
+	var keyBuf [16]string
+	keys := keyBuf[:0]
 	n := len(secret)
 	for k, v := range params {
 		if unsigned(k) {
@@ -30,15 +43,13 @@ func signingString(params map[string]string, secret string) string {
 		n += len(k) + 1 + len(v)
 	}
 	slices.Sort(keys)
-	var b strings.Builder
-	b.Grow(n)
+	b = slices.Grow(b, n)
 	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(params[k])
+		b = append(b, k...)
+		b = append(b, '=')
+		b = append(b, params[k]...)
 	}
-	b.WriteString(secret)
-	return b.String()
+	return append(b, secret...)
 }
 
 // ServerSecret derives the secret of the server-server circuit:

@@ -38,7 +38,7 @@ type Text struct {
 	w     io.Writer
 	color bool
 	live  bool
-	steps map[string]*stepProgress
+	steps map[lang.Address]*stepProgress
 	bars  liveBars // live only
 	// pacedSaid are the sessions whose pace was said to bound the run.
 	pacedSaid map[string]bool
@@ -63,7 +63,7 @@ type stepProgress struct {
 // live draws progress bars for for_each steps, redrawn in place with
 // cursor movements, which only makes sense on a terminal.
 func NewText(w io.Writer, color, live bool) *Text {
-	return &Text{w: w, color: color, live: live, steps: map[string]*stepProgress{}}
+	return &Text{w: w, color: color, live: live, steps: map[lang.Address]*stepProgress{}}
 }
 
 func (t *Text) paint(code, s string) string {
@@ -94,16 +94,18 @@ func (t *Text) redraw(force bool) {
 
 // Observe renders one event.
 func (t *Text) Observe(e engine.Event) {
-	name := engine.InstanceName(e.Step, e.Key)
+	// The instance's name is made only for a line that shows it: most
+	// events of a batch (started, finished with a key) only count.
+	name := func() string { return engine.InstanceName(e.Step, e.Key) }
 	if e.FromScript {
-		t.scriptCall(name, e)
+		t.scriptCall(name(), e)
 		return
 	}
 	switch e.Type {
 	case engine.EventLog:
-		t.println(fmt.Sprintf("%s: log: %s", name, e.Message))
+		t.println(fmt.Sprintf("%s: log: %s", name(), e.Message))
 	case engine.EventExpanded:
-		t.steps[e.Step.String()] = &stepProgress{method: e.Method, total: e.Instances, started: time.Now()}
+		t.steps[e.Step] = &stepProgress{method: e.Method, total: e.Instances, started: time.Now()}
 		share := ""
 		if e.Total > e.Instances {
 			share = fmt.Sprintf(" (this shard's share of %d)", e.Total)
@@ -121,15 +123,15 @@ func (t *Text) Observe(e engine.Event) {
 			t.bars.retried(e.Step.String())
 		}
 		t.println(fmt.Sprintf("%s: %s %s (attempt %d failed, next in %s): %s",
-			name, e.Method, t.paint(yellow, "retrying"), e.Attempt, roundDuration(e.Wait), engine.ErrorText(e.Err, e.Method)))
+			name(), e.Method, t.paint(yellow, "retrying"), e.Attempt, roundDuration(e.Wait), engine.ErrorText(e.Err, e.Method)))
 	case engine.EventReused:
 		if !e.HasKey() {
-			t.println(fmt.Sprintf("%s: %s %s", name, e.Method, t.paint(green, "done in an earlier run")))
+			t.println(fmt.Sprintf("%s: %s %s", name(), e.Method, t.paint(green, "done in an earlier run")))
 			return
 		}
 		t.progress(e, func(p *stepProgress) { p.reused++ })
 	case engine.EventUnknown:
-		t.println(fmt.Sprintf("%s: %s %s: %s", name, e.Method, t.paint(red, "outcome unknown"), e.Reason))
+		t.println(fmt.Sprintf("%s: %s %s: %s", name(), e.Method, t.paint(red, "outcome unknown"), e.Reason))
 		if e.HasKey() {
 			t.progress(e, func(p *stepProgress) { p.unknown++ })
 		}
@@ -172,7 +174,7 @@ func (t *Text) Observe(e engine.Event) {
 			if e.Pages > 1 {
 				pages = fmt.Sprintf(", %d pages", e.Pages)
 			}
-			t.println(fmt.Sprintf("%s: %s %s (%s%s)", name, e.Method, t.paint(green, "ok"), roundDuration(e.Elapsed), pages))
+			t.println(fmt.Sprintf("%s: %s %s (%s%s)", name(), e.Method, t.paint(green, "ok"), roundDuration(e.Elapsed), pages))
 			return
 		}
 		t.progress(e, func(p *stepProgress) { p.ok++ })
@@ -180,7 +182,7 @@ func (t *Text) Observe(e engine.Event) {
 		if t.live && !e.HasKey() {
 			t.bars.remove(e.Step.String()) // an upload's bytes
 		}
-		t.println(fmt.Sprintf("%s: %s %s: %s", name, e.Method, t.paint(red, "failed"), engine.ErrorText(e.Err, e.Method)))
+		t.println(fmt.Sprintf("%s: %s %s: %s", name(), e.Method, t.paint(red, "failed"), engine.ErrorText(e.Err, e.Method)))
 		if e.HasKey() {
 			t.progress(e, func(p *stepProgress) { p.failed++ })
 		}
@@ -189,7 +191,7 @@ func (t *Text) Observe(e engine.Event) {
 			t.progress(e, func(p *stepProgress) { p.skipped++ })
 			return
 		}
-		t.println(fmt.Sprintf("%s: %s", name, t.paint(yellow, "skipped: "+e.Reason)))
+		t.println(fmt.Sprintf("%s: %s", name(), t.paint(yellow, "skipped: "+e.Reason)))
 	}
 }
 
@@ -216,14 +218,13 @@ func (t *Text) scriptCall(name string, e engine.Event) {
 // progress counts an instance of a for_each step and draws the counter;
 // the step's summary line is printed when its last instance is over.
 func (t *Text) progress(e engine.Event, count func(*stepProgress)) {
-	p := t.steps[e.Step.String()]
+	p := t.steps[e.Step]
 	if p == nil {
 		return
 	}
 	count(p)
-	step := e.Step.String()
 	if t.live {
-		t.bars.advance(step, e.Type == engine.EventReused)
+		t.bars.advance(e.Step.String(), e.Type == engine.EventReused)
 	}
 	done := p.ok + p.failed + p.skipped + p.reused + p.unknown
 	if done < p.total {
@@ -244,7 +245,7 @@ func (t *Text) progress(e engine.Event, count func(*stepProgress)) {
 		summary += fmt.Sprintf(", %d skipped", p.skipped)
 	}
 	if t.live {
-		t.bars.remove(step)
+		t.bars.remove(e.Step.String())
 	}
 	t.println(fmt.Sprintf("%s: %s × %d: %s (%s)", e.Step, p.method, p.total, summary, roundDuration(time.Since(p.started))))
 }
