@@ -103,4 +103,3 @@ func TestAttemptTimeoutCallerFirst(t *testing.T) {
 		t.Errorf("%d requests, want 1", got)
 	}
 }
-
