@@ -214,3 +214,35 @@ call "info" {
 		}
 	}
 }
+
+// The check of the run (Workflow.check), which keeps no instance, skips
+// planInstance for an instance whose params template needs only its each
+// when that is a known, unmarked string (plainParams): it must report
+// what planning every instance reports.
+func TestCheckPlainInstancesAsPlanned(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{
+		`for_each = { a = "x", b = ["y", null], c = null, d = "z", e = 5 }
+  params = { uids = each.value, fields = "name" }`,
+		`for_each = toset(["a", "b"])
+  params = { uids = each.value, fields = ["x", null] }`,
+		`for_each = toset(["a", "b"])
+  params = { uids = each.key, fields = null }`,
+		`for_each = ["a", "b"]
+  params = { uids = each.key, fields = each.value }`,
+		`for_each = { a = "x", b = "y" }
+  params = { uids = each.value, fields = "name" }`,
+	} {
+		w := compile(t, testSession+`
+call "c" {
+  method = "users.getInfo"
+  `+src+`
+}
+`)
+		_, _, want := w.plan(t.Context(), Inputs{}, keepAll)
+		_, got := w.check(t.Context(), Inputs{})
+		if fmt.Sprint(got.Errs()) != fmt.Sprint(want.Errs()) {
+			t.Errorf("%s:\ncheck: %v\nplan:  %v", src, got.Errs(), want.Errs())
+		}
+	}
+}

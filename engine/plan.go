@@ -230,6 +230,7 @@ func (e *evaluator) planStep(ctx context.Context, n *node, keep int, needed bool
 	unknownResult := cty.ObjectVal(map[string]cty.Value{"result": unknown})
 	skippedResult := cty.ObjectVal(map[string]cty.Value{"result": cty.NullVal(cty.DynamicPseudoType)})
 
+	plain := plainParams(x)
 	chunks := 1
 	if count >= 2*planChunk {
 		chunks = min(runtime.GOMAXPROCS(0), count/planChunk)
@@ -247,6 +248,14 @@ func (e *evaluator) planStep(ctx context.Context, n *node, keep int, needed bool
 			for i := c * count / chunks; i < (c+1)*count/chunks; i++ {
 				if i%planChunk == 0 && ctx.Err() != nil {
 					return
+				}
+				if i >= keep && plain != nil && plain.plainAt(x, i) {
+					// What planInstance would find: nothing to report, nothing
+					// skipped.
+					if wrapped != nil {
+						wrapped[i] = unknownResult
+					}
+					continue
 				}
 				pi, d := e.planInstance(x, i)
 				if d.HasErrors() {
@@ -363,4 +372,42 @@ func checkParamsValue(inst *instance, params cty.Value) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// plainParams returns the params template of x when checking an instance
+// not kept by the plan needs nothing but its each: a call step without
+// when or conditions whose params are a template (see paramsTemplate)
+// whose attributes the same for every instance are known, unmarked
+// strings. An instance whose each.key and each.value the template uses are
+// known, unmarked strings too (plainAt) then has nothing planInstance
+// would report: a known string is sent as it is, and none is null, so no
+// required parameter is missing. nil otherwise: every instance is planned.
+func plainParams(x *expanded) *paramsTemplate {
+	st := x.n.step
+	if st.Script != nil || st.Upload != nil || st.Call == nil || st.Call.Params == nil || st.When != nil ||
+		len(st.Preconditions)+len(st.Postconditions) > 0 || x.pending != cty.NilVal || x.params == nil {
+		return nil
+	}
+	for k := range x.params.attrs {
+		if a := &x.params.attrs[k]; a.from == fromStep && !plainString(a.value) {
+			return nil
+		}
+	}
+	return x.params
+}
+
+// plainAt reports whether the attributes of instance i of x that come
+// from its each are known, unmarked strings (see plainParams).
+func (t *paramsTemplate) plainAt(x *expanded, i int) bool {
+	for k := range t.attrs {
+		if a := &t.attrs[k]; a.from != fromStep && !plainString(a.attrValue(x, i)) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainString reports whether v is a known, unmarked, non-null string.
+func plainString(v cty.Value) bool {
+	return !v.IsMarked() && v.Type() == cty.String && v.IsKnown() && !v.IsNull()
 }
