@@ -14,7 +14,8 @@ import (
 type batch struct {
 	*expanded
 	skip []bool // by instance: not run (when is false, or another shard's); nil when none is skipped
-	next int    // the next instance to dispatch
+	next int    // the next instance to dispatch (under the dispatcher's lock)
+	out  int    // instances taken by workers whose results are not posted (likewise)
 }
 
 // expandBatch expands a step for a run. A step whose expansion the check
@@ -72,22 +73,13 @@ type pick struct {
 	i int
 }
 
-// dequeue picks the next instance to dispatch, from the first step in the
-// queue that has one left; a zero pick when there is none.
-func (r *runner) dequeue() pick {
-	for len(r.queue) > 0 {
-		b := r.queue[0].b
-		for b.next < b.len() && b.skipped(b.next) {
-			b.next++
-		}
-		if b.next < b.len() {
-			b.next++
-			return pick{b: b, i: b.next - 1}
-		}
-		r.queue[0] = nil
-		r.queue = r.queue[1:]
+// more reports whether an instance is left to dispatch, moving next past
+// skipped ones. It is called with the dispatcher's lock held.
+func (b *batch) more() bool {
+	for b.next < b.len() && b.skipped(b.next) {
+		b.next++
 	}
-	return pick{}
+	return b.next < b.len()
 }
 
 // callParams converts a call's evaluated params into what the client

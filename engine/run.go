@@ -145,7 +145,7 @@ func (w *Workflow) Run(ctx context.Context, in Inputs, opts Options) (*Result, h
 }
 
 // runner is the state of one run. Only the goroutine in loop touches it;
-// workers receive instances and send back results.
+// workers take instances from its dispatcher and post back results.
 type runner struct {
 	*evaluator
 	opts    Options
@@ -156,8 +156,7 @@ type runner struct {
 	done     []bool // by node index
 	pending  []int  // dependencies not yet done, by node index
 	ready    []*node
-	queue    []*stepRun // steps with instances to dispatch, in order (see dequeue)
-	next     pick       // the next instance to dispatch, if any
+	d        *dispatcher // the queue of instances to run, shared with the workers
 	steps    map[*node]*stepRun
 	outputs  map[*node]OutputValue
 	stopped  bool
@@ -201,6 +200,7 @@ type result struct {
 	pages  int
 	called bool       // the API was called (params evaluated)
 	replay replayKind // settled from the journal of a resumed run
+	held   bool       // it holds the dispatch until the loop has handled it (see dispatcher)
 	// notCalled: a precondition failed, so the call was not made.
 	notCalled bool
 }
@@ -292,9 +292,10 @@ func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
 }
 
 // loop runs the graph: non-step nodes are evaluated here as soon as they
-// are ready; step instances are queued and handed to a fixed pool of
-// workers, so at most Parallelism calls are in flight and no goroutine is
-// started per call.
+// are ready; step instances are queued for a fixed pool of workers, who
+// take them (see dispatcher), so at most Parallelism calls are in flight
+// and no goroutine is started per call. The loop records the results the
+// workers post, in batches, and is the only one to decide from them.
 func (r *runner) loop(ctx context.Context) {
 	for _, n := range r.w.nodes {
 		if r.done[n.index] {
@@ -312,31 +313,38 @@ func (r *runner) loop(ctx context.Context) {
 		}
 	}
 
-	work := make(chan pick)
-	results := make(chan result)
+	d := newDispatcher(ctx, r.opts)
+	r.d = d
 	var wg sync.WaitGroup
 	for range r.opts.Parallelism {
 		wg.Go(func() {
-			for p := range work {
-				// The worker makes the instance: that work is spread over
-				// the workers, not done by this loop, through which every
-				// instance passes.
-				results <- r.executeAsserted(ctx, p.b.instance(p.i))
-			}
+			// The worker makes the instance: that work is spread over the
+			// workers, not done by this loop, through which every instance
+			// passes.
+			d.work(func(p pick) result { return r.executeAsserted(ctx, p.b.instance(p.i)) })
 		})
 	}
 	defer func() {
-		close(work)
+		d.end()
 		wg.Wait()
 	}()
 
 	if r.opts.ProgressEvery > 0 && r.opts.Observer != nil {
 		defer r.tickProgress(ctx, r.opts.ProgressEvery)()
 	}
-	inflight := 0
 	interrupted := ctx.Done()
 	stop := r.opts.Stop
+	var batch []result
 	for {
+		held := 0
+		for i, res := range batch {
+			if res.held {
+				held++
+			}
+			r.finishInstance(ctx, res)
+			batch[i] = result{}
+		}
+		batch = batch[:0]
 		for len(r.ready) > 0 {
 			n := r.ready[0]
 			r.ready = r.ready[1:]
@@ -344,36 +352,36 @@ func (r *runner) loop(ctx context.Context) {
 		}
 		select {
 		case <-stop: // checked first: once Stop is closed, no call starts
-			stop = r.stopGently(inflight)
+			stop = r.stopGently(d.inFlight())
 		default:
 		}
+		d.mu.Lock()
 		if r.stopped {
-			r.queue, r.next = nil, pick{}
+			d.closed, d.queue = true, nil
 		}
-		if r.next.b == nil {
-			r.next = r.dequeue()
+		d.hold -= held
+		d.cond.Broadcast()
+		if len(d.results) == 0 {
+			if d.taken == 0 && !d.pending() {
+				d.mu.Unlock()
+				return
+			}
+			d.mu.Unlock()
+			select {
+			case <-d.wake:
+			case <-interrupted:
+				interrupted = nil
+				r.stopped = true
+				continue
+			case <-stop:
+				stop = r.stopGently(d.inFlight())
+				continue
+			}
+			d.mu.Lock()
 		}
-		if r.next.b == nil && inflight == 0 {
-			return
-		}
-		var send chan pick
-		if r.next.b != nil {
-			send = work
-		}
-		select {
-		case send <- r.next:
-			r.next = pick{}
-			inflight++
-		case res := <-results:
-			inflight--
-			r.finishInstance(ctx, res)
-		case <-interrupted:
-			interrupted = nil
-			r.stopped = true
-		case <-stop:
-			stop = r.stopGently(inflight)
-			r.queue, r.next = nil, pick{}
-		}
+		batch, d.results = d.results, batch
+		d.taken -= len(batch)
+		d.mu.Unlock()
 	}
 }
 
@@ -492,7 +500,7 @@ func (r *runner) startStep(n *node) {
 		r.finishStep(n, sr)
 		return
 	}
-	r.queue = append(r.queue, sr)
+	r.d.push(sr)
 }
 
 // finishInstance records one instance's outcome. It is the one place an
