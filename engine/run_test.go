@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/okru-run/okru-run/lang"
 	"github.com/zclconf/go-cty/cty"
@@ -382,5 +383,34 @@ call "next" {
 	}
 	if rec.count(EventFailed) != 1 {
 		t.Errorf("%d failed events", rec.count(EventFailed))
+	}
+}
+
+// A failure holds the dispatch until the loop has handled it: the worker
+// that posts it takes nothing more, so once the loop stops the run, only
+// the calls already in flight are made.
+func TestFailureHoldsDispatch(t *testing.T) {
+	t.Parallel()
+	srv := newAPIServer(t, func(method string, form map[string]string) (any, int) {
+		if form["uids"] == "u0" {
+			return nil, 100
+		}
+		time.Sleep(100 * time.Millisecond) // in flight while u0 fails
+		return map[string]any{"uid": form["uids"]}, 0
+	})
+	w := compile(t, testSession+`
+call "read" {
+  method   = "users.getInfo"
+  for_each = range(40)
+  params   = { uids = "u${each.key}", fields = "name" }
+}
+`)
+	res, _ := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), Parallelism: 4})
+	if res.Status != StatusFailed {
+		t.Fatalf("status %v, want failed", res.Status)
+	}
+	// u0 fails first; the other workers may not have taken theirs yet.
+	if n := len(srv.Calls()); n > 4 {
+		t.Errorf("%d calls, want at most the 4 taken before the failure", n)
 	}
 }
