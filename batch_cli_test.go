@@ -98,6 +98,47 @@ type runProc struct {
 	drained chan struct{}
 }
 
+// killRuns runs okru-run with args, then with -resume, up to kills times,
+// each killed by SIGKILL after a seeded random number of finished calls (at
+// most calls/kills), so that the kills land at random points whatever the
+// machine's speed. It stops early at a run that ends before its kill:
+// exit 0, or exit 1 when hasUnknown says it met writes of unknown outcome
+// (a resumed run does not send them). It returns the number of runs
+// killed, failing the test when there was none.
+func killRuns(t *testing.T, env, args []string, kills, calls int, rnd *rand.Rand, hasUnknown func(*runProc) bool) int {
+	t.Helper()
+	killed := 0
+	for i := 0; i < kills; i++ {
+		at := 1 + rnd.IntN(calls/kills)
+		runArgs := args
+		if i > 0 {
+			runArgs = append([]string{"-resume"}, args...)
+		}
+		var once sync.Once
+		p := startRun(t, env, func(p *runProc, e map[string]any) {
+			if e["type"] == "finished" && p.count("finished", "") >= at {
+				once.Do(func() { _ = p.cmd.Process.Signal(syscall.SIGKILL) })
+			}
+		}, runArgs...)
+		code := p.wait(t)
+		ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		killedNow := ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+		if code == 0 || code == 1 && !killedNow && hasUnknown(p) {
+			t.Logf("run %d finished before its kill at %d calls (exit %d)", i+1, at, code)
+			break
+		}
+		if !killedNow {
+			t.Fatalf("run %d: exit %d, not killed; stderr:\n%s", i+1, code, p.stderr.String())
+		}
+		killed++
+		t.Logf("run %d killed after %d finished calls (%d reused)", i+1, p.count("finished", ""), p.count("reused", ""))
+	}
+	if killed == 0 {
+		t.Fatal("no run was killed")
+	}
+	return killed
+}
+
 func startRun(t *testing.T, env []string, onEvent func(p *runProc, e map[string]any), args ...string) *runProc {
 	t.Helper()
 	p := &runProc{cmd: okruRun(t, env, append([]string{"run", "-json"}, args...)...), drained: make(chan struct{})}
@@ -191,39 +232,9 @@ func TestBatchSurvivesKills(t *testing.T) {
 	sb := startSandboxProc(t)
 	state := filepath.Join(t.TempDir(), "batch.journal")
 	args := []string{"-parallelism", "8", "-state", state, "-var", fmt.Sprint("reads=", reads), "-var", fmt.Sprint("posts=", posts), batchWorkflow}
-	killed := 0
-	for i := 0; i < kills; i++ {
-		// Kill after a random number of finished calls, so that the kills
-		// land at random points whatever the machine's speed.
-		at := 1 + rnd.IntN((reads+posts)/kills)
-		runArgs := args
-		if i > 0 {
-			runArgs = append([]string{"-resume"}, args...)
-		}
-		var once sync.Once
-		p := startRun(t, sb.env, func(p *runProc, e map[string]any) {
-			if e["type"] == "finished" && p.count("finished", "") >= at {
-				once.Do(func() { _ = p.cmd.Process.Signal(syscall.SIGKILL) })
-			}
-		}, runArgs...)
-		code := p.wait(t)
-		ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
-		killedNow := ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
-		// A resumed run that ends before its kill exits 1 when it met
-		// writes of unknown outcome (it does not send them): it finished.
-		if code == 0 || code == 1 && !killedNow && len(p.keys("outcome_unknown", "call.post")) > 0 {
-			t.Logf("run %d finished before its kill at %d calls (exit %d)", i+1, at, code)
-			break
-		}
-		if !killedNow {
-			t.Fatalf("run %d: exit %d, not killed; stderr:\n%s", i+1, code, p.stderr.String())
-		}
-		killed++
-		t.Logf("run %d killed after %d finished calls (%d reused)", i+1, p.count("finished", ""), p.count("reused", ""))
-	}
-	if killed == 0 {
-		t.Fatal("no run was killed")
-	}
+	killed := killRuns(t, sb.env, args, kills, reads+posts, rnd, func(p *runProc) bool {
+		return len(p.keys("outcome_unknown", "call.post")) > 0
+	})
 
 	// Resume until done: unknown outcomes stay reported, not sent.
 	p := startRun(t, sb.env, nil, append([]string{"-resume"}, args...)...)

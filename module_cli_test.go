@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -201,39 +200,9 @@ func TestModuleBatchSurvivesKills(t *testing.T) {
 	statePath := filepath.Join(t.TempDir(), "modules.journal")
 	args := []string{"-parallelism", "8", "-state", statePath, "-var", groupsVar(groups),
 		"-var", fmt.Sprint("reads=", reads), "-var", fmt.Sprint("posts=", posts), "-var", "tag=" + tag, moduleWorkflow}
-	killed := 0
-	for i := 0; i < kills; i++ {
-		// Kill after a random number of finished calls, so that the kills
-		// land at random points whatever the machine's speed.
-		at := 1 + rnd.IntN(len(all)/kills)
-		runArgs := args
-		if i > 0 {
-			runArgs = append([]string{"-resume"}, args...)
-		}
-		var once sync.Once
-		p := startRun(t, sb.env, func(p *runProc, e map[string]any) {
-			if e["type"] == "finished" && p.count("finished", "") >= at {
-				once.Do(func() { _ = p.cmd.Process.Signal(syscall.SIGKILL) })
-			}
-		}, runArgs...)
-		code := p.wait(t)
-		ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
-		killedNow := ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
-		// A resumed run that ends before its kill exits 1 when it met
-		// writes of unknown outcome (it does not send them): it finished.
-		if code == 0 || code == 1 && !killedNow && len(p.instances("outcome_unknown", ".call.post")) > 0 {
-			t.Logf("run %d finished before its kill at %d calls (exit %d)", i+1, at, code)
-			break
-		}
-		if !killedNow {
-			t.Fatalf("run %d: exit %d, not killed; stderr:\n%s", i+1, code, p.stderr.String())
-		}
-		killed++
-		t.Logf("run %d killed after %d finished calls (%d reused)", i+1, p.count("finished", ""), p.count("reused", ""))
-	}
-	if killed == 0 {
-		t.Fatal("no run was killed")
-	}
+	killed := killRuns(t, sb.env, args, kills, len(all), rnd, func(p *runProc) bool {
+		return len(p.instances("outcome_unknown", ".call.post")) > 0
+	})
 
 	// Resume until done: unknown outcomes stay reported, not sent.
 	p := startRun(t, sb.env, nil, append([]string{"-resume"}, args...)...)
