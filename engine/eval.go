@@ -145,6 +145,20 @@ func (e *evaluator) evalContext(n *node) *hcl.EvalContext {
 	return &hcl.EvalContext{Variables: vars, Functions: e.scopeFuncs[s.libs]}
 }
 
+// evalValue evaluates a node that only computes a value: a local, a
+// variable of a module instance, or module.NAME.
+func (e *evaluator) evalValue(n *node) (cty.Value, hcl.Diagnostics) {
+	switch {
+	case n.local != nil:
+		return e.evalLocal(n)
+	case n.input != nil:
+		return e.evalInput(n)
+	case n.module != nil:
+		return n.module.value(e.values, e.shard), nil
+	}
+	panic("evalValue of " + n.addr.String())
+}
+
 // evalInput evaluates a variable of a module instance: the input its
 // module block sets, converted to the variable's type and validated, or
 // the variable's default.

@@ -129,16 +129,10 @@ func (w *Workflow) plan(ctx context.Context, in Inputs, keep int) (*Plan, []*exp
 			return p, reuse, append(diags, interrupted())
 		}
 		switch {
-		case n.local != nil:
-			v, d := e.evalLocal(n)
+		case n.local != nil, n.input != nil, n.module != nil:
+			v, d := e.evalValue(n)
 			diags = append(diags, d...)
 			e.values[n.index] = v
-		case n.input != nil:
-			v, d := e.evalInput(n)
-			diags = append(diags, d...)
-			e.values[n.index] = v
-		case n.module != nil:
-			e.values[n.index] = n.module.value(e.values, e.shard)
 		case n.session != nil:
 			sc, d := e.evalSession(n)
 			diags = append(diags, d...)

@@ -259,16 +259,10 @@ func (r *runner) setup(ctx context.Context) hcl.Diagnostics {
 		case !r.opts.Shard.runs(n.scope):
 			// Another shard's module instance: see start.
 		case n.variable != nil:
-		case n.local != nil:
-			v, d := r.evalLocal(n)
+		case n.local != nil, n.input != nil, n.module != nil: // a module without outputs is static
+			v, d := r.evalValue(n)
 			diags = append(diags, d...)
 			r.values[n.index] = v
-		case n.input != nil:
-			v, d := r.evalInput(n)
-			diags = append(diags, d...)
-			r.values[n.index] = v
-		case n.module != nil: // no outputs
-			r.values[n.index] = n.module.value(r.values, r.shard)
 		case n.session != nil:
 			cfg, d := r.evalSession(n)
 			diags = append(diags, d...)
@@ -397,24 +391,13 @@ func (r *runner) start(n *node) {
 		return
 	}
 	switch {
-	case n.local != nil:
-		v, d := r.evalLocal(n)
+	case n.local != nil, n.input != nil, n.module != nil:
+		v, d := r.evalValue(n)
 		if d.HasErrors() {
 			r.fail(n, d)
 			return
 		}
 		r.values[n.index] = v
-		r.complete(n)
-	case n.input != nil:
-		v, d := r.evalInput(n)
-		if d.HasErrors() {
-			r.fail(n, d)
-			return
-		}
-		r.values[n.index] = v
-		r.complete(n)
-	case n.module != nil:
-		r.values[n.index] = n.module.value(r.values, r.shard)
 		r.complete(n)
 	case n.output != nil:
 		o, d := r.evalOutput(n)
