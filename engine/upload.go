@@ -127,21 +127,34 @@ func (e *argError) diags(inst *instance) hcl.Diagnostics {
 	return uploadArgError(inst, e.name, "%s", e.msg)
 }
 
-func decodePhotoSpec(inst *instance, args cty.Value) (*photoSpec, hcl.Diagnostics) {
-	spec, err := photoSpecFrom(args)
+// decodeSpec reads the arguments of an upload instance with from (the
+// spec of a photo or a video upload); a bad one is the instance's
+// diagnostic.
+func decodeSpec[T any](inst *instance, args cty.Value, from func(cty.Value) (*T, *argError)) (*T, hcl.Diagnostics) {
+	spec, err := from(args)
 	if err != nil {
 		return nil, err.diags(inst)
 	}
 	return spec, nil
 }
 
-// photoSpecFrom reads the arguments of a photo upload, an object.
-func photoSpecFrom(args cty.Value) (*photoSpec, *argError) {
+// argTable returns the arguments of an upload, an object or a map by
+// name, unmarked; first and want say which argument is missing and what a
+// table must hold.
+func argTable(args cty.Value, first, want string) (map[string]cty.Value, *argError) {
 	args, _ = args.UnmarkDeep()
 	if args.IsNull() || !args.Type().IsObjectType() && !args.Type().IsMapType() {
-		return nil, argErrorf("files", "want a table of files, album_id, group_id and captions")
+		return nil, argErrorf(first, "want a table of %s", want)
 	}
-	m := args.AsValueMap()
+	return args.AsValueMap(), nil
+}
+
+// photoSpecFrom reads the arguments of a photo upload, an object.
+func photoSpecFrom(args cty.Value) (*photoSpec, *argError) {
+	m, err := argTable(args, "files", "files, album_id, group_id and captions")
+	if err != nil {
+		return nil, err
+	}
 	spec := &photoSpec{captions: map[string]string{}}
 	files := m["files"]
 	if files.IsNull() || !(files.Type().IsListType() || files.Type().IsTupleType() || files.Type().IsSetType()) {
@@ -325,7 +338,7 @@ func fileFailure(inst *instance, name string, err error) result {
 func (r *runner) executePhotoUpload(ctx context.Context, inst *instance, args cty.Value) result {
 	n := inst.node
 	res := result{inst: inst}
-	spec, diags := decodePhotoSpec(inst, args)
+	spec, diags := decodeSpec(inst, args, photoSpecFrom)
 	if diags.HasErrors() {
 		res.diags = diags
 		return res

@@ -49,21 +49,12 @@ type videoUploadResult struct {
 	Privacy     string   `json:"privacy,omitempty"`
 }
 
-func decodeVideoSpec(inst *instance, args cty.Value) (*videoSpec, hcl.Diagnostics) {
-	spec, err := videoSpecFrom(args)
-	if err != nil {
-		return nil, err.diags(inst)
-	}
-	return spec, nil
-}
-
 // videoSpecFrom reads the arguments of a video upload, an object.
 func videoSpecFrom(args cty.Value) (*videoSpec, *argError) {
-	args, _ = args.UnmarkDeep()
-	if args.IsNull() || !args.Type().IsObjectType() && !args.Type().IsMapType() {
-		return nil, argErrorf("video", "want a table of video, title, description, tags, privacy and group_id")
+	m, err := argTable(args, "video", "video, title, description, tags, privacy and group_id")
+	if err != nil {
+		return nil, err
 	}
-	m := args.AsValueMap()
 	spec := &videoSpec{}
 	str := func(name string) (string, *argError) {
 		v, ok := m[name]
@@ -108,7 +99,7 @@ func videoSpecFrom(args cty.Value) (*videoSpec, *argError) {
 func (r *runner) executeVideoUpload(ctx context.Context, inst *instance, args cty.Value) result {
 	n := inst.node
 	res := result{inst: inst}
-	spec, diags := decodeVideoSpec(inst, args)
+	spec, diags := decodeSpec(inst, args, videoSpecFrom)
 	if diags.HasErrors() {
 		res.diags = diags
 		return res
