@@ -98,6 +98,24 @@ type runProc struct {
 	drained chan struct{}
 }
 
+// resumeToEnd resumes the run of args to its end: unknown outcomes
+// (unknown lists them) stay reported, not sent. It fails the test unless
+// the run ends well, or exits 1 for unknown outcomes and says how to send
+// them again; it returns the run and the unknown instances.
+func resumeToEnd(t *testing.T, env, args []string, unknown func(*runProc) []string) (*runProc, []string) {
+	t.Helper()
+	p := startRun(t, env, nil, append([]string{"-resume"}, args...)...)
+	code := p.wait(t)
+	u := unknown(p)
+	if code != 0 && (code != 1 || len(u) == 0) {
+		t.Fatalf("final run: exit %d; stderr:\n%s", code, p.stderr.String())
+	}
+	if code == 1 && !strings.Contains(p.stderr.String(), "-retry-unknown") {
+		t.Errorf("the final run does not say how to send the unknown writes again:\n%s", p.stderr.String())
+	}
+	return p, u
+}
+
 // killRuns runs okru-run with args, then with -resume, up to kills times,
 // each killed by SIGKILL after a seeded random number of finished calls (at
 // most calls/kills), so that the kills land at random points whatever the
@@ -236,16 +254,7 @@ func TestBatchSurvivesKills(t *testing.T) {
 		return len(p.keys("outcome_unknown", "call.post")) > 0
 	})
 
-	// Resume until done: unknown outcomes stay reported, not sent.
-	p := startRun(t, sb.env, nil, append([]string{"-resume"}, args...)...)
-	code := p.wait(t)
-	unknown := p.keys("outcome_unknown", "call.post")
-	if code != 0 && (code != 1 || len(unknown) == 0) {
-		t.Fatalf("final run: exit %d; stderr:\n%s", code, p.stderr.String())
-	}
-	if code == 1 && !strings.Contains(p.stderr.String(), "-retry-unknown") {
-		t.Errorf("the final run does not say how to send the unknown writes again:\n%s", p.stderr.String())
-	}
+	p, unknown := resumeToEnd(t, sb.env, args, func(p *runProc) []string { return p.keys("outcome_unknown", "call.post") })
 	if n := p.count("started", ""); n+p.count("reused", "")+len(unknown) < reads+posts+1 {
 		t.Errorf("final run: %d started, %d reused, %d unknown; %d calls are missing", n, p.count("reused", ""), len(unknown), reads+posts+1)
 	}
