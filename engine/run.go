@@ -153,16 +153,19 @@ type runner struct {
 	callers map[*node]Caller // by session node
 	secrets []string
 
-	done     []bool // by node index
-	pending  []int  // dependencies not yet done, by node index
-	ready    []*node
-	d        *dispatcher // the queue of instances to run, shared with the workers
-	steps    map[*node]*stepRun
-	outputs  map[*node]OutputValue
-	stopped  bool
-	calls    int
-	failures int
-	diags    hcl.Diagnostics
+	done []bool // by node index
+	// unreachable, by node index: a node that will not run because a node
+	// it depends on failed or was skipped (see skipUsersBecause).
+	unreachable []bool
+	pending     []int // dependencies not yet done, by node index
+	ready       []*node
+	d           *dispatcher // the queue of instances to run, shared with the workers
+	steps       map[*node]*stepRun
+	outputs     map[*node]OutputValue
+	stopped     bool
+	calls       int
+	failures    int
+	diags       hcl.Diagnostics
 
 	in          Inputs
 	checked     []*expanded // by node index: expansions of the check to reuse (see expandBatch)
@@ -221,16 +224,17 @@ func newRunner(evalCtx context.Context, w *Workflow, in Inputs, opts Options) *r
 		obs = tracker
 	}
 	r := &runner{
-		evaluator: newEvaluator(evalCtx, w, in, false),
-		in:        in,
-		needed:    w.resultsNeeded(opts.KeepResults),
-		opts:      opts,
-		obs:       &serialObserver{o: obs},
-		callers:   map[*node]Caller{},
-		done:      make([]bool, len(w.nodes)),
-		pending:   make([]int, len(w.nodes)),
-		steps:     map[*node]*stepRun{},
-		outputs:   map[*node]OutputValue{},
+		evaluator:   newEvaluator(evalCtx, w, in, false),
+		in:          in,
+		needed:      w.resultsNeeded(opts.KeepResults),
+		opts:        opts,
+		obs:         &serialObserver{o: obs},
+		callers:     map[*node]Caller{},
+		done:        make([]bool, len(w.nodes)),
+		unreachable: make([]bool, len(w.nodes)),
+		pending:     make([]int, len(w.nodes)),
+		steps:       map[*node]*stepRun{},
+		outputs:     map[*node]OutputValue{},
 	}
 	r.shard = opts.Shard
 	r.uploads = newUploadBytes(w)
@@ -597,16 +601,17 @@ func (r *runner) skipUsers(failed *node) {
 }
 
 // skipUsersBecause reports the steps that cannot run because n did not,
-// giving reason.
+// giving reason. A node is skipped once for the whole run: with
+// ContinueOnError, a step that uses two failed steps is reached from
+// both, and its users with it.
 func (r *runner) skipUsersBecause(failed *node, reason string) {
-	seen := map[*node]bool{}
 	var walk func(n *node)
 	walk = func(n *node) {
 		for _, u := range n.users {
-			if seen[u] {
+			if r.unreachable[u.index] {
 				continue
 			}
-			seen[u] = true
+			r.unreachable[u.index] = true
 			if u.step != nil && !r.stopped {
 				r.obs.Observe(Event{Type: EventSkipped, Step: u.addr, Key: cty.NilVal, Method: u.step.Method(),
 					Reason: reason})
