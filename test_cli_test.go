@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -53,5 +56,24 @@ func TestExamplesTests(t *testing.T) {
 		if !strings.Contains(strings.Join(examples, " "), file) || !strings.Contains(r.stdout, file+": pass") {
 			t.Errorf("example %s: no passing %s:\n%s", name, file, r.stdout)
 		}
+	}
+}
+
+// TestTestAbsoluteWorkflow: a test file may name its workflow by an
+// absolute path, which is not made relative to the test file's folder.
+func TestTestAbsoluteWorkflow(t *testing.T) {
+	t.Parallel()
+	wf, err := filepath.Abs("testdata/tests/pass/workflow.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	src := fmt.Sprintf("workflow = %q\n\nrun \"friends\" {\n  assert {\n    condition     = output.friends > 0\n    error_message = \"no friends\"\n  }\n}\n", filepath.ToSlash(wf))
+	if err := os.WriteFile(filepath.Join(dir, "abs.okrutest.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "", "test", dir)
+	if r.code != exitOK || !strings.Contains(r.stdout, `run "friends": pass`) {
+		t.Errorf("exit %d, want 0 and a passing run:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -93,7 +93,12 @@ func LoadTestFile(path, defaultWorkflow string) (*TestFile, hcl.Diagnostics) {
 	if a, ok := content.Attributes["workflow"]; ok {
 		name, d := staticString(a)
 		diags = append(diags, d...)
-		tf.Workflow = filepath.Join(filepath.Dir(path), name)
+		// Relative to the test file; filepath.Join would make an absolute
+		// path relative too.
+		tf.Workflow = name
+		if !filepath.IsAbs(name) {
+			tf.Workflow = filepath.Join(filepath.Dir(path), name)
+		}
 		tf.WorkflowRange = a.Expr.Range()
 	}
 	if a, ok := content.Attributes["args"]; ok {
