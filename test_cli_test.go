@@ -20,6 +20,7 @@ func TestTestCommand(t *testing.T) {
 		{"test_pass", []string{"test", "testdata/tests/pass"}, exitOK},
 		{"test_fail", []string{"test", "testdata/tests/fail"}, exitFailed},
 		{"test_bad_input", []string{"test", "testdata/tests/bad"}, exitInvalid},
+		{"test_assert_types", []string{"test", "testdata/tests/types"}, exitInvalid},
 		{"test_filter", []string{"test", "-filter", "tests/vars.okrutest.hcl", "testdata/tests/pass"}, exitOK},
 		{"test_filter_none", []string{"test", "-filter", "nosuch*", "testdata/tests/pass"}, exitInvalid},
 		{"test_no_files", []string{"test", "testdata/cli"}, exitInvalid},

@@ -69,36 +69,11 @@ func conditionValue(cond *lang.Condition, ctx *hcl.EvalContext) (cty.Value, hcl.
 	if diags.HasErrors() {
 		return cty.UnknownVal(cty.Bool), diags
 	}
-	uv, marks := v.UnmarkDeep()
-	notBool := func(what string) (cty.Value, hcl.Diagnostics) {
-		return cty.UnknownVal(cty.Bool), append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid condition",
-			Detail:  fmt.Sprintf("The condition of %s must be true or false, not %s.", article(cond.Kind), what),
-			Subject: cond.Condition.Range().Ptr()})
-	}
-	if !uv.IsKnown() {
-		if ty := uv.Type(); ty != cty.DynamicPseudoType {
-			if _, err := convert.Convert(cty.UnknownVal(ty), cty.Bool); err != nil {
-				return notBool(ty.FriendlyName())
-			}
-		}
-		return cty.UnknownVal(cty.Bool).WithMarks(marks), diags
-	}
-	if uv.IsNull() {
-		return notBool("null")
-	}
-	b, err := convert.Convert(uv, cty.Bool)
-	if err != nil {
-		return notBool(uv.Type().FriendlyName())
+	b, d := cond.Bool(v)
+	if d != nil {
+		return cty.UnknownVal(cty.Bool), append(diags, d)
 	}
 	return b, diags
-}
-
-// article puts "a" or "an" before a block type.
-func article(kind string) string {
-	if kind == "assert" {
-		return "an assert block"
-	}
-	return "a " + kind
 }
 
 // errorMessage evaluates an assertion's error_message; a message that
