@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/okru-run/okru-run/lang"
 )
 
 // TestTestCommand runs okru-run test on folders of test files that pass,
@@ -39,25 +42,54 @@ func TestTestCommand(t *testing.T) {
 	}
 }
 
-// TestExamplesTests runs the tests of the examples: every example has a
-// test file with assertions in examples/tests, and they all pass.
+// TestExamplesTests runs the tests of the examples: every example (a .hcl
+// or .lua file of examples/, or a folder of .hcl files) has a test file
+// with assertions in examples/tests, and they all pass.
 func TestExamplesTests(t *testing.T) {
 	t.Parallel()
 	r := runCLI(t, nil, "", "test", "examples")
 	if r.code != exitOK {
 		t.Fatalf("okru-run test examples: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	examples, err := findTestFiles("examples", nil)
+	names := exampleNames(t)
+	if len(names) < 13 {
+		t.Fatalf("found %d examples, want at least 13: %v", len(names), names)
+	}
+	for _, name := range names {
+		file := "examples/tests/" + name + ".okrutest.hcl"
+		src, err := os.ReadFile(file)
+		if err != nil || !strings.Contains(string(src), "assert {") {
+			t.Errorf("example %s: no %s with an assert block (%v)", name, file, err)
+			continue
+		}
+		if !strings.Contains(r.stdout, file+": pass") {
+			t.Errorf("example %s: %s does not pass:\n%s", name, file, r.stdout)
+		}
+	}
+}
+
+// exampleNames lists the examples: the workflows and scripts of examples/
+// and its folders that hold a workflow (not tests/, nor the Lua library).
+func exampleNames(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("examples")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"whoami", "group-members", "group-report", "mutual-friends", "online-friends",
-		"post-and-read", "post-and-verify", "friends-of-friends", "greeting", "post-with-tags", "post-with-photos"} {
-		file := "examples/tests/" + name + ".okrutest.hcl"
-		if !strings.Contains(strings.Join(examples, " "), file) || !strings.Contains(r.stdout, file+": pass") {
-			t.Errorf("example %s: no passing %s:\n%s", name, file, r.stdout)
+	var names []string
+	for _, e := range entries {
+		name, ext := e.Name(), filepath.Ext(e.Name())
+		switch {
+		case e.IsDir():
+			files, _ := filepath.Glob(filepath.Join("examples", name, "*.hcl"))
+			if slices.ContainsFunc(files, func(f string) bool { return !lang.IsTestFile(f) }) {
+				names = append(names, name)
+			}
+		case ext == ".hcl" || ext == ".lua":
+			names = append(names, strings.TrimSuffix(name, ext))
 		}
 	}
+	return names
 }
 
 // TestTestAbsoluteWorkflow: a test file may name its workflow by an
