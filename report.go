@@ -142,10 +142,6 @@ func runReport(path string, started time.Time, steps []stepRecord, res *engine.R
 			c.Detail = diagnosticsText(files, instanceDiags(diags, st.Instance))
 		case string(engine.EventSkipped):
 			c.Status, c.Failures = render.CaseSkipped, []string{st.Error}
-			if st.Error == engine.ReasonPrecondition {
-				c.Status = render.CaseFail
-				c.Detail = diagnosticsText(files, instanceDiags(diags, st.Instance))
-			}
 		}
 		s.Cases = append(s.Cases, c)
 	}

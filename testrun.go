@@ -391,8 +391,7 @@ func (s *stepRecorder) Observe(e engine.Event) {
 			rec.Error = e.Reason
 		}
 		s.steps = append(s.steps, rec)
-		byPrecondition := e.Type == engine.EventSkipped && e.Reason == engine.ReasonPrecondition
-		if (e.Type == engine.EventFailed || byPrecondition) && !slices.Contains(s.failed, e.Step) {
+		if e.Type == engine.EventFailed && !slices.Contains(s.failed, e.Step) {
 			s.failed = append(s.failed, e.Step)
 		}
 	}

@@ -49,10 +49,6 @@ type CheckResult struct {
 // Passed reports whether every assert of the check held.
 func (c CheckResult) Passed() bool { return !c.Skipped && len(c.Failed) == 0 }
 
-// ReasonPrecondition is the Reason of the skipped event of an instance
-// whose precondition failed (or could not be evaluated).
-const ReasonPrecondition = "precondition failed"
-
 // AssertionError is the error of an instance whose precondition or
 // postcondition is false.
 type AssertionError struct {
@@ -167,7 +163,7 @@ func (r *runner) executeAsserted(ctx context.Context, inst *instance) result {
 	st := inst.node.step
 	if len(st.Preconditions) > 0 {
 		if err, d := checkConditions(st.Preconditions, inst.evalCtx(), InstanceName(inst.node.addr, inst.key)); err != nil {
-			return result{inst: inst, err: err, diags: d, notCalled: true}
+			return result{inst: inst, err: err, diags: d}
 		}
 	}
 	res := r.execute(ctx, inst)

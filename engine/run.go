@@ -204,8 +204,6 @@ type result struct {
 	called bool       // the API was called (params evaluated)
 	replay replayKind // settled from the journal of a resumed run
 	held   bool       // it holds the dispatch until the loop has handled it (see dispatcher)
-	// notCalled: a precondition failed, so the call was not made.
-	notCalled bool
 }
 
 // newRunner makes the runner of a run; evalCtx stops the lua:: calls of
@@ -520,17 +518,14 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 		sr.failed++
 		r.failures++
 		r.diags = append(r.diags, tagInstance(res.diags, InstanceName(n.addr, inst.key))...)
-		if res.notCalled {
-			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(),
-				Reason: ReasonPrecondition, Err: res.err, Diags: res.diags})
-		} else {
-			err := res.err
-			if err == nil { // its expressions failed as it was made: no call
-				err = &EvalError{Diags: res.diags}
-			}
-			r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
-				Elapsed: res.took, Err: err, Diags: res.diags})
+		// A false precondition fails the instance too (its error an
+		// AssertionError), though nothing was called: it fails the run.
+		err := res.err
+		if err == nil { // its expressions failed as it was made: no call
+			err = &EvalError{Diags: res.diags}
 		}
+		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
+			Elapsed: res.took, Err: err, Diags: res.diags})
 		if !r.opts.ContinueOnError {
 			r.stopped = true
 		}
