@@ -32,24 +32,39 @@ func (f *reportFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.html, "report-html", "", "write an HTML report, one self-contained page, to `dir`/index.html (dir is created)")
 }
 
-// check refuses, before anything runs, a report whose folder does not
-// exist or is not a folder (the folder of -report-html's folder, which
-// is created).
+// check refuses, before anything runs, a report that could not be
+// written once the run is over: one whose folder does not exist or is
+// not a folder (for -report-html, the folder of its folder, which is
+// created), a -report-junit or -report-json file that is a folder, and a
+// -report-html folder that is a file.
 func (f *reportFlags) check(env *cliEnv, cmd string) bool {
 	ok := true
-	for _, p := range []struct{ flag, path string }{{"-report-junit", f.junit}, {"-report-json", f.json}, {"-report-html", f.html}} {
+	refuse := func(flag, path, why string) {
+		fmt.Fprintf(env.stderr, "okru-run %s: %s %s: %s (nothing was run)\n", cmd, flag, path, why)
+		ok = false
+	}
+	for _, p := range []struct {
+		flag, path string
+		file       string // an example of the file's name; "" for a folder
+	}{{"-report-junit", f.junit, "report.xml"}, {"-report-json", f.json, "report.json"}, {"-report-html", f.html, ""}} {
 		if p.path == "" {
 			continue
 		}
 		dir := filepath.Dir(filepath.Clean(p.path))
-		st, err := os.Stat(dir)
+		if st, err := os.Stat(dir); err != nil {
+			refuse(p.flag, p.path, fmt.Sprintf("the folder %s does not exist; create it first", dir))
+			continue
+		} else if !st.IsDir() {
+			refuse(p.flag, p.path, dir+" is not a folder")
+			continue
+		}
+		st, err := os.Stat(p.path)
 		switch {
-		case err != nil:
-			fmt.Fprintf(env.stderr, "okru-run %s: %s %s: the folder %s does not exist; create it first (nothing was run)\n", cmd, p.flag, p.path, dir)
-			ok = false
-		case !st.IsDir():
-			fmt.Fprintf(env.stderr, "okru-run %s: %s %s: %s is not a folder (nothing was run)\n", cmd, p.flag, p.path, dir)
-			ok = false
+		case err != nil: // to be created
+		case p.file != "" && st.IsDir():
+			refuse(p.flag, p.path, "is a folder; give the report's file, such as "+filepath.Join(p.path, p.file))
+		case p.file == "" && !st.IsDir():
+			refuse(p.flag, p.path, "is a file; give a folder, where the report is written as index.html")
 		}
 	}
 	return ok

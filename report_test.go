@@ -162,17 +162,42 @@ func TestReportsHoldNoSecrets(t *testing.T) {
 	}
 }
 
-// TestReportPathInMissingFolder: a report that cannot be written is
-// refused before anything runs.
-func TestReportPathInMissingFolder(t *testing.T) {
+// TestReportPathRefused: a report that could not be written when the
+// command ends is refused before anything runs (exit 2): in a folder that
+// does not exist, a file report that is a folder, an HTML folder that is
+// a file.
+func TestReportPathRefused(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{
-		{"run", "-sandbox", "-report-junit", "nosuch/dir/r.xml", "testdata/cli/assertions.hcl"},
-		{"test", "-report-json", "nosuch/dir/r.json", "testdata/tests/pass"},
-	} {
-		r := runCLI(t, nil, "", args...)
-		if r.code != exitInvalid || !strings.Contains(r.stderr, "the folder nosuch/dir does not exist") || strings.Contains(r.stdout+r.stderr, "call.me") {
-			t.Errorf("%s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-		}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing folder", []string{"run", "-sandbox", "-report-junit", "nosuch/dir/r.xml", "testdata/cli/assertions.hcl"},
+			"-report-junit nosuch/dir/r.xml: the folder nosuch/dir does not exist; create it first (nothing was run)"},
+		{"missing folder, test", []string{"test", "-report-json", "nosuch/dir/r.json", "testdata/tests/pass"},
+			"the folder nosuch/dir does not exist"},
+		{"junit is a folder", []string{"run", "-sandbox", "-report-junit", dir, "testdata/cli/assertions.hcl"},
+			"-report-junit " + dir + ": is a folder; give the report's file, such as " + filepath.Join(dir, "report.xml") + " (nothing was run)"},
+		{"json is a folder", []string{"test", "-report-json", dir, "testdata/tests/pass"},
+			"-report-json " + dir + ": is a folder; give the report's file, such as " + filepath.Join(dir, "report.json")},
+		{"html is a file", []string{"run", "-sandbox", "-report-html", file, "testdata/cli/assertions.hcl"},
+			"-report-html " + file + ": is a file; give a folder, where the report is written as index.html (nothing was run)"},
+		{"html in a file", []string{"test", "-report-html", filepath.Join(file, "html"), "testdata/tests/pass"},
+			file + " is not a folder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, "", tt.args...)
+			if r.code != exitInvalid || !strings.Contains(r.stderr, tt.want) || r.stdout != "" || strings.Contains(r.stderr, "call.me") {
+				t.Errorf("exit %d, want 2, nothing run and %q:\n%s%s", r.code, tt.want, r.stdout, r.stderr)
+			}
+		})
 	}
 }
