@@ -128,8 +128,12 @@ func testReport(dir string, started time.Time, results []fileResult, files map[s
 		for _, rr := range fr.Runs {
 			c := render.ReportCase{Name: rr.Name, Classname: strings.TrimSuffix(filepath.Base(fr.Path), ".okrutest.hcl"),
 				Started: rr.Started, Duration: rr.Duration, Status: render.CasePass, Failures: rr.Failures,
-				Detail: diagnosticsText(files, rr.Diags), Steps: reportSteps(rr.Steps)}
+				Warnings: rr.Warnings, Detail: diagnosticsText(files, rr.Diags), Steps: reportSteps(rr.Steps)}
 			switch rr.Status {
+			case testPass:
+				if len(rr.Warnings) > 0 {
+					c.Status = render.CaseWarn
+				}
 			case testFail:
 				c.Status = render.CaseFail
 			case testError:
@@ -162,18 +166,30 @@ func runReport(path string, started time.Time, steps []stepRecord, res *engine.R
 	}
 	if res != nil {
 		for _, ch := range res.Checks {
-			c := render.ReportCase{Name: ch.Addr.String(), Classname: path, Started: started, Status: render.CasePass, Failures: ch.Failed}
-			switch {
-			case ch.Skipped:
-				c.Status, c.Failures = render.CaseSkipped, []string{"not evaluated: a step it refers to did not finish"}
-			case len(ch.Failed) > 0:
-				c.Status = render.CaseFail
-			}
-			s.Cases = append(s.Cases, c)
+			s.Cases = append(s.Cases, checkCase(ch, path, started, files))
 		}
 	}
 	r.Suites = append(r.Suites, s)
 	return r
+}
+
+// checkCase is the case of a check block: failed when it failed the run
+// (-strict-checks made its diagnostics errors), else passed with warnings,
+// as the exit code says; either way with its diagnostics.
+func checkCase(ch engine.CheckResult, path string, started time.Time, files map[string]*hcl.File) render.ReportCase {
+	c := render.ReportCase{Name: ch.Addr.String(), Classname: path, Started: started, Status: render.CasePass}
+	switch {
+	case ch.Skipped:
+		c.Status, c.Failures = render.CaseSkipped, []string{"not evaluated: a step it refers to did not finish"}
+	case len(ch.Failed) > 0 && ch.Diags.HasErrors():
+		c.Status, c.Failures = render.CaseFail, ch.Failed
+	case len(ch.Failed) > 0:
+		c.Status, c.Warnings = render.CaseWarn, ch.Failed
+	}
+	if len(ch.Failed) > 0 {
+		c.Detail = diagnosticsText(files, ch.Diags)
+	}
+	return c
 }
 
 // instanceDiags are the diagnostics about one failed instance.

@@ -29,7 +29,15 @@ func TestReportJUnitSchema(t *testing.T) {
 			[]string{`name="call.friends"`, `message="postcondition failed: too few friends: 48"`, `<skipped message="not evaluated`}},
 		{"test", []string{"test", "testdata/tests/fail"}, exitFailed, 3,
 			[]string{`<testcase name="too_many_wanted"`, `message="assert: wants more than 1000 friends, got 48"`, `message="call.friends was expected to fail, but it did not"`}},
-		{"test pass", []string{"test", "testdata/tests/pass"}, exitOK, 0, []string{`<testcase name="check_fails"`}},
+		{"test pass", []string{"test", "testdata/tests/pass"}, exitOK, 0, []string{`<testcase name="check_fails"`,
+			`<system-out>warning: check.many_friends: the user has no more than 1000 friends`}},
+		// A check that fails is a warning, and the command exits 0: a
+		// passing testcase, with the warning and its diagnostics in
+		// system-out; with -strict-checks, a failure with them.
+		{"run check warns", []string{"run", "-sandbox", "testdata/cli/assertions.hcl"}, exitOK, 0,
+			[]string{`<system-out>warning: the user has no more than 1000 friends&#xA;&#xA;Warning: Assert failed`}},
+		{"run strict checks", []string{"run", "-sandbox", "-strict-checks", "testdata/cli/assertions.hcl"}, exitFailed, 1,
+			[]string{`<failure message="the user has no more than 1000 friends" type="assertion">Error: Assert failed`}},
 	}
 	xmllint, lintErr := exec.LookPath("xmllint")
 	if lintErr != nil {
@@ -82,6 +90,62 @@ func TestReportJUnitSchema(t *testing.T) {
 			os.WriteFile(bad, []byte(`<testsuites tests="1"><testsuite name="x"><testcase name="y"/></testsuite></testsuites>`), 0o644)
 			if out, err := exec.Command(xmllint, "--noout", "--schema", "docs/junit.xsd", bad).CombinedOutput(); err == nil {
 				t.Errorf("xmllint accepted an invalid report:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestReportJSONChecks checks the cases of a check block in the JSON
+// report of a run: a warning (status warn, counted in warnings, not in
+// failures), or with -strict-checks a failure, with its diagnostics.
+func TestReportJSONChecks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name             string
+		strict           bool
+		code             int
+		status           string
+		failures, warned int
+	}{
+		{"warning", false, exitOK, "warn", 0, 1},
+		{"strict", true, exitFailed, "fail", 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			file := filepath.Join(t.TempDir(), "report.json")
+			args := []string{"run", "-sandbox", "-report-json", file, "testdata/cli/assertions.hcl"}
+			if tt.strict {
+				args = append(args[:2], append([]string{"-strict-checks"}, args[2:]...)...)
+			}
+			if r := runCLI(t, nil, "", args...); r.code != tt.code {
+				t.Fatalf("exit %d, want %d:\n%s%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep struct {
+				Failures, Warnings int
+				Suites             []struct {
+					Cases []struct {
+						Name, Status, Detail string
+						Failures, Warnings   []string
+					}
+				}
+			}
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, b)
+			}
+			if rep.Failures != tt.failures || rep.Warnings != tt.warned || len(rep.Suites) != 1 {
+				t.Fatalf("failures = %d, warnings = %d, want %d and %d:\n%s", rep.Failures, rep.Warnings, tt.failures, tt.warned, b)
+			}
+			cases := rep.Suites[0].Cases
+			c := cases[len(cases)-1]
+			msgs := append(c.Failures, c.Warnings...)
+			if c.Name != "check.many_friends" || c.Status != tt.status || len(msgs) != 1 || msgs[0] != "the user has no more than 1000 friends" ||
+				!strings.Contains(c.Detail, "call.friends.result = (tuple of 48 elements)") {
+				t.Errorf("check case = %+v, want status %s with its message and diagnostics", c, tt.status)
 			}
 		})
 	}

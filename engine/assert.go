@@ -44,6 +44,9 @@ type CheckResult struct {
 	// could not be evaluated because a step it refers to did not finish.
 	Failed  []string
 	Skipped bool
+	// Diags are the diagnostics of its failed asserts, as the run's
+	// diagnostics hold them: warnings, or errors with StrictChecks.
+	Diags hcl.Diagnostics
 }
 
 // Passed reports whether every assert of the check held.
@@ -188,6 +191,7 @@ func (r *runner) runCheck(n *node) {
 		if r.interruption(diags) {
 			// Stopped with the run: not evaluated, as when a step it
 			// refers to did not run.
+			r.diags = append(r.diags, res.Diags...)
 			r.checks = append(r.checks, CheckResult{Name: ch.Name, Addr: n.addr, Skipped: true})
 			return
 		}
@@ -196,18 +200,19 @@ func (r *runner) runCheck(n *node) {
 			for _, d := range diags {
 				c := *d
 				c.Severity = severity
-				r.diags = append(r.diags, &c)
+				res.Diags = append(res.Diags, &c)
 			}
 			continue
 		}
 		if v.False() {
 			res.Failed = append(res.Failed, errorMessage(a, ctx))
-			r.diags = append(r.diags, assertionFailed(a, ctx, severity, n.addr.String()))
+			res.Diags = append(res.Diags, assertionFailed(a, ctx, severity, n.addr.String()))
 		}
 	}
 	if !res.Passed() && r.opts.StrictChecks {
 		r.failures++
 	}
+	r.diags = append(r.diags, res.Diags...)
 	r.checks = append(r.checks, res)
 }
 
