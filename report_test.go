@@ -187,8 +187,9 @@ func TestReportJSON(t *testing.T) {
 
 // TestReportsHoldNoSecrets writes every report of a run that uses real
 // credentials (a sandbox's, from the environment) and of a test with a
-// sensitive variable, both failing with messages that may echo them, and
-// checks that no secret reaches a report.
+// sensitive variable (its output as text and as -json), both failing
+// with messages that may echo them, and checks that no secret reaches a
+// report or the output.
 func TestReportsHoldNoSecrets(t *testing.T) {
 	t.Parallel()
 	srv := okrutest.NewServer(okrutest.Config{})
@@ -197,6 +198,7 @@ func TestReportsHoldNoSecrets(t *testing.T) {
 	for _, args := range [][]string{
 		{"run", "-no-state", "-continue-on-error", "testdata/cli/secrets.hcl"},
 		{"test", "testdata/tests/secrets"},
+		{"test", "-json", "testdata/tests/secrets"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
 			t.Parallel()

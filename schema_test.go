@@ -373,6 +373,10 @@ func TestEventsSchema(t *testing.T) {
 		{name: "postcondition fails", args: []string{"run", "-sandbox", "-var", "min_friends=100000", "testdata/cli/assertions.hcl"}, code: exitFailed, last: "outputs"},
 		{name: "precondition fails", args: []string{"run", "-sandbox", "-var", "min_friends=-1", "testdata/cli/assertions.hcl"}, code: exitFailed, last: "outputs"},
 		{name: "script fails", args: []string{"run", "-sandbox", "testdata/cli/script_fails.lua"}, code: exitFailed, last: "outputs"},
+		{name: "test", args: []string{"test", "testdata/tests/pass"}, last: "test_summary"},
+		{name: "test fails", args: []string{"test", "testdata/tests/fail"}, code: exitFailed, last: "test_summary"},
+		{name: "test invalid", args: []string{"test", "testdata/tests/bad"}, code: exitInvalid, last: "test_summary"},
+		{name: "test no files", args: []string{"test", "testdata/cli"}, code: exitInvalid, last: "test_summary"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,6 +29,8 @@ func TestTestCommand(t *testing.T) {
 		{"test_no_files", []string{"test", "testdata/cli"}, exitInvalid},
 		{"test_strict_checks", []string{"test", "-strict-checks", "-filter", "vars*", "testdata/tests/pass"}, exitFailed},
 		{"test_modules", []string{"test", "-strict-checks", "testdata/tests/modules"}, exitOK},
+		{"test_json_fail", []string{"test", "-json", "testdata/tests/fail"}, exitFailed},
+		{"test_json_bad_input", []string{"test", "-json", "-filter", "refs*", "testdata/tests/bad"}, exitInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
