@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ func cmdTest(ctx context.Context, env *cliEnv, args []string) int {
 	var filters listFlag
 	var opts testOptions
 	var color string
+	var jsonOut bool
 	var reports reportFlags
 	fs := newFlagSet(env, "test", "test [flags] [DIR]")
 	fs.Var(&filters, "filter", "run only the test files whose name or path matches this glob `pattern` (repeatable)")
@@ -32,6 +34,7 @@ func cmdTest(ctx context.Context, env *cliEnv, args []string) int {
 	fs.BoolVar(&opts.strictChecks, "strict-checks", false, "make a failed check block fail the run, rather than warn")
 	opts.sb.register(fs, "sandbox-", "")
 	reports.register(fs)
+	fs.BoolVar(&jsonOut, "json", false, "write machine-readable NDJSON to stdout")
 	fs.StringVar(&color, "color", "auto", "colour: auto, always or never (NO_COLOR also turns it off)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -48,93 +51,82 @@ func cmdTest(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	stdout, stderr := newRedactor(env.stdout, nil), newRedactor(env.stderr, nil)
-	defer stdout.Flush()
-	defer stderr.Flush()
-	useCol := useColor(env, color, env.stderr)
-	paths, err := findTestFiles(dir, filters)
-	if err != nil {
-		fmt.Fprintf(stderr, "okru-run test: %s: %s\n", dir, err)
+	v := newView(env, viewOptions{json: jsonOut, color: useColor(env, color, env.stderr)})
+	defer v.close()
+	started := time.Now()
+	invalid := func(files map[string]*hcl.File, diags hcl.Diagnostics) int {
+		v.Diagnostics(files, diags)
+		v.TestSummary(render.TestSummary{Status: render.TestInvalid, Elapsed: time.Since(started)})
 		return exitInvalid
 	}
-	if len(paths) == 0 {
-		what := fmt.Sprintf("no test files (*%s) in %s or %s", lang.TestFileSuffix, dir, filepath.Join(dir, "tests"))
-		if len(filters) > 0 {
-			what = "no test file matches -filter " + strings.Join(filters, ", ")
-		}
-		fmt.Fprintf(stderr, "okru-run test: %s\n", what)
-		return exitInvalid
+	paths, diags := testFiles(dir, filters)
+	if diags.HasErrors() {
+		return invalid(nil, diags)
 	}
 	suites, files, diags := loadSuites(dir, paths)
-	if len(diags) > 0 {
-		render.Diagnostics(stderr, files, diags, useCol, 0)
-	}
 	if diags.HasErrors() {
-		return exitInvalid
+		return invalid(files, diags)
 	}
-	started := time.Now()
+	v.Diagnostics(files, diags) // warnings
 	results := runSuites(ctx, suites, opts)
 	var secrets []string
 	for _, fr := range results {
 		secrets = append(secrets, fr.secrets...)
 	}
-	stdout.add(secrets)
-	stderr.add(secrets)
-	code := writeTestResults(stdout, stderr, results, files, useCol, ctx.Err() != nil)
-	if reports.any() {
-		if err := reports.write(testReport(dir, started, results, files), secrets); err != nil {
-			fmt.Fprintf(stderr, "okru-run test: %s\n", err)
-			return max(code, exitFailed)
-		}
-	}
-	return code
-}
-
-// writeTestResults writes a line per file and per run on stdout, the
-// diagnostics of what failed on stderr, and the totals; it returns the
-// exit code.
-func writeTestResults(stdout, stderr io.Writer, results []fileResult, files map[string]*hcl.File, color, interrupted bool) int {
-	passed, failed := 0, 0
+	v.addSecrets(secrets)
+	summary := render.TestSummary{Status: render.TestPass}
 	for _, fr := range results {
 		for k, f := range fr.files {
 			files[k] = f
 		}
-		fmt.Fprintf(stdout, "%s: %s (%s)\n", fr.Path, fr.Status, roundDuration(fr.Duration))
+		v.TestFile(fr, files)
 		for _, rr := range fr.Runs {
-			fmt.Fprintf(stdout, "  run %q: %s (%s)\n", rr.Name, rr.Status, roundDuration(rr.Duration))
-			for _, f := range rr.Failures {
-				fmt.Fprintf(stdout, "    %s\n", f)
-			}
 			if rr.Status == testPass {
-				passed++
+				summary.Passed++
 			} else {
-				failed++
-			}
-			if len(rr.Diags) > 0 {
-				fmt.Fprintf(stderr, "%s, run %q:\n", fr.Path, rr.Name)
-				render.Diagnostics(stderr, files, rr.Diags, color, 0)
+				summary.Failed++
 			}
 		}
 	}
+	code := exitOK
 	switch {
-	case interrupted:
-		fmt.Fprintf(stdout, "Interrupted: %d passed, %d failed.\n", passed, failed)
-		return exitInterrupted
-	case failed > 0:
-		fmt.Fprintf(stdout, "Failure! %d passed, %d failed.\n", passed, failed)
-		return exitFailed
+	case ctx.Err() != nil:
+		summary.Status, code = render.TestInterrupted, exitInterrupted
+	case summary.Failed > 0:
+		summary.Status, code = render.TestFail, exitFailed
 	}
-	fmt.Fprintf(stdout, "Success! %d passed, 0 failed.\n", passed)
-	return exitOK
+	if reports.any() {
+		if err := reports.write(testReport(dir, started, results, files), secrets); err != nil {
+			fmt.Fprintf(v.stderr(), "okru-run test: %s\n", err)
+			code = max(code, exitFailed)
+		}
+	}
+	summary.Elapsed = time.Since(started)
+	v.TestSummary(summary)
+	return code
 }
 
-// roundDuration shows a duration as people read it.
-func roundDuration(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return d.Round(time.Microsecond).String()
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
+// testFiles finds the test files of dir, or says why there are none.
+func testFiles(dir string, filters []string) ([]string, hcl.Diagnostics) {
+	cannot := func(why string) hcl.Diagnostics {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the test folder",
+			Detail: why + ". Give the folder of a workflow: its test files are in it or in its tests folder."}}
 	}
-	return d.Round(10 * time.Millisecond).String()
+	if st, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, cannot(dir + ": no such folder")
+	} else if err == nil && !st.IsDir() {
+		return nil, cannot(dir + " is a file, not a folder")
+	}
+	paths, err := findTestFiles(dir, filters)
+	if err != nil {
+		return nil, cannot(err.Error())
+	}
+	if len(paths) > 0 {
+		return paths, nil
+	}
+	detail := fmt.Sprintf("There are no test files (*%s) in %s or %s.", lang.TestFileSuffix, dir, filepath.Join(dir, "tests"))
+	if len(filters) > 0 {
+		detail = fmt.Sprintf("No test file of %s matches -filter %s.", dir, strings.Join(filters, ", "))
+	}
+	return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No test files", Detail: detail}}
 }

@@ -32,24 +32,39 @@ func (f *reportFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.html, "report-html", "", "write an HTML report, one self-contained page, to `dir`/index.html (dir is created)")
 }
 
-// check refuses, before anything runs, a report whose folder does not
-// exist or is not a folder (the folder of -report-html's folder, which
-// is created).
+// check refuses, before anything runs, a report that could not be
+// written once the run is over: one whose folder does not exist or is
+// not a folder (for -report-html, the folder of its folder, which is
+// created), a -report-junit or -report-json file that is a folder, and a
+// -report-html folder that is a file.
 func (f *reportFlags) check(env *cliEnv, cmd string) bool {
 	ok := true
-	for _, p := range []struct{ flag, path string }{{"-report-junit", f.junit}, {"-report-json", f.json}, {"-report-html", f.html}} {
+	refuse := func(flag, path, why string) {
+		fmt.Fprintf(env.stderr, "okru-run %s: %s %s: %s (nothing was run)\n", cmd, flag, path, why)
+		ok = false
+	}
+	for _, p := range []struct {
+		flag, path string
+		file       string // an example of the file's name; "" for a folder
+	}{{"-report-junit", f.junit, "report.xml"}, {"-report-json", f.json, "report.json"}, {"-report-html", f.html, ""}} {
 		if p.path == "" {
 			continue
 		}
 		dir := filepath.Dir(filepath.Clean(p.path))
-		st, err := os.Stat(dir)
+		if st, err := os.Stat(dir); err != nil {
+			refuse(p.flag, p.path, fmt.Sprintf("the folder %s does not exist; create it first", dir))
+			continue
+		} else if !st.IsDir() {
+			refuse(p.flag, p.path, dir+" is not a folder")
+			continue
+		}
+		st, err := os.Stat(p.path)
 		switch {
-		case err != nil:
-			fmt.Fprintf(env.stderr, "okru-run %s: %s %s: the folder %s does not exist; create it first (nothing was run)\n", cmd, p.flag, p.path, dir)
-			ok = false
-		case !st.IsDir():
-			fmt.Fprintf(env.stderr, "okru-run %s: %s %s: %s is not a folder (nothing was run)\n", cmd, p.flag, p.path, dir)
-			ok = false
+		case err != nil: // to be created
+		case p.file != "" && st.IsDir():
+			refuse(p.flag, p.path, "is a folder; give the report's file, such as "+filepath.Join(p.path, p.file))
+		case p.file == "" && !st.IsDir():
+			refuse(p.flag, p.path, "is a file; give a folder, where the report is written as index.html")
 		}
 	}
 	return ok
@@ -113,8 +128,12 @@ func testReport(dir string, started time.Time, results []fileResult, files map[s
 		for _, rr := range fr.Runs {
 			c := render.ReportCase{Name: rr.Name, Classname: strings.TrimSuffix(filepath.Base(fr.Path), ".okrutest.hcl"),
 				Started: rr.Started, Duration: rr.Duration, Status: render.CasePass, Failures: rr.Failures,
-				Detail: diagnosticsText(files, rr.Diags), Steps: reportSteps(rr.Steps)}
+				Warnings: rr.Warnings, Detail: diagnosticsText(files, rr.Diags), Steps: reportSteps(rr.Steps)}
 			switch rr.Status {
+			case testPass:
+				if len(rr.Warnings) > 0 {
+					c.Status = render.CaseWarn
+				}
 			case testFail:
 				c.Status = render.CaseFail
 			case testError:
@@ -142,27 +161,35 @@ func runReport(path string, started time.Time, steps []stepRecord, res *engine.R
 			c.Detail = diagnosticsText(files, instanceDiags(diags, st.Instance))
 		case string(engine.EventSkipped):
 			c.Status, c.Failures = render.CaseSkipped, []string{st.Error}
-			if st.Error == engine.ReasonPrecondition {
-				c.Status = render.CaseFail
-				c.Detail = diagnosticsText(files, instanceDiags(diags, st.Instance))
-			}
 		}
 		s.Cases = append(s.Cases, c)
 	}
 	if res != nil {
 		for _, ch := range res.Checks {
-			c := render.ReportCase{Name: ch.Addr.String(), Classname: path, Started: started, Status: render.CasePass, Failures: ch.Failed}
-			switch {
-			case ch.Skipped:
-				c.Status, c.Failures = render.CaseSkipped, []string{"not evaluated: a step it refers to did not finish"}
-			case len(ch.Failed) > 0:
-				c.Status = render.CaseFail
-			}
-			s.Cases = append(s.Cases, c)
+			s.Cases = append(s.Cases, checkCase(ch, path, started, files))
 		}
 	}
 	r.Suites = append(r.Suites, s)
 	return r
+}
+
+// checkCase is the case of a check block: failed when it failed the run
+// (-strict-checks made its diagnostics errors), else passed with warnings,
+// as the exit code says; either way with its diagnostics.
+func checkCase(ch engine.CheckResult, path string, started time.Time, files map[string]*hcl.File) render.ReportCase {
+	c := render.ReportCase{Name: ch.Addr.String(), Classname: path, Started: started, Status: render.CasePass}
+	switch {
+	case ch.Skipped:
+		c.Status, c.Failures = render.CaseSkipped, []string{"not evaluated: a step it refers to did not finish"}
+	case len(ch.Failed) > 0 && ch.Diags.HasErrors():
+		c.Status, c.Failures = render.CaseFail, ch.Failed
+	case len(ch.Failed) > 0:
+		c.Status, c.Warnings = render.CaseWarn, ch.Failed
+	}
+	if len(ch.Failed) > 0 {
+		c.Detail = diagnosticsText(files, ch.Diags)
+	}
+	return c
 }
 
 // instanceDiags are the diagnostics about one failed instance.

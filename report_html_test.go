@@ -19,21 +19,25 @@ func TestReportHTML(t *testing.T) {
 	tests := []struct {
 		name     string
 		args     []string
+		code     int
 		summary  string
 		failures []string
+		warnings []string
 	}{
-		{"test", []string{"test", "testdata/tests/fail"}, "0 passed, 3 failed, 0 skipped.",
-			[]string{"assert: wants more than 1000 friends, got 48", "call.friends was expected to fail, but it did not", "failed: call.friends"}},
-		{"run", []string{"run", "-sandbox", "-var", "min_friends=100000", "testdata/cli/assertions.hcl"}, "1 passed, 1 failed, 1 skipped.",
-			[]string{"postcondition failed: too few friends: 48"}},
+		{"test", []string{"test", "testdata/tests/fail"}, exitFailed, "0 passed, 3 failed, 0 skipped.",
+			[]string{"assert: wants more than 1000 friends, got 48", "call.friends was expected to fail, but it did not", "failed: call.friends"}, nil},
+		{"run", []string{"run", "-sandbox", "-var", "min_friends=100000", "testdata/cli/assertions.hcl"}, exitFailed, "1 passed, 1 failed, 1 skipped.",
+			[]string{"postcondition failed: too few friends: 48"}, nil},
+		{"run warns", []string{"run", "-sandbox", "testdata/cli/assertions.hcl"}, exitOK, "3 passed (1 with warnings), 0 failed, 0 skipped.",
+			nil, []string{"warning: the user has no more than 1000 friends"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "html")
 			args := append([]string{tt.args[0], "-report-html", dir}, tt.args[1:]...)
-			if r := runCLI(t, nil, "", args...); r.code != exitFailed {
-				t.Fatalf("exit %d, want 1:\n%s%s", r.code, r.stdout, r.stderr)
+			if r := runCLI(t, nil, "", args...); r.code != tt.code {
+				t.Fatalf("exit %d, want %d:\n%s%s", r.code, tt.code, r.stdout, r.stderr)
 			}
 			page := filepath.Join(dir, "index.html")
 			b, err := os.ReadFile(page)
@@ -48,6 +52,11 @@ func TestReportHTML(t *testing.T) {
 			for _, f := range tt.failures {
 				if !strings.Contains(string(b), `<p class="failure">`+htmlEscape(f)+`</p>`) {
 					t.Errorf("the page does not show the failure %q", f)
+				}
+			}
+			for _, w := range tt.warnings {
+				if !strings.Contains(string(b), `<p class="warning">`+htmlEscape(w)+`</p>`) {
+					t.Errorf("the page does not show the warning %q", w)
 				}
 			}
 			if browser == "" {
@@ -67,9 +76,9 @@ func TestReportHTML(t *testing.T) {
 			if !strings.Contains(string(dom), tt.summary) {
 				t.Errorf("the rendered page lacks the summary %q its script writes:\n%s", tt.summary, dom)
 			}
-			for _, f := range tt.failures {
+			for _, f := range append(tt.failures, tt.warnings...) {
 				if !strings.Contains(string(dom), htmlEscape(f)) {
-					t.Errorf("the rendered page does not show the failure %q", f)
+					t.Errorf("the rendered page does not show %q", f)
 				}
 			}
 		})

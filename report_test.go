@@ -29,7 +29,15 @@ func TestReportJUnitSchema(t *testing.T) {
 			[]string{`name="call.friends"`, `message="postcondition failed: too few friends: 48"`, `<skipped message="not evaluated`}},
 		{"test", []string{"test", "testdata/tests/fail"}, exitFailed, 3,
 			[]string{`<testcase name="too_many_wanted"`, `message="assert: wants more than 1000 friends, got 48"`, `message="call.friends was expected to fail, but it did not"`}},
-		{"test pass", []string{"test", "testdata/tests/pass"}, exitOK, 0, []string{`<testcase name="check_fails"`}},
+		{"test pass", []string{"test", "testdata/tests/pass"}, exitOK, 0, []string{`<testcase name="check_fails"`,
+			`<system-out>warning: check.many_friends: the user has no more than 1000 friends`}},
+		// A check that fails is a warning, and the command exits 0: a
+		// passing testcase, with the warning and its diagnostics in
+		// system-out; with -strict-checks, a failure with them.
+		{"run check warns", []string{"run", "-sandbox", "testdata/cli/assertions.hcl"}, exitOK, 0,
+			[]string{`<system-out>warning: the user has no more than 1000 friends&#xA;&#xA;Warning: Assert failed`}},
+		{"run strict checks", []string{"run", "-sandbox", "-strict-checks", "testdata/cli/assertions.hcl"}, exitFailed, 1,
+			[]string{`<failure message="the user has no more than 1000 friends" type="assertion">Error: Assert failed`}},
 	}
 	xmllint, lintErr := exec.LookPath("xmllint")
 	if lintErr != nil {
@@ -87,6 +95,62 @@ func TestReportJUnitSchema(t *testing.T) {
 	}
 }
 
+// TestReportJSONChecks checks the cases of a check block in the JSON
+// report of a run: a warning (status warn, counted in warnings, not in
+// failures), or with -strict-checks a failure, with its diagnostics.
+func TestReportJSONChecks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name             string
+		strict           bool
+		code             int
+		status           string
+		failures, warned int
+	}{
+		{"warning", false, exitOK, "warn", 0, 1},
+		{"strict", true, exitFailed, "fail", 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			file := filepath.Join(t.TempDir(), "report.json")
+			args := []string{"run", "-sandbox", "-report-json", file, "testdata/cli/assertions.hcl"}
+			if tt.strict {
+				args = append(args[:2], append([]string{"-strict-checks"}, args[2:]...)...)
+			}
+			if r := runCLI(t, nil, "", args...); r.code != tt.code {
+				t.Fatalf("exit %d, want %d:\n%s%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep struct {
+				Failures, Warnings int
+				Suites             []struct {
+					Cases []struct {
+						Name, Status, Detail string
+						Failures, Warnings   []string
+					}
+				}
+			}
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, b)
+			}
+			if rep.Failures != tt.failures || rep.Warnings != tt.warned || len(rep.Suites) != 1 {
+				t.Fatalf("failures = %d, warnings = %d, want %d and %d:\n%s", rep.Failures, rep.Warnings, tt.failures, tt.warned, b)
+			}
+			cases := rep.Suites[0].Cases
+			c := cases[len(cases)-1]
+			msgs := append(c.Failures, c.Warnings...)
+			if c.Name != "check.many_friends" || c.Status != tt.status || len(msgs) != 1 || msgs[0] != "the user has no more than 1000 friends" ||
+				!strings.Contains(c.Detail, "call.friends.result = (tuple of 48 elements)") {
+				t.Errorf("check case = %+v, want status %s with its message and diagnostics", c, tt.status)
+			}
+		})
+	}
+}
+
 // TestReportJSON checks the JSON report of okru-run test: counts, cases
 // with their failures and the step instances of each run.
 func TestReportJSON(t *testing.T) {
@@ -123,8 +187,9 @@ func TestReportJSON(t *testing.T) {
 
 // TestReportsHoldNoSecrets writes every report of a run that uses real
 // credentials (a sandbox's, from the environment) and of a test with a
-// sensitive variable, both failing with messages that may echo them, and
-// checks that no secret reaches a report.
+// sensitive variable (its output as text and as -json), both failing
+// with messages that may echo them, and checks that no secret reaches a
+// report or the output.
 func TestReportsHoldNoSecrets(t *testing.T) {
 	t.Parallel()
 	srv := okrutest.NewServer(okrutest.Config{})
@@ -133,6 +198,7 @@ func TestReportsHoldNoSecrets(t *testing.T) {
 	for _, args := range [][]string{
 		{"run", "-no-state", "-continue-on-error", "testdata/cli/secrets.hcl"},
 		{"test", "testdata/tests/secrets"},
+		{"test", "-json", "testdata/tests/secrets"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
 			t.Parallel()
@@ -162,17 +228,42 @@ func TestReportsHoldNoSecrets(t *testing.T) {
 	}
 }
 
-// TestReportPathInMissingFolder: a report that cannot be written is
-// refused before anything runs.
-func TestReportPathInMissingFolder(t *testing.T) {
+// TestReportPathRefused: a report that could not be written when the
+// command ends is refused before anything runs (exit 2): in a folder that
+// does not exist, a file report that is a folder, an HTML folder that is
+// a file.
+func TestReportPathRefused(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{
-		{"run", "-sandbox", "-report-junit", "nosuch/dir/r.xml", "testdata/cli/assertions.hcl"},
-		{"test", "-report-json", "nosuch/dir/r.json", "testdata/tests/pass"},
-	} {
-		r := runCLI(t, nil, "", args...)
-		if r.code != exitInvalid || !strings.Contains(r.stderr, "the folder nosuch/dir does not exist") || strings.Contains(r.stdout+r.stderr, "call.me") {
-			t.Errorf("%s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-		}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing folder", []string{"run", "-sandbox", "-report-junit", "nosuch/dir/r.xml", "testdata/cli/assertions.hcl"},
+			"-report-junit nosuch/dir/r.xml: the folder nosuch/dir does not exist; create it first (nothing was run)"},
+		{"missing folder, test", []string{"test", "-report-json", "nosuch/dir/r.json", "testdata/tests/pass"},
+			"the folder nosuch/dir does not exist"},
+		{"junit is a folder", []string{"run", "-sandbox", "-report-junit", dir, "testdata/cli/assertions.hcl"},
+			"-report-junit " + dir + ": is a folder; give the report's file, such as " + filepath.Join(dir, "report.xml") + " (nothing was run)"},
+		{"json is a folder", []string{"test", "-report-json", dir, "testdata/tests/pass"},
+			"-report-json " + dir + ": is a folder; give the report's file, such as " + filepath.Join(dir, "report.json")},
+		{"html is a file", []string{"run", "-sandbox", "-report-html", file, "testdata/cli/assertions.hcl"},
+			"-report-html " + file + ": is a file; give a folder, where the report is written as index.html (nothing was run)"},
+		{"html in a file", []string{"test", "-report-html", filepath.Join(file, "html"), "testdata/tests/pass"},
+			file + " is not a folder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, "", tt.args...)
+			if r.code != exitInvalid || !strings.Contains(r.stderr, tt.want) || r.stdout != "" || strings.Contains(r.stderr, "call.me") {
+				t.Errorf("exit %d, want 2, nothing run and %q:\n%s%s", r.code, tt.want, r.stdout, r.stderr)
+			}
+		})
 	}
 }

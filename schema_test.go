@@ -373,6 +373,10 @@ func TestEventsSchema(t *testing.T) {
 		{name: "postcondition fails", args: []string{"run", "-sandbox", "-var", "min_friends=100000", "testdata/cli/assertions.hcl"}, code: exitFailed, last: "outputs"},
 		{name: "precondition fails", args: []string{"run", "-sandbox", "-var", "min_friends=-1", "testdata/cli/assertions.hcl"}, code: exitFailed, last: "outputs"},
 		{name: "script fails", args: []string{"run", "-sandbox", "testdata/cli/script_fails.lua"}, code: exitFailed, last: "outputs"},
+		{name: "test", args: []string{"test", "testdata/tests/pass"}, last: "test_summary"},
+		{name: "test fails", args: []string{"test", "testdata/tests/fail"}, code: exitFailed, last: "test_summary"},
+		{name: "test invalid", args: []string{"test", "testdata/tests/bad"}, code: exitInvalid, last: "test_summary"},
+		{name: "test no files", args: []string{"test", "testdata/cli"}, code: exitInvalid, last: "test_summary"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -387,8 +391,12 @@ func TestEventsSchema(t *testing.T) {
 				}
 				lines := s.validateLines(t, r.stdout)
 				checkEnds(t, lines, tt.last)
+				checkSummaryAgrees(t, lines)
 				if tt.name == "many failures" {
 					checkFailedEvents(t, lines)
+				}
+				if tt.name == "precondition fails" {
+					checkPreconditionFailed(t, lines)
 				}
 			}
 		})
@@ -433,6 +441,45 @@ func checkFailedEvents(t *testing.T, lines []map[string]any) {
 	}
 	if failed == 0 || diags != 2 {
 		t.Errorf("%d failed events and %d diagnostics, want some failed events grouped in two diagnostics", failed, diags)
+	}
+}
+
+// checkSummaryAgrees checks that the summary counts the failed, skipped
+// and finished events of the steps' instances, one each.
+func checkSummaryAgrees(t *testing.T, lines []map[string]any) {
+	t.Helper()
+	events := map[string]float64{}
+	var summary map[string]any
+	for _, l := range lines {
+		switch typ := l["type"].(string); {
+		case typ == "summary":
+			summary = l
+		case l["from_script"] == true:
+		case typ == "failed", typ == "skipped", typ == "finished":
+			events[typ]++
+		}
+	}
+	if summary == nil {
+		return
+	}
+	for typ, count := range map[string]string{"failed": "failed", "skipped": "skipped", "finished": "ok"} {
+		if events[typ] != summary[count] {
+			t.Errorf("%v %s events, but the summary says %s: %v", events[typ], typ, count, summary[count])
+		}
+	}
+}
+
+// checkPreconditionFailed checks that a false precondition is a failed
+// event of class assertion with the precondition's message, not a skip.
+func checkPreconditionFailed(t *testing.T, lines []map[string]any) {
+	t.Helper()
+	for _, l := range lines {
+		if l["step"] != "call.me" {
+			continue
+		}
+		if l["type"] != "failed" || l["class"] != "assertion" || l["error"] != "precondition failed: min_friends must not be negative" {
+			t.Errorf("call.me: %v, want a failed event of class assertion with the precondition's message", l)
+		}
 	}
 }
 

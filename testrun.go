@@ -56,6 +56,9 @@ type runResult struct {
 	Duration time.Duration
 	// Failures say, one line each, why the run did not pass.
 	Failures []string
+	// Warnings say, one line each, which check blocks failed without
+	// failing the run (no -strict-checks, and expect_failures names none).
+	Warnings []string
 	// Diags are the diagnostics of the run and of its failed asserts.
 	Diags hcl.Diagnostics
 	// Steps are the instances of the run's steps, for the HTML report.
@@ -250,13 +253,21 @@ func runTest(ctx context.Context, s *testSuite, r *lang.TestRun, connect engine.
 	// warning; either way expect_failures may name it.
 	failed := rec.failedSteps()
 	var warned []lang.Address
+	expected := func(a lang.Address) bool {
+		return slices.ContainsFunc(r.ExpectFailures, func(ref lang.Reference) bool { return ref.Addr.Covers(a) })
+	}
 	for _, c := range res.Checks {
-		if !c.Passed() && !c.Skipped {
-			addr := c.Addr
-			if opts.strictChecks {
-				failed = append(failed, addr)
-			} else {
-				warned = append(warned, addr)
+		if c.Passed() || c.Skipped {
+			continue
+		}
+		if opts.strictChecks {
+			failed = append(failed, c.Addr)
+			continue
+		}
+		warned = append(warned, c.Addr)
+		if !expected(c.Addr) {
+			for _, msg := range c.Failed {
+				rr.Warnings = append(rr.Warnings, c.Addr.String()+": "+msg)
 			}
 		}
 	}
@@ -270,7 +281,7 @@ func runTest(ctx context.Context, s *testSuite, r *lang.TestRun, connect engine.
 	}
 	var unexpected []string
 	for _, a := range failed {
-		if !slices.ContainsFunc(r.ExpectFailures, func(ref lang.Reference) bool { return ref.Addr.Covers(a) }) {
+		if !expected(a) {
 			unexpected = append(unexpected, a.String())
 		}
 	}
@@ -391,8 +402,7 @@ func (s *stepRecorder) Observe(e engine.Event) {
 			rec.Error = e.Reason
 		}
 		s.steps = append(s.steps, rec)
-		byPrecondition := e.Type == engine.EventSkipped && e.Reason == engine.ReasonPrecondition
-		if (e.Type == engine.EventFailed || byPrecondition) && !slices.Contains(s.failed, e.Step) {
+		if e.Type == engine.EventFailed && !slices.Contains(s.failed, e.Step) {
 			s.failed = append(s.failed, e.Step)
 		}
 	}

@@ -32,6 +32,10 @@ type view interface {
 	Outputs(outs []engine.OutputValue, ok bool)
 	// Result ends a validate: whether the workflow is valid.
 	Result(path string, valid bool)
+	// TestFile shows how the runs of a test file ended, and the
+	// diagnostics of each (see view_tests.go); TestSummary ends a test.
+	TestFile(fr fileResult, files map[string]*hcl.File)
+	TestSummary(s render.TestSummary)
 
 	// addSecrets hides more values in everything written from now on.
 	addSecrets(secrets []string)

@@ -44,14 +44,13 @@ type CheckResult struct {
 	// could not be evaluated because a step it refers to did not finish.
 	Failed  []string
 	Skipped bool
+	// Diags are the diagnostics of its failed asserts, as the run's
+	// diagnostics hold them: warnings, or errors with StrictChecks.
+	Diags hcl.Diagnostics
 }
 
 // Passed reports whether every assert of the check held.
 func (c CheckResult) Passed() bool { return !c.Skipped && len(c.Failed) == 0 }
-
-// ReasonPrecondition is the Reason of the skipped event of an instance
-// whose precondition failed (or could not be evaluated).
-const ReasonPrecondition = "precondition failed"
 
 // AssertionError is the error of an instance whose precondition or
 // postcondition is false.
@@ -69,36 +68,11 @@ func conditionValue(cond *lang.Condition, ctx *hcl.EvalContext) (cty.Value, hcl.
 	if diags.HasErrors() {
 		return cty.UnknownVal(cty.Bool), diags
 	}
-	uv, marks := v.UnmarkDeep()
-	notBool := func(what string) (cty.Value, hcl.Diagnostics) {
-		return cty.UnknownVal(cty.Bool), append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid condition",
-			Detail:  fmt.Sprintf("The condition of %s must be true or false, not %s.", article(cond.Kind), what),
-			Subject: cond.Condition.Range().Ptr()})
-	}
-	if !uv.IsKnown() {
-		if ty := uv.Type(); ty != cty.DynamicPseudoType {
-			if _, err := convert.Convert(cty.UnknownVal(ty), cty.Bool); err != nil {
-				return notBool(ty.FriendlyName())
-			}
-		}
-		return cty.UnknownVal(cty.Bool).WithMarks(marks), diags
-	}
-	if uv.IsNull() {
-		return notBool("null")
-	}
-	b, err := convert.Convert(uv, cty.Bool)
-	if err != nil {
-		return notBool(uv.Type().FriendlyName())
+	b, d := cond.Bool(v)
+	if d != nil {
+		return cty.UnknownVal(cty.Bool), append(diags, d)
 	}
 	return b, diags
-}
-
-// article puts "a" or "an" before a block type.
-func article(kind string) string {
-	if kind == "assert" {
-		return "an assert block"
-	}
-	return "a " + kind
 }
 
 // errorMessage evaluates an assertion's error_message; a message that
@@ -192,7 +166,7 @@ func (r *runner) executeAsserted(ctx context.Context, inst *instance) result {
 	st := inst.node.step
 	if len(st.Preconditions) > 0 {
 		if err, d := checkConditions(st.Preconditions, inst.evalCtx(), InstanceName(inst.node.addr, inst.key)); err != nil {
-			return result{inst: inst, err: err, diags: d, notCalled: true}
+			return result{inst: inst, err: err, diags: d}
 		}
 	}
 	res := r.execute(ctx, inst)
@@ -217,6 +191,7 @@ func (r *runner) runCheck(n *node) {
 		if r.interruption(diags) {
 			// Stopped with the run: not evaluated, as when a step it
 			// refers to did not run.
+			r.diags = append(r.diags, res.Diags...)
 			r.checks = append(r.checks, CheckResult{Name: ch.Name, Addr: n.addr, Skipped: true})
 			return
 		}
@@ -225,18 +200,19 @@ func (r *runner) runCheck(n *node) {
 			for _, d := range diags {
 				c := *d
 				c.Severity = severity
-				r.diags = append(r.diags, &c)
+				res.Diags = append(res.Diags, &c)
 			}
 			continue
 		}
 		if v.False() {
 			res.Failed = append(res.Failed, errorMessage(a, ctx))
-			r.diags = append(r.diags, assertionFailed(a, ctx, severity, n.addr.String()))
+			res.Diags = append(res.Diags, assertionFailed(a, ctx, severity, n.addr.String()))
 		}
 	}
 	if !res.Passed() && r.opts.StrictChecks {
 		r.failures++
 	}
+	r.diags = append(r.diags, res.Diags...)
 	r.checks = append(r.checks, res)
 }
 

@@ -84,6 +84,12 @@ check "big" {
 			for _, e := range rec.events {
 				if ae, ok := errors.AsType[*AssertionError](e.Err); ok {
 					gotErr = ae.Error()
+					if e.Type != EventFailed || e.Step.Name != "double" && e.Step.Name != "me" {
+						t.Errorf("the %s is reported by a %s event of %s, want a failed event of its instance", ae.Kind, e.Type, e.Step)
+					}
+				}
+				if e.Type == EventSkipped && e.Reason != "script.double failed" && e.Reason != "call.me failed" {
+					t.Errorf("skipped event of %s: %q", e.Step, e.Reason)
 				}
 			}
 			if gotErr != tt.wantErr {

@@ -24,7 +24,9 @@ const (
 	// EventFinished: an instance's call succeeded after Elapsed, in Pages
 	// pages when paginated.
 	EventFinished EventType = "finished"
-	// EventFailed: an instance failed; Err and Diags say why.
+	// EventFailed: an instance failed; Err and Diags say why. An instance
+	// whose precondition is false fails so too (Err an AssertionError),
+	// though it was not called.
 	EventFailed EventType = "failed"
 	// EventSkipped: a step or an instance did not run; Reason says why.
 	EventSkipped EventType = "skipped"
@@ -63,7 +65,7 @@ type Event struct {
 	Wait      time.Duration // EventRetried
 	Elapsed   time.Duration // EventFinished, EventFailed
 	Pages     int           // EventFinished of a paginated call
-	Err       error         // EventRetried, EventFailed, EventSkipped by a precondition (an AssertionError); redacted
+	Err       error         // EventRetried, EventFailed (an AssertionError for a false precondition or postcondition); redacted
 	Diags     hcl.Diagnostics
 	Reason    string         // EventSkipped
 	Outputs   []OutputValue  // EventOutputs

@@ -82,8 +82,8 @@ func (t *progressTracker) Observe(e Event) {
 			p.Done++
 		case e.Type == EventReused:
 			p.Reused++
-		case e.Type == EventFailed, e.Type == EventSkipped && e.Reason == ReasonPrecondition:
-			p.Failed++ // a failed precondition fails the run
+		case e.Type == EventFailed:
+			p.Failed++
 		case e.Type == EventSkipped || e.Type == EventUnknown:
 			p.Skipped++
 		}

@@ -153,16 +153,19 @@ type runner struct {
 	callers map[*node]Caller // by session node
 	secrets []string
 
-	done     []bool // by node index
-	pending  []int  // dependencies not yet done, by node index
-	ready    []*node
-	d        *dispatcher // the queue of instances to run, shared with the workers
-	steps    map[*node]*stepRun
-	outputs  map[*node]OutputValue
-	stopped  bool
-	calls    int
-	failures int
-	diags    hcl.Diagnostics
+	done []bool // by node index
+	// unreachable, by node index: a node that will not run because a node
+	// it depends on failed or was skipped (see skipUsersBecause).
+	unreachable []bool
+	pending     []int // dependencies not yet done, by node index
+	ready       []*node
+	d           *dispatcher // the queue of instances to run, shared with the workers
+	steps       map[*node]*stepRun
+	outputs     map[*node]OutputValue
+	stopped     bool
+	calls       int
+	failures    int
+	diags       hcl.Diagnostics
 
 	in          Inputs
 	checked     []*expanded // by node index: expansions of the check to reuse (see expandBatch)
@@ -201,8 +204,6 @@ type result struct {
 	called bool       // the API was called (params evaluated)
 	replay replayKind // settled from the journal of a resumed run
 	held   bool       // it holds the dispatch until the loop has handled it (see dispatcher)
-	// notCalled: a precondition failed, so the call was not made.
-	notCalled bool
 }
 
 // newRunner makes the runner of a run; evalCtx stops the lua:: calls of
@@ -221,16 +222,17 @@ func newRunner(evalCtx context.Context, w *Workflow, in Inputs, opts Options) *r
 		obs = tracker
 	}
 	r := &runner{
-		evaluator: newEvaluator(evalCtx, w, in, false),
-		in:        in,
-		needed:    w.resultsNeeded(opts.KeepResults),
-		opts:      opts,
-		obs:       &serialObserver{o: obs},
-		callers:   map[*node]Caller{},
-		done:      make([]bool, len(w.nodes)),
-		pending:   make([]int, len(w.nodes)),
-		steps:     map[*node]*stepRun{},
-		outputs:   map[*node]OutputValue{},
+		evaluator:   newEvaluator(evalCtx, w, in, false),
+		in:          in,
+		needed:      w.resultsNeeded(opts.KeepResults),
+		opts:        opts,
+		obs:         &serialObserver{o: obs},
+		callers:     map[*node]Caller{},
+		done:        make([]bool, len(w.nodes)),
+		unreachable: make([]bool, len(w.nodes)),
+		pending:     make([]int, len(w.nodes)),
+		steps:       map[*node]*stepRun{},
+		outputs:     map[*node]OutputValue{},
 	}
 	r.shard = opts.Shard
 	r.uploads = newUploadBytes(w)
@@ -516,17 +518,14 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 		sr.failed++
 		r.failures++
 		r.diags = append(r.diags, tagInstance(res.diags, InstanceName(n.addr, inst.key))...)
-		if res.notCalled {
-			r.obs.Observe(Event{Type: EventSkipped, Step: n.addr, Key: inst.key, Method: n.step.Method(),
-				Reason: ReasonPrecondition, Err: res.err, Diags: res.diags})
-		} else {
-			err := res.err
-			if err == nil { // its expressions failed as it was made: no call
-				err = &EvalError{Diags: res.diags}
-			}
-			r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
-				Elapsed: res.took, Err: err, Diags: res.diags})
+		// A false precondition fails the instance too (its error an
+		// AssertionError), though nothing was called: it fails the run.
+		err := res.err
+		if err == nil { // its expressions failed as it was made: no call
+			err = &EvalError{Diags: res.diags}
 		}
+		r.obs.Observe(Event{Type: EventFailed, Step: n.addr, Key: inst.key, Method: n.step.Method(),
+			Elapsed: res.took, Err: err, Diags: res.diags})
 		if !r.opts.ContinueOnError {
 			r.stopped = true
 		}
@@ -597,16 +596,17 @@ func (r *runner) skipUsers(failed *node) {
 }
 
 // skipUsersBecause reports the steps that cannot run because n did not,
-// giving reason.
+// giving reason. A node is skipped once for the whole run: with
+// ContinueOnError, a step that uses two failed steps is reached from
+// both, and its users with it.
 func (r *runner) skipUsersBecause(failed *node, reason string) {
-	seen := map[*node]bool{}
 	var walk func(n *node)
 	walk = func(n *node) {
 		for _, u := range n.users {
-			if seen[u] {
+			if r.unreachable[u.index] {
 				continue
 			}
-			seen[u] = true
+			r.unreachable[u.index] = true
 			if u.step != nil && !r.stopped {
 				r.obs.Observe(Event{Type: EventSkipped, Step: u.addr, Key: cty.NilVal, Method: u.step.Method(),
 					Reason: reason})

@@ -232,6 +232,40 @@ output "after" { value = call.after_bad.result }
 	}
 }
 
+// TestRunSkipsOnceForManyFailures: with ContinueOnError, a step that uses
+// the results of two failed steps, or of a failed step twice over (c,
+// then d through c), is skipped once, whatever the order of the failures.
+func TestRunSkipsOnceForManyFailures(t *testing.T) {
+	t.Parallel()
+	srv := newAPIServer(t, func(string, map[string]string) (any, int) { return nil, 100 })
+	w := compile(t, testSession+`
+call "a" { method = "users.getCurrentUser" }
+call "b" { method = "users.getCurrentUser" }
+call "c" {
+  method = "users.getInfo"
+  params = { uids = "${call.a.result.uid},${call.b.result.uid}", fields = "name" }
+}
+call "d" {
+  method = "users.getInfo"
+  params = { uids = call.c.result[0].uid, fields = call.a.result.uid }
+}
+`)
+	rec := &recorder{}
+	res, _ := w.Run(t.Context(), Inputs{}, Options{Connect: srv.connector(), ContinueOnError: true, Observer: rec})
+	if res.Status != StatusFailed || res.Failures != 2 {
+		t.Fatalf("status = %v, failures = %d; want two failures", res.Status, res.Failures)
+	}
+	skipped := map[string]int{}
+	for _, e := range rec.events {
+		if e.Type == EventSkipped {
+			skipped[e.Step.String()]++
+		}
+	}
+	if len(skipped) != 2 || skipped["call.c"] != 1 || skipped["call.d"] != 1 {
+		t.Errorf("skipped events by step = %v, want call.c and call.d once each", skipped)
+	}
+}
+
 func TestRunRetryBlock(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // Assertions: the precondition and postcondition blocks of a step, and the
@@ -39,6 +41,44 @@ type Check struct {
 func (c *Config) Check(name string) *Check {
 	v, _ := c.byKey[Address{Kind: KindCheck, Name: name}].(*Check)
 	return v
+}
+
+// Bool converts the value of c's condition to true, false or (when it is
+// known only later) an unknown bool, keeping its marks. A null, or a value
+// of another type, known or not, is an "Invalid condition" error: a
+// condition that can never be true or false is a mistake in the
+// configuration, however it would be evaluated.
+func (c *Condition) Bool(v cty.Value) (cty.Value, *hcl.Diagnostic) {
+	uv, marks := v.UnmarkDeep()
+	notBool := func(what string) (cty.Value, *hcl.Diagnostic) {
+		return cty.UnknownVal(cty.Bool), &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid condition",
+			Detail:  fmt.Sprintf("The condition of %s must be true or false, not %s.", conditionArticle(c.Kind), what),
+			Subject: c.Condition.Range().Ptr()}
+	}
+	if !uv.IsKnown() {
+		if ty := uv.Type(); ty != cty.DynamicPseudoType {
+			if _, err := convert.Convert(cty.UnknownVal(ty), cty.Bool); err != nil {
+				return notBool(ty.FriendlyName())
+			}
+		}
+		return cty.UnknownVal(cty.Bool).WithMarks(marks), nil
+	}
+	if uv.IsNull() {
+		return notBool("null")
+	}
+	b, err := convert.Convert(uv, cty.Bool)
+	if err != nil {
+		return notBool(uv.Type().FriendlyName())
+	}
+	return b, nil
+}
+
+// conditionArticle puts "a" or "an" before a block type.
+func conditionArticle(kind string) string {
+	if kind == "assert" {
+		return "an assert block"
+	}
+	return "a " + kind
 }
 
 var conditionSchema = &hcl.BodySchema{

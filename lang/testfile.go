@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
 )
 
 // Test files (NAME.okrutest.hcl), read by okru-run test. Modelled on
@@ -68,6 +69,10 @@ var testFileSchema = &hcl.BodySchema{
 	},
 }
 
+// testRoots are what an assert of a test may refer to: the run's
+// variables, outputs and step results.
+var testRoots = []string{"var", "output", "call", "script"}
+
 var testRunSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "expect_failures"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "variables"}, {Type: "assert"}},
@@ -93,7 +98,12 @@ func LoadTestFile(path, defaultWorkflow string) (*TestFile, hcl.Diagnostics) {
 	if a, ok := content.Attributes["workflow"]; ok {
 		name, d := staticString(a)
 		diags = append(diags, d...)
-		tf.Workflow = filepath.Join(filepath.Dir(path), name)
+		// Relative to the test file; filepath.Join would make an absolute
+		// path relative too.
+		tf.Workflow = name
+		if !filepath.IsAbs(name) {
+			tf.Workflow = filepath.Join(filepath.Dir(path), name)
+		}
 		tf.WorkflowRange = a.Expr.Range()
 	}
 	if a, ok := content.Attributes["args"]; ok {
@@ -175,6 +185,7 @@ func decodeTestRun(b *hcl.Block) (*TestRun, hcl.Diagnostics) {
 			cond, d := decodeCondition(sb)
 			diags = append(diags, d...)
 			if cond != nil {
+				diags = append(diags, assertType(cond)...)
 				r.Asserts = append(r.Asserts, cond)
 			}
 		}
@@ -198,6 +209,31 @@ func decodeTestRun(b *hcl.Block) (*TestRun, hcl.Diagnostics) {
 		}
 	}
 	return r, diags
+}
+
+// assertType refuses, at load, an assert whose condition can never be
+// true or false ("maybe", or length(output.x)), as a workflow's
+// assertions are refused before anything runs. The condition is evaluated
+// with what a run gives it unknown and every function unpredictable, so
+// only its type is found and nothing is read or called; an expression that
+// fails so is left to the run, which says why with the values it read.
+func assertType(cond *Condition) hcl.Diagnostics {
+	fns := Scope{}.Functions()
+	for name, f := range fns {
+		fns[name] = function.Unpredictable(f)
+	}
+	vars := map[string]cty.Value{}
+	for _, root := range testRoots {
+		vars[root] = cty.DynamicVal
+	}
+	v, diags := cond.Condition.Value(&hcl.EvalContext{Variables: vars, Functions: fns})
+	if diags.HasErrors() {
+		return nil
+	}
+	if _, d := cond.Bool(v); d != nil {
+		return hcl.Diagnostics{d}
+	}
+	return nil
 }
 
 // expectedAddress reads an address of expect_failures: a step or check of
@@ -336,7 +372,7 @@ func (c *Config) testReference(tr hcl.Traversal) hcl.Diagnostics {
 	bad := func(detail string) hcl.Diagnostics {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid reference", Detail: detail, Subject: rng.Ptr()}}
 	}
-	if !slices.Contains([]string{"var", "output", "call", "script"}, root) {
+	if !slices.Contains(testRoots, root) {
 		return bad(fmt.Sprintf("There is nothing called %q in a test: an assert may refer to var., output., call. and script. of the workflow.", root))
 	}
 	if len(tr) < 2 {

@@ -86,12 +86,12 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; }
-.pass { color: #1a7f37; } .fail, .error, .failed { color: #cf222e; } .skipped { color: #9a6700; }
+.pass { color: #1a7f37; } .fail, .error, .failed { color: #cf222e; } .skipped, .warn { color: #9a6700; }
 table { border-collapse: collapse; width: 100%; margin: .5em 0; }
 th, td { text-align: left; padding: .2em .6em; border-bottom: 1px solid #ddd; vertical-align: top; }
 .case { margin: 1em 0; padding: .5em 1em; border-left: 4px solid #1a7f37; background: #f6f8fa; }
-.case.fail, .case.error { border-color: #cf222e; } .case.skipped { border-color: #9a6700; }
-.failure { font-weight: 600; }
+.case.fail, .case.error { border-color: #cf222e; } .case.skipped, .case.warn { border-color: #9a6700; }
+.failure, .warning { font-weight: 600; }
 pre { white-space: pre-wrap; background: #fff; border: 1px solid #ddd; padding: .5em; }
 .timeline { position: relative; height: 1.2em; background: #eee; min-width: 10em; }
 .bar { position: absolute; top: 0; bottom: 0; background: #1a7f37; }
@@ -101,7 +101,7 @@ pre { white-space: pre-wrap; background: #fff; border: 1px solid #ddd; padding: 
 <body>
 <h1>{{.Name}}</h1>
 <p>Started {{time .Started}}, took {{dur .Duration}}.
-<span id="summary" data-tests="{{.Counts.Tests}}" data-failures="{{.Counts.Failures}}" data-errors="{{.Counts.Errors}}" data-skipped="{{.Counts.Skipped}}"></span></p>
+<span id="summary" data-tests="{{.Counts.Tests}}" data-failures="{{.Counts.Failures}}" data-errors="{{.Counts.Errors}}" data-skipped="{{.Counts.Skipped}}" data-warnings="{{.Counts.Warnings}}"></span></p>
 {{range .Suites}}
 <section class="suite">
 <h2>{{.Name}} <small>({{dur .Duration}})</small></h2>
@@ -109,6 +109,7 @@ pre { white-space: pre-wrap; background: #fff; border: 1px solid #ddd; padding: 
 <div class="case {{.Status}}">
 <h3><span class="{{.Status}}">{{.Status}}</span> {{.Name}} <small>({{dur .Duration}})</small></h3>
 {{range .Failures}}<p class="failure">{{.}}</p>{{end}}
+{{range .Warnings}}<p class="warning">warning: {{.}}</p>{{end}}
 {{if .Detail}}<pre>{{.Detail}}</pre>{{end}}
 {{if .Steps}}
 <table>
@@ -131,7 +132,9 @@ pre { white-space: pre-wrap; background: #fff; border: 1px solid #ddd; padding: 
   var s = document.getElementById("summary");
   var failed = Number(s.dataset.failures) + Number(s.dataset.errors);
   var passed = Number(s.dataset.tests) - failed - Number(s.dataset.skipped);
-  s.textContent = " " + passed + " passed, " + failed + " failed, " + s.dataset.skipped + " skipped.";
+  var warned = Number(s.dataset.warnings);
+  s.textContent = " " + passed + " passed" + (warned > 0 ? " (" + warned + " with warnings)" : "") +
+    ", " + failed + " failed, " + s.dataset.skipped + " skipped.";
   s.className = failed > 0 ? "fail" : "pass";
 })();
 </script>

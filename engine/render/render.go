@@ -188,11 +188,7 @@ func (t *Text) Observe(e engine.Event) {
 		}
 	case engine.EventSkipped:
 		if e.HasKey() {
-			if e.Reason == engine.ReasonPrecondition { // it fails the run
-				t.progress(e, func(p *stepProgress) { p.failed++ })
-			} else {
-				t.progress(e, func(p *stepProgress) { p.skipped++ })
-			}
+			t.progress(e, func(p *stepProgress) { p.skipped++ })
 			return
 		}
 		t.println(fmt.Sprintf("%s: %s", name(), t.paint(yellow, "skipped: "+e.Reason)))

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/okru-run/okru-run/okru"
@@ -34,7 +35,11 @@ type ReportSuite struct {
 
 // Case statuses.
 const (
-	CasePass    = "pass"
+	CasePass = "pass"
+	// CaseWarn passed with warnings: a check block that failed without
+	// strict checks, which does not fail the command, so a CI system must
+	// not count it failed.
+	CaseWarn    = "warn"
 	CaseFail    = "fail"
 	CaseError   = "error"
 	CaseSkipped = "skipped"
@@ -47,8 +52,9 @@ type ReportCase struct {
 	Classname string
 	Started   time.Time
 	Duration  time.Duration
-	Status    string   // CasePass, CaseFail, CaseError or CaseSkipped
+	Status    string   // CasePass, CaseWarn, CaseFail, CaseError or CaseSkipped
 	Failures  []string // one line each: why the case did not pass
+	Warnings  []string // one line each: the checks that warned
 	Detail    string   // the diagnostics as text
 	Steps     []ReportStep
 }
@@ -82,6 +88,9 @@ func (r *Report) Redact(secrets []string) {
 			for k := range c.Failures {
 				red(&c.Failures[k])
 			}
+			for k := range c.Warnings {
+				red(&c.Warnings[k])
+			}
 			for k := range c.Steps {
 				red(&c.Steps[k].Instance)
 				red(&c.Steps[k].Error)
@@ -90,14 +99,17 @@ func (r *Report) Redact(secrets []string) {
 	}
 }
 
-// Counts are the cases of a report or suite by status.
-type Counts struct{ Tests, Failures, Errors, Skipped int }
+// Counts are the cases of a report or suite by status. A case that
+// warned passed: it is one of Tests, and of Warnings.
+type Counts struct{ Tests, Failures, Errors, Skipped, Warnings int }
 
 func (s ReportSuite) counts() Counts {
 	var c Counts
 	for _, tc := range s.Cases {
 		c.Tests++
 		switch tc.Status {
+		case CaseWarn:
+			c.Warnings++
 		case CaseFail:
 			c.Failures++
 		case CaseError:
@@ -118,6 +130,7 @@ func (r *Report) Counts() Counts {
 		c.Failures += sc.Failures
 		c.Errors += sc.Errors
 		c.Skipped += sc.Skipped
+		c.Warnings += sc.Warnings
 	}
 	return c
 }
@@ -174,7 +187,9 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // WriteJUnit writes r as JUnit XML: a testsuite per suite, a testcase per
 // case, a failure (or error) element per failure with its message, the
-// diagnostics as the element's text.
+// diagnostics as the element's text. A case that warned is a passing
+// testcase with its warnings and their diagnostics in system-out, which
+// GitLab and Jenkins show with the test and none counts as a failure.
 func WriteJUnit(w io.Writer, r *Report) error {
 	c := r.Counts()
 	out := junitSuites{Name: r.Name, Tests: c.Tests, Failures: c.Failures, Errors: c.Errors, Skipped: c.Skipped, Time: seconds(r.Duration)}
@@ -212,6 +227,9 @@ func WriteJUnit(w io.Writer, r *Report) error {
 					}
 				}
 			}
+			if len(tc.Warnings) > 0 {
+				jc.SystemOut = &junitCharacter{Text: warningsText(tc)}
+			}
 			js.Cases = append(js.Cases, jc)
 		}
 		out.Suites = append(out.Suites, js)
@@ -228,6 +246,19 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	return err
 }
 
+// warningsText is the system-out of a case that warned: a line per
+// warning, then the diagnostics, unless a failure element holds them.
+func warningsText(tc ReportCase) string {
+	var b strings.Builder
+	for _, w := range tc.Warnings {
+		b.WriteString("warning: " + w + "\n")
+	}
+	if tc.Detail != "" && (tc.Status == CaseWarn || tc.Status == CasePass) {
+		b.WriteString("\n" + tc.Detail + "\n")
+	}
+	return b.String()
+}
+
 type jsonReport struct {
 	Name       string      `json:"name"`
 	Started    time.Time   `json:"started"`
@@ -236,6 +267,7 @@ type jsonReport struct {
 	Failures   int         `json:"failures"`
 	Errors     int         `json:"errors"`
 	Skipped    int         `json:"skipped"`
+	Warnings   int         `json:"warnings"`
 	Suites     []jsonSuite `json:"suites"`
 }
 
@@ -254,6 +286,7 @@ type jsonCase struct {
 	Started    time.Time  `json:"started"`
 	DurationMS int64      `json:"duration_ms"`
 	Failures   []string   `json:"failures,omitempty"`
+	Warnings   []string   `json:"warnings,omitempty"`
 	Detail     string     `json:"detail,omitempty"`
 	Steps      []jsonStep `json:"steps,omitempty"`
 }
@@ -271,12 +304,12 @@ type jsonStep struct {
 func WriteReportJSON(w io.Writer, r *Report) error {
 	c := r.Counts()
 	out := jsonReport{Name: r.Name, Started: r.Started.UTC(), DurationMS: r.Duration.Milliseconds(),
-		Tests: c.Tests, Failures: c.Failures, Errors: c.Errors, Skipped: c.Skipped, Suites: []jsonSuite{}}
+		Tests: c.Tests, Failures: c.Failures, Errors: c.Errors, Skipped: c.Skipped, Warnings: c.Warnings, Suites: []jsonSuite{}}
 	for _, s := range r.Suites {
 		js := jsonSuite{Name: s.Name, File: s.File, Started: s.Started.UTC(), DurationMS: s.Duration.Milliseconds(), Cases: []jsonCase{}}
 		for _, tc := range s.Cases {
 			jc := jsonCase{Name: tc.Name, Classname: tc.Classname, Status: tc.Status, Started: tc.Started.UTC(),
-				DurationMS: tc.Duration.Milliseconds(), Failures: tc.Failures, Detail: tc.Detail}
+				DurationMS: tc.Duration.Milliseconds(), Failures: tc.Failures, Warnings: tc.Warnings, Detail: tc.Detail}
 			for _, st := range tc.Steps {
 				jc.Steps = append(jc.Steps, jsonStep{Instance: st.Instance, Method: st.Method, Status: st.Status,
 					Started: st.Started.UTC(), DurationMS: st.Duration.Milliseconds(), Error: st.Error})

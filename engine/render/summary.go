@@ -76,12 +76,6 @@ func (t *Tally) Observe(e engine.Event) {
 	case engine.EventFailed:
 		s.Failed++
 	case engine.EventSkipped:
-		if e.Reason == engine.ReasonPrecondition {
-			// Not called because its precondition failed: the run fails
-			// for it, so the summary says failed, as the exit code does.
-			s.Failed++
-			return
-		}
 		s.Skipped++
 	case engine.EventReused:
 		s.Reused++
