@@ -429,7 +429,7 @@ func OutputsJSON(outs []engine.OutputValue) map[string]json.RawMessage {
 // docs/events.md and docs/events.schema.json): the minor number grows
 // when lines or fields are added, the major one when any is changed or
 // removed.
-const FormatVersion = "1.0"
+const FormatVersion = "1.1"
 
 // Version writes the first line of every NDJSON stream: the format's
 // version and the program's.
