@@ -484,9 +484,10 @@ upload "clip" {
 	}
 }
 
-// TestScriptUploads uploads photos and a video from Lua. The topic post
-// fails the first run; the resumed run answers the recorded upload from
-// the journal, so the files are not sent again.
+// TestScriptUploads uploads photos and a video from Lua and posts them in a
+// topic built by okru.topic_attachment. The topic post fails the first
+// run; the resumed run answers the recorded uploads from the journal, so
+// the files are not sent again.
 func TestScriptUploads(t *testing.T) {
 	t.Parallel()
 	if lua.UploadPhotosMethod != lang.UploadPhotosMethod || lua.UploadVideoMethod != lang.UploadVideoMethod {
@@ -501,11 +502,9 @@ script "post" {
   input  = { gid = %q }
   source = <<-EOT
     local up = okru.upload_photos{files = {"photos/a.png", "photos/b.png"}, group_id = input.gid}
-    local list = {}
-    for i, p in ipairs(up.photos) do list[i] = {id = p.token} end
-    local topic = okru.call("mediatopic.post", {type = "GROUP_THEME", gid = input.gid,
-      attachment = {media = {{type = "text", text = "From Lua"}, {type = "photo", list = list}}}})
     local clip = okru.upload_video{video = "clip.mp4", title = "Lua clip", tags = {"lua"}}
+    local topic = okru.call("mediatopic.post", {type = "GROUP_THEME", gid = input.gid,
+      attachment = okru.topic_attachment{text = "From Lua", photos = up, video = clip}})
     return {topic = topic, photos = #up.photos, video = clip.video_id}
   EOT
 }
@@ -534,6 +533,16 @@ output "result" { value = script.post.result }
 	out := lang.FormatValue(res.Outputs[0].Value, 0)
 	if !strings.Contains(out, "photos = 2") || !strings.Contains(out, vids[0].ID) {
 		t.Errorf("result %s", out)
+	}
+	var posts []okrutest.Call
+	for _, c := range sb.srv.Calls() {
+		if c.Method == "mediatopic.post" && c.Code == 0 {
+			posts = append(posts, c)
+		}
+	}
+	if len(posts) != 1 || !strings.Contains(posts[0].Params["attachment"], `{"list":[{"id":"`+vids[0].ID+`"}],"type":"movie"}`) ||
+		strings.Count(posts[0].Params["attachment"], `"id":`) != 3 {
+		t.Errorf("posts %+v: want one topic with the text, 2 photos and the video", posts)
 	}
 }
 
