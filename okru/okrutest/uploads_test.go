@@ -2,6 +2,7 @@ package okrutest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -99,6 +100,14 @@ func TestVideoUploadFlow(t *testing.T) {
 	vids := s.UploadedVideos()
 	if len(vids) != 1 || vids[0].Title != "Clip" || vids[0].Received != 40 || vids[0].SHA256 == "" || vids[0].Updates != 1 {
 		t.Fatalf("videos %+v", vids)
+	}
+	// The part refused out of order was not read; the query counts.
+	var listed []UploadedVideo
+	if err := json.Unmarshal(control(t, s, http.MethodGet, "videos", "").body, &listed); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 1 || listed[0] != vids[0] || listed[0].Posted != 40 || listed[0].Queries != 1 {
+		t.Errorf("GET /__sandbox/videos = %+v, want %+v posted 40 bytes after 1 question", listed, vids[0])
 	}
 	att := fmt.Sprintf(`{"media":[{"type":"movie","list":[{"id":%q}]}]}`, target.VideoID)
 	c.call(t, "mediatopic.post", map[string]string{"type": "USER", "attachment": att}).decode(t, new(string))
