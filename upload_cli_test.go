@@ -2,18 +2,25 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/okru-run/okru-run/okru"
+	"github.com/okru-run/okru-run/okru/okrutest"
 )
 
 // uploadKillWorkflow commits one photo per file of photos/ into an album of
@@ -205,5 +212,219 @@ func TestUploadSurvivesKills(t *testing.T) {
 	}
 	if bytes.Contains(b, []byte("/upload/photos?t=")) {
 		t.Error("the state holds an upload URL")
+	}
+}
+
+// videoKillWorkflow uploads the videos of clips/ with an upload block and
+// one more from a script, each titled with its path.
+const videoKillWorkflow = `
+session "main" {
+  app_key        = env("OKRU_APP_KEY")
+  app_secret_key = env("OKRU_APP_SECRET_KEY")
+  access_token   = env("OKRU_ACCESS_TOKEN")
+  api_url        = env("OKRU_API_URL")
+  rate_limit     = "unlimited"
+}
+
+upload "clips" {
+  for_each = fileset(".", "clips/*.mp4")
+  video    = each.value
+  title    = each.value
+}
+
+script "scripted" {
+  source = <<-EOT
+    return okru.upload_video{video = "scripted/c.mp4", title = "scripted/c.mp4"}
+  EOT
+}
+`
+
+// writeMP4 writes size bytes that sniff as an MP4 video, distinct per
+// name, and returns their SHA-256.
+func writeMP4(t *testing.T, path string, size int) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, size)
+	rnd := rand.NewChaCha8([32]byte([]byte(fmt.Sprintf("%-32s", path))[:32]))
+	_, _ = rnd.Read(b)
+	copy(b, "\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// videos lists the sandbox's uploaded videos.
+func (s *sandboxProc) videos(t *testing.T) []okrutest.UploadedVideo {
+	t.Helper()
+	resp, err := http.Get(s.banner.ControlURL + "videos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v []okrutest.UploadedVideo
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestVideoUploadSurvivesKills: three 64 MiB videos (two from an upload
+// block, one from a script) uploaded in parallel, the run killed with
+// SIGKILL while their bytes stream, at seeded random amounts of bytes, and
+// resumed each time. The sandbox then shows each file reserved by one
+// video.getUploadUrl, whole, its bytes sent once but for the parts the
+// kills cut (at most one part per kill), and updated once. The journal
+// keeps the upload URLs; stdout and stderr never show them.
+func TestVideoUploadSurvivesKills(t *testing.T) {
+	t.Parallel()
+	const size = 64 << 20
+	kills := 3
+	if testing.Short() {
+		kills = 1
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("OKRU_CRASH_SEED"); s != "" {
+		seed, _ = strconv.ParseUint(s, 10, 64)
+	}
+	t.Logf("seed %d (set OKRU_CRASH_SEED to repeat)", seed)
+	rnd := rand.New(rand.NewPCG(seed, 0))
+
+	dir := t.TempDir()
+	sums := map[string]string{}
+	for _, f := range []string{"clips/a.mp4", "clips/b.mp4", "scripted/c.mp4"} {
+		sums[f] = writeMP4(t, filepath.Join(dir, filepath.FromSlash(f)), size)
+	}
+	workflow := filepath.Join(dir, "video.hcl")
+	if err := os.WriteFile(workflow, []byte(videoKillWorkflow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sb := startSandboxProc(t)
+	state := filepath.Join(t.TempDir(), "video.journal")
+	args := []string{"-parallelism", "3", "-state", state, workflow}
+	posted := func() (int64, bool) {
+		var n int64
+		vids := sb.videos(t)
+		streaming := len(vids) == len(sums)
+		for _, v := range vids {
+			n += v.Posted
+			// A video that has had bytes has its target in the journal:
+			// a kill now cannot leave a reservation unrecorded.
+			streaming = streaming && v.Posted > 0
+		}
+		return n, streaming
+	}
+	var runs []*runProc
+	killed := 0
+	for i := range kills {
+		start, _ := posted()
+		at := start + int64(8<<20+rnd.IntN(32<<20))
+		runArgs := args
+		if i > 0 {
+			runArgs = append([]string{"-resume"}, args...)
+		}
+		p := startRun(t, sb.env, nil, runArgs...)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-p.drained:
+					return
+				case <-time.After(2 * time.Millisecond):
+				}
+				if n, streaming := posted(); streaming && n >= at {
+					_ = p.cmd.Process.Signal(syscall.SIGKILL)
+					return
+				}
+			}
+		}()
+		code := p.wait(t)
+		<-done
+		runs = append(runs, p)
+		if code == 0 {
+			t.Logf("run %d finished before its kill at %d MiB", i+1, at>>20)
+			break
+		}
+		if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("run %d: exit %d, not killed; stderr:\n%s", i+1, code, p.stderr.String())
+		}
+		killed++
+		n, _ := posted()
+		t.Logf("run %d killed at %d MiB posted", i+1, n>>20)
+	}
+	if killed == 0 {
+		t.Fatal("no run was killed")
+	}
+
+	// A kill during a video.update leaves it of unknown outcome: the
+	// upload block reports it, the script raises it.
+	unknown := func(p *runProc) []string {
+		u := p.keys("outcome_unknown", "upload.clips")
+		if strings.Contains(p.stderr.String(), "script.scripted:1: call upload:video: UNKNOWN_CODE (-1): outcome unknown") {
+			u = append(u, "scripted/c.mp4")
+		}
+		return u
+	}
+	p, u := resumeToEnd(t, sb.env, args, unknown)
+	runs = append(runs, p)
+	if len(u) > 0 {
+		t.Logf("updates of unknown outcome: %v; sending them again", u)
+		p = startRun(t, sb.env, nil, append([]string{"-resume", "-retry-unknown"}, args...)...)
+		if code := p.wait(t); code != 0 {
+			t.Fatalf("run with -retry-unknown: exit %d; stderr:\n%s", code, p.stderr.String())
+		}
+		runs = append(runs, p)
+	}
+
+	reserved := map[string]int{}
+	for _, c := range sb.calls(t) {
+		if c.Method == "video.getUploadUrl" && c.Code == 0 && !c.Abandoned {
+			reserved[c.Params["file_name"]]++
+		}
+	}
+	vids := sb.videos(t)
+	var sent int64
+	for _, v := range vids {
+		sent += v.Posted
+		if sums[v.Title] != v.SHA256 || v.Received != size || v.Updates < 1 || v.Updates > 2 {
+			t.Errorf("video %s (%s): received %d of %d bytes, %d updates; want whole, with its file's content, updated", v.ID, v.Title, v.Received, size, v.Updates)
+		}
+		if v.Updates == 2 && len(u) == 0 {
+			t.Errorf("video %s (%s) was updated twice", v.ID, v.Title)
+		}
+		if v.Posted > size+int64(killed)*okru.DefaultVideoPartSize {
+			t.Errorf("video %s (%s): %d MiB posted for %d MiB after %d kills; want at most a part resent per kill", v.ID, v.Title, v.Posted>>20, size>>20, killed)
+		}
+	}
+	for _, f := range []string{"a.mp4", "b.mp4", "c.mp4"} {
+		if reserved[f] != 1 {
+			t.Errorf("%s was reserved by %d video.getUploadUrl, want 1", f, reserved[f])
+		}
+	}
+	if len(vids) != len(sums) {
+		t.Errorf("%d videos, want %d", len(vids), len(sums))
+	}
+	t.Logf("%d kills: %d MiB posted for %d MiB of files", killed, sent>>20, int64(len(sums))*size>>20)
+
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("/upload/video?t=")) {
+		t.Error("the state does not keep the upload URLs")
+	}
+	for i, p := range runs {
+		if strings.Contains(p.stderr.String(), "/upload/video?t=") {
+			t.Errorf("run %d: stderr shows an upload URL:\n%s", i+1, p.stderr.String())
+		}
+		for _, e := range p.events {
+			if strings.Contains(fmt.Sprint(e), "/upload/video?t=") {
+				t.Errorf("run %d: an event shows an upload URL: %v", i+1, e)
+			}
+		}
 	}
 }

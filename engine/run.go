@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -204,6 +205,7 @@ type result struct {
 	called bool       // the API was called (params evaluated)
 	replay replayKind // settled from the journal of a resumed run
 	held   bool       // it holds the dispatch until the loop has handled it (see dispatcher)
+	reason string     // why its outcome is unknown, when not the usual
 }
 
 // newRunner makes the runner of a run; evalCtx stops the lua:: calls of
@@ -506,7 +508,7 @@ func (r *runner) finishInstance(ctx context.Context, res result) {
 			r.unknownIDs = append(r.unknownIDs, InstanceName(n.addr, inst.key))
 		}
 		r.obs.Observe(Event{Type: EventUnknown, Step: n.addr, Key: inst.key, Method: n.step.Method(),
-			Reason: "sent by the run being resumed, which stopped before its answer was recorded; not sent again"})
+			Reason: cmp.Or(res.reason, "sent by the run being resumed, which stopped before its answer was recorded; not sent again")})
 	} else if res.err != nil && (ctx.Err() != nil && errors.Is(res.err, ctx.Err()) || r.interrupted && errors.Is(res.err, errStopping)) ||
 		r.interruption(res.diags) {
 		// Interrupted, not failed: the run reports the interruption. (An

@@ -317,7 +317,7 @@ func (c *scriptCaller) Call(ctx context.Context, session, method string, params 
 	begin := time.Now()
 	var raw json.RawMessage
 	if isUploadMethod(method) {
-		raw, err = c.r.scriptUpload(ctx, client, method, params)
+		raw, err = c.r.scriptUpload(ctx, client, jc, method, params)
 	} else {
 		raw, err = client.Call(ctx, method, okru.Params(params), c.options(method)...)
 	}

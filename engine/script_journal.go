@@ -4,12 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"strconv"
 	"strings"
 
 	"github.com/okru-run/okru-run/engine/state"
+	"github.com/okru-run/okru-run/lang"
 	"github.com/okru-run/okru-run/okru"
 )
 
@@ -181,6 +183,11 @@ func (s *scriptJournal) replay(c *scriptCall) (replayed, bool) {
 	switch {
 	case e.Kind == state.KindFailed:
 		return replayed{}, false
+	case e.Kind == state.KindStart && c.method == lang.UploadVideoMethod && !s.j.videoWhole(c.id, c.hash):
+		// The recorded run had not sent the whole file, so not
+		// video.update either: the upload goes on from what its upload
+		// URL holds (see sendVideoFile).
+		return replayed{}, false
 	case e.Kind == state.KindStart && s.j.retryUnknown:
 		return replayed{}, false
 	case e.Kind == state.KindStart:
@@ -252,7 +259,7 @@ func (s *scriptJournal) end(c *scriptCall, raw json.RawMessage, err error) {
 	switch {
 	case err == nil:
 		s.j.recordDone(c.id, c.method, c.write, c.hash, raw)
-	case c.write && notApplied(err):
+	case c.write && notApplied(err) && !errors.Is(err, CodeOutcomeUnknown):
 		s.j.record(&state.Record{Kind: state.KindFailed, ID: c.id, Method: c.method, Write: true, Hash: c.hash,
 			Error: okru.Redact(err.Error(), s.j.secrets...)}, true)
 	}

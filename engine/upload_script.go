@@ -20,15 +20,20 @@ import (
 // the tokens or the video id, after), so a resumed run answers a finished
 // upload from the journal and reports an unfinished one "outcome unknown",
 // as for okru.call. The files are checked, confined and streamed as for
-// upload blocks.
+// upload blocks. A video's target and its whole file are recorded as for
+// upload blocks, under the call's id (script.x#3#video, #3#upload), so a
+// resumed run goes on with a file the recorded run was sending rather than
+// report the call "outcome unknown": only video.update, once the file was
+// whole, can have taken effect unseen.
 
 // isUploadMethod reports the methods that are uploads, not API calls.
 func isUploadMethod(method string) bool {
 	return method == lang.UploadPhotosMethod || method == lang.UploadVideoMethod
 }
 
-// scriptUpload runs one upload of a script and returns its result as JSON.
-func (r *runner) scriptUpload(ctx context.Context, client Caller, method string, params map[string]any) (json.RawMessage, error) {
+// scriptUpload runs one upload of a script, journaled as c (nil without
+// state), and returns its result as JSON.
+func (r *runner) scriptUpload(ctx context.Context, client Caller, c *scriptCall, method string, params map[string]any) (json.RawMessage, error) {
 	raw, err := json.Marshal(params)
 	if err != nil {
 		return nil, err
@@ -59,8 +64,16 @@ func (r *runner) scriptUpload(ctx context.Context, client Caller, method string,
 		if !ok {
 			return nil, errors.New("this session's client cannot upload")
 		}
-		id, err := up.UploadVideo(ctx, okru.UploadVideoRequest{File: okru.UploadFile{Name: path.Base(spec.file), Open: opener(spec.file)},
+		var callID, hash string
+		if c != nil {
+			callID, hash = c.id, c.hash
+		}
+		id, err := r.sendVideoFile(ctx, up, callID, hash, okru.UploadVideoRequest{File: okru.UploadFile{Name: path.Base(spec.file), Open: opener(spec.file)},
 			Size: size, GroupID: spec.groupID})
+		if gone, ok := errors.AsType[*videoGoneError](err); ok {
+			gone.file = spec.file
+			return nil, &okru.Error{Method: method, Code: CodeOutcomeUnknown, Msg: "outcome unknown: " + gone.Error()}
+		}
 		if err != nil {
 			return nil, err
 		}

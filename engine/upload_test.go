@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/png"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -484,9 +486,10 @@ upload "clip" {
 	}
 }
 
-// TestScriptUploads uploads photos and a video from Lua. The topic post
-// fails the first run; the resumed run answers the recorded upload from
-// the journal, so the files are not sent again.
+// TestScriptUploads uploads photos and a video from Lua and posts them in a
+// topic built by okru.topic_attachment. The topic post fails the first
+// run; the resumed run answers the recorded uploads from the journal, so
+// the files are not sent again.
 func TestScriptUploads(t *testing.T) {
 	t.Parallel()
 	if lua.UploadPhotosMethod != lang.UploadPhotosMethod || lua.UploadVideoMethod != lang.UploadVideoMethod {
@@ -501,11 +504,9 @@ script "post" {
   input  = { gid = %q }
   source = <<-EOT
     local up = okru.upload_photos{files = {"photos/a.png", "photos/b.png"}, group_id = input.gid}
-    local list = {}
-    for i, p in ipairs(up.photos) do list[i] = {id = p.token} end
-    local topic = okru.call("mediatopic.post", {type = "GROUP_THEME", gid = input.gid,
-      attachment = {media = {{type = "text", text = "From Lua"}, {type = "photo", list = list}}}})
     local clip = okru.upload_video{video = "clip.mp4", title = "Lua clip", tags = {"lua"}}
+    local topic = okru.call("mediatopic.post", {type = "GROUP_THEME", gid = input.gid,
+      attachment = okru.topic_attachment{text = "From Lua", photos = up, video = clip}})
     return {topic = topic, photos = #up.photos, video = clip.video_id}
   EOT
 }
@@ -535,6 +536,16 @@ output "result" { value = script.post.result }
 	if !strings.Contains(out, "photos = 2") || !strings.Contains(out, vids[0].ID) {
 		t.Errorf("result %s", out)
 	}
+	var posts []okrutest.Call
+	for _, c := range sb.srv.Calls() {
+		if c.Method == "mediatopic.post" && c.Code == 0 {
+			posts = append(posts, c)
+		}
+	}
+	if len(posts) != 1 || !strings.Contains(posts[0].Params["attachment"], `{"list":[{"id":"`+vids[0].ID+`"}],"type":"movie"}`) ||
+		strings.Count(posts[0].Params["attachment"], `"id":`) != 3 {
+		t.Errorf("posts %+v: want one topic with the text, 2 photos and the video", posts)
+	}
 }
 
 // TestScriptUploadBadFile: a file that cannot be sent fails the script
@@ -560,5 +571,117 @@ output "err" { value = script.up.result }
 	}
 	if n := len(sb.srv.Calls()); n != 0 {
 		t.Errorf("%d calls reached the sandbox, want none", n)
+	}
+}
+
+// crashingTransport stops a run, as a kill would, when the video part
+// starting at byte at is about to be sent: the part never leaves.
+type crashingTransport struct {
+	at   int64
+	stop context.CancelFunc
+}
+
+func (c *crashingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", c.at)) {
+		c.stop()
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, context.Canceled
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestVideoUploadResumes: a run stopped after the first part of a video (by
+// an upload block, or by okru.upload_video in a script) is resumed from
+// what the upload URL holds: one video.getUploadUrl, each byte sent once,
+// one video.update. When the upload URL has forgotten the video, the
+// resumed run reports the upload "outcome unknown" and sends nothing;
+// -retry-unknown uploads the file again as a new video.
+func TestVideoUploadResumes(t *testing.T) {
+	t.Parallel()
+	const size = okru.DefaultVideoPartSize + 1<<20
+	for name, step := range map[string]string{
+		"upload block": `
+upload "clip" {
+  video = "clip.mp4"
+  title = "Clip"
+}`,
+		"script": `
+script "clip" {
+  source = <<-EOT
+    return okru.upload_video{video = "clip.mp4", title = "Clip"}
+  EOT
+}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sb := newUploadSandbox(t)
+			w, dir := workflowIn(t, sb.session+step, map[string][]byte{"clip.mp4": testMP4(size)})
+			state := filepath.Join(dir, "state", "run.journal")
+			getUploadURLs := func() int {
+				n := 0
+				for _, c := range sb.srv.Calls() {
+					if c.Method == "video.getUploadUrl" {
+						n++
+					}
+				}
+				return n
+			}
+			crash := func() {
+				t.Helper()
+				ctx, stop := context.WithCancel(t.Context())
+				defer stop()
+				connect := func(_ context.Context, s SessionConfig) (Caller, error) {
+					sess, err := NewSession(s)
+					if err != nil {
+						return nil, err
+					}
+					tr := &crashingTransport{at: okru.DefaultVideoPartSize, stop: stop}
+					return okru.New(sess, &okru.Options{Rate: okru.Unlimited, HTTPClient: &http.Client{Transport: tr}}), nil
+				}
+				res, diags := w.Run(ctx, Inputs{}, Options{Connect: connect, State: &StateOptions{Path: state, Resume: true}})
+				if res.Status == StatusOK {
+					t.Fatalf("the crashed run ended well: %s", diags.Error())
+				}
+			}
+			crash()
+			if v := sb.srv.UploadedVideos(); len(v) != 1 || v[0].Posted != okru.DefaultVideoPartSize {
+				t.Fatalf("after the crash: %+v, want one video holding its first part", v)
+			}
+			res, diags := w.Run(t.Context(), Inputs{}, Options{State: &StateOptions{Path: state, Resume: true}})
+			if res.Status != StatusOK {
+				t.Fatalf("resumed run: %v: %s", res.Status, diags.Error())
+			}
+			v := sb.srv.UploadedVideos()
+			if len(v) != 1 || v[0].Received != size || v[0].Posted != size || v[0].Updates != 1 || v[0].Title != "Clip" || getUploadURLs() != 1 {
+				t.Fatalf("videos %+v after %d video.getUploadUrl: want one, whole, each byte sent once, updated once, reserved once", v, getUploadURLs())
+			}
+
+			// The upload URL forgets the video of a crashed run.
+			state = filepath.Join(dir, "state", "forgotten.journal")
+			crash()
+			sb.srv.Reset()
+			// An upload block's reason is its event's; a script's, its error.
+			var mu sync.Mutex
+			text := ""
+			obs := ObserverFunc(func(e Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				if e.Type == EventUnknown {
+					text += e.Reason
+				}
+			})
+			res, diags = w.Run(t.Context(), Inputs{}, Options{Observer: obs, State: &StateOptions{Path: state, Resume: true}})
+			text += diagsText(diags)
+			if res.Status != StatusFailed || !strings.Contains(text, "began uploading clip.mp4 as video") ||
+				!strings.Contains(text, "whose upload URL no longer takes it (call upload URL: PARAM (100)") || len(sb.srv.Calls()) != 0 {
+				t.Fatalf("resumed run after the upload URL forgot the video: %v, %d calls: %s", res.Status, len(sb.srv.Calls()), text)
+			}
+			res, diags = w.Run(t.Context(), Inputs{}, Options{State: &StateOptions{Path: state, Resume: true, RetryUnknown: true}})
+			if v := sb.srv.UploadedVideos(); res.Status != StatusOK || len(v) != 1 || v[0].Received != size || v[0].Updates != 1 || getUploadURLs() != 1 {
+				t.Fatalf("run with -retry-unknown: %v, videos %+v: want the file uploaded again as one new video: %s", res.Status, v, diags.Error())
+			}
+		})
 	}
 }

@@ -2,8 +2,10 @@
 -- was posted.
 --
 -- mediatopic.post takes its attachment as JSON: a Lua table given as a
--- parameter is sent as compact JSON, so the attachment is written as a
--- table. The topic id the post answers feeds mediatopic.getByIds. A topic
+-- parameter is sent as compact JSON. okru.topic_attachment builds that
+-- table, here from a text (upload results add photos and videos:
+-- okru.topic_attachment{text = t, photos = okru.upload_photos{...}}).
+-- The topic id the post answers feeds mediatopic.getByIds. A topic
 -- that does not hold the posted text is an error (exit code 1), so the
 -- script can guard a deployment or a CI job.
 --
@@ -24,7 +26,7 @@ end
 local topic_id = okru.call("mediatopic.post", {
   type = "GROUP_THEME",
   gid = gid,
-  attachment = {media = {{type = "text", text = message}}},
+  attachment = okru.topic_attachment{text = message},
 })
 log("posted topic", topic_id, "to group", gid)
 

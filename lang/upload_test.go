@@ -89,7 +89,11 @@ func TestTopicAttachment(t *testing.T) {
 		{"not an upload", `topic_attachment("x", {a = 1})`, "", "has photos or video_id"},
 		{"nothing", `topic_attachment("")`, "", "needs a text or at least one"},
 	}
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"p": photos, "v": video}, Functions: Scope{}.Functions()}
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"p": photos, "v": video, "u": cty.DynamicVal}, Functions: Scope{}.Functions()}
+	// As plan sees a list of upload results not known yet.
+	if v, diags := evalString(t, `topic_attachment("x", [p, u])`, ctx); diags.HasErrors() || v.IsKnown() {
+		t.Errorf("with an unknown upload: %#v, %s; want an unknown value", v, diags.Error())
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

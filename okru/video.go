@@ -20,7 +20,10 @@ import (
 // video.update then gives the video its title, description, tags and
 // privacy. A part cut halfway is resumed: the client asks the upload URL
 // how many bytes arrived ("Content-Range: bytes */SIZE", empty body) and
-// sends the rest, so a large file is not sent again from the start.
+// sends the rest, so a large file is not sent again from the start. The
+// same question resumes an upload a crashed process left: keep the
+// VideoTarget that UploadVideoRequest.Reserved is given, and call
+// ResumeVideo with it.
 
 // DefaultVideoPartSize is how many bytes of a video one request carries
 // unless UploadVideoRequest says.
@@ -47,7 +50,28 @@ type UploadVideoRequest struct {
 	PartSize int64
 	// Progress, when set, is told the bytes the upload URL has received.
 	Progress func(received int64)
+	// Reserved, when set, is given the video's target as soon as
+	// video.getUploadUrl answers, before any byte is sent, so that the
+	// caller can keep it (durably) and resume the upload after a crash
+	// with ResumeVideo. An error stops the upload before it sends.
+	Reserved func(VideoTarget) error
 }
+
+// VideoTarget is where a video's bytes go: the id video.getUploadUrl
+// reserved and the upload URL that takes the file. The upload URL lets
+// whoever holds it send bytes into that one video and nothing else: it is
+// not a credential of the session, but keep it out of logs.
+type VideoTarget struct {
+	VideoID   string `json:"video_id"`
+	UploadURL string `json:"upload_url"`
+	Size      int64  `json:"size"` // the file's size, as video.getUploadUrl was told
+}
+
+// ErrUploadGone is wrapped by the error of ResumeVideo when the upload URL
+// refuses to say how much of the video it holds: it expired or no longer
+// knows the video. The upload cannot go on there; whether the video was
+// complete is unknown.
+var ErrUploadGone = errors.New("the upload URL no longer takes the video")
 
 // UploadVideo reserves a video id (video.getUploadUrl) and sends the file
 // to the upload URL in parts, streamed from the file, resuming a part cut
@@ -55,21 +79,10 @@ type UploadVideoRequest struct {
 // title. The upload URL is treated as a secret and never appears in errors.
 func (a *API) UploadVideo(ctx context.Context, req UploadVideoRequest) (string, error) {
 	const method = "video.getUploadUrl"
-	f := req.File
-	name := f.Name
-	if name == "" {
-		name = filepath.Base(f.Path)
-	}
-	size := req.Size
-	if size <= 0 && f.Path != "" {
-		st, err := os.Stat(f.Path)
-		if err != nil {
-			return "", fmt.Errorf("upload video: %w", err)
-		}
-		size = st.Size()
-	}
-	if size <= 0 {
-		return "", errors.New("upload video: the file is empty or its Size is not given")
+	name := videoName(req.File)
+	size, err := videoSize(req)
+	if err != nil {
+		return "", err
 	}
 	params := Params{"file_name": name, "file_size": size}
 	if req.GroupID != "" {
@@ -86,10 +99,93 @@ func (a *API) UploadVideo(ctx context.Context, req UploadVideoRequest) (string, 
 	if target.UploadURL == "" || id == "" {
 		return "", &DecodeError{Method: method, Status: http.StatusOK, Err: errors.New("want an upload_url and a video_id")}
 	}
-	if err := a.sendVideo(ctx, target.UploadURL, f, size, req); err != nil {
+	if req.Reserved != nil {
+		if err := req.Reserved(VideoTarget{VideoID: id, UploadURL: target.UploadURL, Size: size}); err != nil {
+			return "", fmt.Errorf("upload video %s: nothing was sent: %w", name, err)
+		}
+	}
+	if err := a.sendVideo(ctx, target.UploadURL, req.File, size, 0, req); err != nil {
 		return "", fmt.Errorf("upload video %s: %w", name, err)
 	}
 	return id, nil
+}
+
+// ResumeVideo goes on with an upload that UploadVideo started, maybe in
+// another process: it asks the upload URL how many bytes of t it holds
+// and sends the rest of req.File from there (nothing when it is whole).
+// req.Size, when set, must be t.Size: a file whose size changed is not the
+// one being uploaded. An upload URL that refuses to answer (expired, or
+// the video unknown) gives an error wrapping ErrUploadGone.
+func (a *API) ResumeVideo(ctx context.Context, t VideoTarget, req UploadVideoRequest) error {
+	name := videoName(req.File)
+	if t.VideoID == "" || t.UploadURL == "" || t.Size <= 0 {
+		return fmt.Errorf("resume video %s: the target needs a video id, an upload URL and a size", name)
+	}
+	if req.Size > 0 && req.Size != t.Size {
+		return fmt.Errorf("resume video %s: the file has %d bytes, the upload was started for %d", name, req.Size, t.Size)
+	}
+	secrets := append(a.s.secrets(), t.UploadURL)
+	var received int64
+	var err error
+	for try := 1; try <= maxPartAttempts; try++ {
+		received, err = a.postVideoPart(ctx, t.UploadURL, http.NoBody, 0, fmt.Sprintf("bytes */%d", t.Size), secrets)
+		if err == nil || !resumableError(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	switch {
+	case err != nil && uploadRefused(err):
+		return fmt.Errorf("resume video %s (%s): %w: %w", name, t.VideoID, ErrUploadGone, err)
+	case err != nil:
+		return fmt.Errorf("resume video %s (%s): %w", name, t.VideoID, err)
+	case received < 0 || received > t.Size:
+		return &DecodeError{Method: uploadOp, Status: http.StatusOK,
+			Err: fmt.Errorf("the upload URL holds %d bytes of a %d-byte video", received, t.Size)}
+	}
+	if req.Progress != nil {
+		req.Progress(received)
+	}
+	if received == t.Size {
+		return nil
+	}
+	if err := a.sendVideo(ctx, t.UploadURL, req.File, t.Size, received, req); err != nil {
+		return fmt.Errorf("resume video %s (%s): %w", name, t.VideoID, err)
+	}
+	return nil
+}
+
+// uploadRefused reports an answer of the upload URL that refuses it, not a
+// failure on the way: an API error, or a page with a 4xx status.
+func uploadRefused(err error) bool {
+	if _, ok := errors.AsType[*Error](err); ok {
+		return true
+	}
+	de, ok := errors.AsType[*DecodeError](err)
+	return ok && de.Status >= 400 && de.Status < 500
+}
+
+// videoName is the file name video.getUploadUrl is told.
+func videoName(f UploadFile) string {
+	if f.Name != "" {
+		return f.Name
+	}
+	return filepath.Base(f.Path)
+}
+
+// videoSize is the size of the request's file: Size, or the file's.
+func videoSize(req UploadVideoRequest) (int64, error) {
+	size := req.Size
+	if size <= 0 && req.File.Path != "" {
+		st, err := os.Stat(req.File.Path)
+		if err != nil {
+			return 0, fmt.Errorf("upload video: %w", err)
+		}
+		size = st.Size()
+	}
+	if size <= 0 {
+		return 0, errors.New("upload video: the file is empty or its Size is not given")
+	}
+	return size, nil
 }
 
 // idText reads an id that may come as a string or a number.
@@ -103,8 +199,8 @@ func idText(v any) string {
 	return ""
 }
 
-// sendVideo sends the parts in order.
-func (a *API) sendVideo(ctx context.Context, uploadURL string, f UploadFile, size int64, req UploadVideoRequest) error {
+// sendVideo sends the parts in order, from the byte at offset.
+func (a *API) sendVideo(ctx context.Context, uploadURL string, f UploadFile, size, offset int64, req UploadVideoRequest) error {
 	var src io.Reader
 	switch {
 	case f.Reader != nil:
@@ -128,12 +224,17 @@ func (a *API) sendVideo(ctx context.Context, uploadURL string, f UploadFile, siz
 		src = file
 	}
 	at, resumable := src.(io.ReaderAt)
+	if !resumable && offset > 0 {
+		// A reader is read from its start: skip what arrived.
+		if _, err := io.CopyN(io.Discard, src, offset); err != nil {
+			return err
+		}
+	}
 	part := req.PartSize
 	if part <= 0 {
 		part = DefaultVideoPartSize
 	}
 	secrets := append(a.s.secrets(), uploadURL)
-	var offset int64
 	for offset < size {
 		n := min(part, size-offset)
 		var body io.Reader = io.LimitReader(src, n)

@@ -2,6 +2,7 @@ package okru_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -98,5 +99,84 @@ func TestUploadVideoRefused(t *testing.T) {
 	_, err = api.UploadVideo(t.Context(), okru.UploadVideoRequest{File: okru.UploadFile{Name: "notes.txt", Reader: bytes.NewReader([]byte("hello, world"))}, Size: 12})
 	if err == nil || !strings.Contains(err.Error(), "not a video") || strings.Contains(err.Error(), "/upload/video?t=") {
 		t.Fatalf("err = %v, want a refusal without the upload URL", err)
+	}
+}
+
+// TestResumeVideo: an upload stopped after two parts (as a process killed
+// there stops) is finished by another client from the target it was told
+// before the first byte: the rest is sent, no byte twice. Resuming a whole
+// video sends nothing; an upload URL that forgot the video is
+// ErrUploadGone; a target refused by Reserved is never sent a byte.
+func TestResumeVideo(t *testing.T) {
+	t.Parallel()
+	srv := loginSandbox(t, okrutest.Config{Seed: 17})
+	s, err := okru.ImplicitSession(t.Context(), demoLogin(srv, okru.ScopeValuableAccess, okru.ScopeVideoContent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := fakeMP4(100_000)
+	path := filepath.Join(t.TempDir(), "clip.mp4")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	var target okru.VideoTarget
+	first := okru.New(s, &okru.Options{Rate: okru.Unlimited})
+	_, err = first.UploadVideo(ctx, okru.UploadVideoRequest{File: okru.UploadFile{Path: path}, PartSize: 30_000,
+		Reserved: func(vt okru.VideoTarget) error { target = vt; return nil },
+		Progress: func(n int64) {
+			if n >= 60_000 {
+				stop()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) || target.VideoID == "" || target.Size != int64(len(data)) {
+		t.Fatalf("stopped upload: %v, target %+v", err, target)
+	}
+
+	api := okru.New(s, &okru.Options{Rate: okru.Unlimited})
+	var progress []int64
+	req := okru.UploadVideoRequest{File: okru.UploadFile{Path: path}, PartSize: 30_000, Progress: func(n int64) { progress = append(progress, n) }}
+	if err := api.ResumeVideo(t.Context(), target, req); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	vids := srv.UploadedVideos()
+	if len(vids) != 1 || vids[0].ID != target.VideoID || vids[0].SHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("videos %+v: want %s whole", vids, target.VideoID)
+	}
+	if v := vids[0]; v.Posted != int64(len(data)) || v.Queries != 1 || len(progress) == 0 || progress[0] != 60_000 {
+		t.Errorf("%d bytes posted after %d questions, progress %v: want each byte once, resumed at 60000", v.Posted, v.Queries, progress)
+	}
+	if err := api.ResumeVideo(t.Context(), target, req); err != nil {
+		t.Fatal(err)
+	}
+	if v := srv.UploadedVideos()[0]; v.Posted != int64(len(data)) || v.Queries != 2 {
+		t.Errorf("resuming a whole video posted %d more bytes", v.Posted-int64(len(data)))
+	}
+	if err := api.UpdateVideo(t.Context(), okru.VideoUpdate{VideoID: target.VideoID, Title: "Clip"}); err != nil {
+		t.Errorf("update the resumed video: %v", err)
+	}
+
+	other := req
+	other.Size = 5
+	if err := api.ResumeVideo(t.Context(), target, other); err == nil || !strings.Contains(err.Error(), "the file has 5 bytes") {
+		t.Errorf("resume with another size: %v", err)
+	}
+
+	srv.Reset() // forgets the video and its upload URL
+	err = api.ResumeVideo(t.Context(), target, req)
+	if !errors.Is(err, okru.ErrUploadGone) || strings.Contains(err.Error(), target.UploadURL) {
+		t.Errorf("resume after the upload URL forgot the video: %v; want ErrUploadGone, without the URL", err)
+	}
+
+	refuse := errors.New("the journal is full")
+	_, err = api.UploadVideo(t.Context(), okru.UploadVideoRequest{File: okru.UploadFile{Path: path},
+		Reserved: func(okru.VideoTarget) error { return refuse }})
+	if !errors.Is(err, refuse) {
+		t.Errorf("a target Reserved refused: %v", err)
+	}
+	if vids := srv.UploadedVideos(); len(vids) != 1 || vids[0].Posted != 0 {
+		t.Errorf("videos %+v: want one reserved, sent no byte", vids)
 	}
 }

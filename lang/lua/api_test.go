@@ -362,3 +362,48 @@ func TestScriptReuse(t *testing.T) {
 		t.Errorf("Name() = %q", s.Name())
 	}
 }
+
+// TestTopicAttachment builds a topic's attachment from the results of
+// okru.upload_photos and okru.upload_video as the Caller answers them,
+// and posts it: the attachment is the one topic_attachment() gives in a
+// workflow (both come from package media).
+func TestTopicAttachment(t *testing.T) {
+	t.Parallel()
+	fc := &fakeCaller{answers: map[string]string{
+		UploadPhotosMethod: `{"photos": [{"file": "a.png", "photo_id": "1", "token": "T1"}, {"file": "b.png", "photo_id": "2", "token": "T2"}]}`,
+		UploadVideoMethod:  `{"video_id": "890000000000001", "file": "clip.mp4", "title": "Clip"}`,
+		"mediatopic.post":  `"155"`,
+	}}
+	got := mustRun(t, `
+		local up = okru.upload_photos{files = {"a.png", "b.png"}}
+		local clip = okru.upload_video{video = "clip.mp4", title = "Clip"}
+		local att = okru.topic_attachment{text = "Holidays", photos = up, video = {clip}}
+		okru.call("mediatopic.post", {type = "USER", attachment = att})
+		return {
+			text = okru.topic_attachment{text = "Hello"},
+			skipped = okru.topic_attachment{text = "Hello", photos = json.null, video = {}},
+		}
+	`, Options{Caller: fc})
+	if want := `{"skipped":{"media":[{"text":"Hello","type":"text"}]},"text":{"media":[{"text":"Hello","type":"text"}]}}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	calls := fc.recorded()
+	att, _ := json.Marshal(calls[len(calls)-1].Params["attachment"])
+	want := `{"media":[{"text":"Holidays","type":"text"},{"list":[{"id":"T1"},{"id":"T2"}],"type":"photo"},{"list":[{"id":"890000000000001"}],"type":"movie"}]}`
+	if string(att) != want {
+		t.Errorf("posted attachment %s, want %s", att, want)
+	}
+
+	for _, tt := range []struct{ src, want string }{
+		{`okru.topic_attachment("Hello")`, "takes a table"},
+		{`okru.topic_attachment{}`, "needs a text or at least one uploaded photo or video"},
+		{`okru.topic_attachment{text = 5}`, "text must be a string"},
+		{`okru.topic_attachment{txt = "Hello"}`, `unknown field "txt": it takes text, photos and video`},
+		{`okru.topic_attachment{photos = {photos = {{photo_id = "1"}}}}`, "photos: a photo of the upload has no token"},
+		{`okru.topic_attachment{video = "890000000000001"}`, "video: want the result of an upload, not a string"},
+		{`okru.topic_attachment{video = {title = "x"}}`, "has photos or video_id"},
+	} {
+		_, err := runScript(t, "return "+tt.src, Options{Caller: fc})
+		wantError(t, err, "test.lua:1: okru.topic_attachment", tt.want)
+	}
+}

@@ -13,6 +13,8 @@
 //	okru.call(method, params [, session])      result, or raises an API error
 //	okru.pcall(method, params [, session])     result, nil  or  nil, err
 //	okru.paginate(method, params [, session])  iterator: for page in okru.paginate(...) do ... end
+//	okru.upload_photos{...}, okru.upload_video{...}  uploads through the Caller (methods UploadPhotosMethod, UploadVideoMethod)
+//	okru.topic_attachment{text=, photos=, video=}  a mediatopic.post attachment of a text and upload results (package media)
 //	okru.sessions()                            the session names, a list
 //	okru.session(name)                         {name=, call=, pcall=, paginate=} bound to name (s.call or s:call)
 //	json.encode(v), json.decode(s)             by the rules below

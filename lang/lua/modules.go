@@ -3,9 +3,11 @@ package lua
 import (
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 
+	"github.com/okru-run/okru-run/okru/media"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -96,13 +98,14 @@ func (r *runtime) install() {
 	})
 	jsonMod.RawSetString("null", r.null)
 	okruMod := L.SetFuncs(L.NewTable(), map[string]glua.LGFunction{
-		"call":          r.apiFunc("okru.call", r.call, ""),
-		"pcall":         r.apiFunc("okru.pcall", r.pcall, ""),
-		"paginate":      r.apiFunc("okru.paginate", r.paginate, ""),
-		"upload_photos": r.uploadFunc("okru.upload_photos", UploadPhotosMethod, ""),
-		"upload_video":  r.uploadFunc("okru.upload_video", UploadVideoMethod, ""),
-		"sessions":      r.sessionList,
-		"session":       r.session,
+		"call":             r.apiFunc("okru.call", r.call, ""),
+		"pcall":            r.apiFunc("okru.pcall", r.pcall, ""),
+		"paginate":         r.apiFunc("okru.paginate", r.paginate, ""),
+		"upload_photos":    r.uploadFunc("okru.upload_photos", UploadPhotosMethod, ""),
+		"upload_video":     r.uploadFunc("okru.upload_video", UploadVideoMethod, ""),
+		"topic_attachment": r.topicAttachment,
+		"sessions":         r.sessionList,
+		"session":          r.session,
 	})
 	L.SetGlobal("json", jsonMod)
 	L.SetGlobal("okru", okruMod)
@@ -286,6 +289,53 @@ func (r *runtime) uploadFunc(fname, method, session string) glua.LGFunction {
 		}
 		return r.call(L, req)
 	}
+}
+
+// topicAttachment is okru.topic_attachment{text =, photos =, video =}: the
+// attachment of a mediatopic.post showing a text, the photos of
+// okru.upload_photos results and the videos of okru.upload_video results
+// (each a result, a list of them, or nil). Package media builds it, as it
+// does topic_attachment() in a workflow, so both give the same JSON.
+func (r *runtime) topicAttachment(L *glua.LState) int {
+	const fname = "okru.topic_attachment"
+	t, ok := L.Get(1).(*glua.LTable)
+	if !ok {
+		L.RaiseError("%s takes a table, as in %s{text = \"Hello\", photos = up}", fname, fname)
+	}
+	g, err := r.newEncoder(fname).table(t)
+	if err != nil {
+		L.RaiseError("%v", err)
+	}
+	args, _ := g.(map[string]any) // an empty table is a list: no arguments
+	var topic media.Topic
+	for _, k := range slices.Sorted(maps.Keys(args)) {
+		switch k {
+		case "text":
+			s, ok := args[k].(string)
+			if !ok {
+				L.RaiseError("%s: text must be a string", fname)
+			}
+			topic.Text = s
+		case "photos", "video":
+		default:
+			L.RaiseError("%s: unknown field %q: it takes text, photos and video", fname, k)
+		}
+	}
+	for _, k := range []string{"photos", "video"} {
+		if err := topic.Add(args[k]); err != nil {
+			L.RaiseError("%s: %s: %v", fname, k, err)
+		}
+	}
+	att, err := topic.Attachment()
+	if err != nil {
+		L.RaiseError("%s: %v", fname, err)
+	}
+	lv, err := r.toLua(att, &path{root: fname}, 0)
+	if err != nil {
+		L.RaiseError("%v", err)
+	}
+	L.Push(lv)
+	return 1
 }
 
 func (r *runtime) noAPIReason() string {

@@ -10,6 +10,7 @@ import (
 // process do what Go tests do with Server's methods:
 //
 //	GET  /__sandbox/calls   the call log, a JSON array of Call, oldest first
+//	GET  /__sandbox/videos  the uploaded videos, a JSON array of UploadedVideo
 //	POST /__sandbox/reset   Reset
 //	GET  /__sandbox/faults  the faults in force
 //	POST /__sandbox/faults  replace the faults with the JSON body (Faults, with

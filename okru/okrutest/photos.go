@@ -26,7 +26,8 @@ import (
 // fields pic1..picN and gets a token per photo; photosV2.commit puts the
 // photos into their album, and a mediatopic.post attachment
 // {"type": "photo", "list": [{"id": token}]} puts them into a topic.
-// photos.getPhotos lists an album's seeded photos and the committed ones.
+// photos.getPhotos lists an album's seeded photos and the committed ones,
+// with the captions given at commit; photos.getAlbums counts both.
 
 const (
 	// Seeded photos have ids seededPhotoBase + album index*1000 + n; the
@@ -374,6 +375,7 @@ type photoJSON struct {
 	UserID    string `json:"user_id,omitempty"`
 	GroupID   string `json:"group_id,omitempty"`
 	CreatedMS int64  `json:"created_ms"`
+	Text      string `json:"text,omitempty"` // the caption given at commit
 }
 
 // photosGetPhotos pages through the photos of an album (aid), of a group
@@ -420,7 +422,7 @@ func photosGetPhotos(_ context.Context, inv *invocation) (any, error) {
 	s.photos.mu.Unlock()
 	slices.SortFunc(uploaded, func(a, b *photo) int { return strings.Compare(a.id, b.id) })
 	for _, p := range uploaded {
-		j := photoJSON{ID: p.id, CreatedMS: p.created.UnixMilli()}
+		j := photoJSON{ID: p.id, CreatedMS: p.created.UnixMilli(), Text: p.comment}
 		owner(&j)
 		list = append(list, j)
 	}
@@ -554,6 +556,20 @@ func (s *Server) DemoGroups() []string {
 	return out
 }
 
+// committedByAlbum counts the committed uploads of each album, so that an
+// album's photos_count follows commits as photos.getPhotos does.
+func (ps *photoStore) committedByAlbum() map[int32]int {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	n := map[int32]int{}
+	for _, p := range ps.byID {
+		if p.committed && p.album >= 0 {
+			n[p.album]++
+		}
+	}
+	return n
+}
+
 // photosGetAlbums lists the albums of a group (gid) or of a user (fid, uid
 // or the session's), in one page: {"albums": [{"aid", "title", ...}],
 // "hasMore": false}.
@@ -569,13 +585,15 @@ func photosGetAlbums(_ context.Context, inv *invocation) (any, error) {
 		}
 	}
 	g := inv.graph()
+	committed := inv.srv.photos.committedByAlbum()
 	albums := []map[string]any{}
-	for _, a := range g.albums {
+	for i, a := range g.albums {
+		count := a.photos + committed[int32(i)]
 		switch {
 		case group >= 0 && a.group == group:
-			albums = append(albums, map[string]any{"aid": a.aid, "title": a.title, "group_id": g.groups[group].gid, "photos_count": a.photos})
+			albums = append(albums, map[string]any{"aid": a.aid, "title": a.title, "group_id": g.groups[group].gid, "photos_count": count})
 		case group < 0 && a.group < 0 && a.user == user:
-			albums = append(albums, map[string]any{"aid": a.aid, "title": a.title, "user_id": g.users[user].uid, "photos_count": a.photos})
+			albums = append(albums, map[string]any{"aid": a.aid, "title": a.title, "user_id": g.users[user].uid, "photos_count": count})
 		}
 	}
 	return map[string]any{"albums": albums, "hasMore": false}, nil

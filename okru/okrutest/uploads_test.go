@@ -2,6 +2,7 @@ package okrutest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -100,6 +101,14 @@ func TestVideoUploadFlow(t *testing.T) {
 	if len(vids) != 1 || vids[0].Title != "Clip" || vids[0].Received != 40 || vids[0].SHA256 == "" || vids[0].Updates != 1 {
 		t.Fatalf("videos %+v", vids)
 	}
+	// The part refused out of order was not read; the query counts.
+	var listed []UploadedVideo
+	if err := json.Unmarshal(control(t, s, http.MethodGet, "videos", "").body, &listed); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 1 || listed[0] != vids[0] || listed[0].Posted != 40 || listed[0].Queries != 1 {
+		t.Errorf("GET /__sandbox/videos = %+v, want %+v posted 40 bytes after 1 question", listed, vids[0])
+	}
 	att := fmt.Sprintf(`{"media":[{"type":"movie","list":[{"id":%q}]}]}`, target.VideoID)
 	c.call(t, "mediatopic.post", map[string]string{"type": "USER", "attachment": att}).decode(t, new(string))
 	checkErrorAnswer(t, c.call(t, "mediatopic.post", map[string]string{"type": "USER", "attachment": `{"media":[{"type":"movie","list":[{"id":"1"}]}]}`}), okru.CodeParam, "no uploaded video")
@@ -147,4 +156,67 @@ func FuzzParseContentRange(f *testing.F) {
 			t.Errorf("%q: range %d-%d/%d", h, first, last, total)
 		}
 	})
+}
+
+// TestAlbumShowsCommits: photos committed into a group's album are listed
+// by photos.getPhotos with their captions, and counted once each by the
+// album's photos_count in photos.getAlbums, however often committed.
+func TestAlbumShowsCommits(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Config{Seed: 52})
+	c := demoCaller(s, circuitClient)
+	gid := s.DemoGroups()[0]
+	aid := s.GroupAlbums(gid)[0]
+	type album struct {
+		AID         string `json:"aid"`
+		PhotosCount int    `json:"photos_count"`
+	}
+	count := func() int {
+		var got struct{ Albums []album }
+		c.call(t, "photos.getAlbums", map[string]string{"gid": gid}).decode(t, &got)
+		for _, a := range got.Albums {
+			if a.AID == aid {
+				return a.PhotosCount
+			}
+		}
+		t.Fatalf("photos.getAlbums does not list %s: %+v", aid, got)
+		return 0
+	}
+	seeded := count()
+
+	target := result[uploadTarget](t, c, "photosV2.getUploadUrl", map[string]string{"count": "2", "gid": gid, "aid": aid})
+	tokens := uploadTokens(t, upload(t, target.UploadURL, part{"pic1", bytes.NewReader(fakePNG(10))}, part{"pic2", bytes.NewReader(fakePNG(11))}))
+	a, b := target.PhotoIDs[0], target.PhotoIDs[1]
+	commit := map[string]string{"photos": fmt.Sprintf(`[{"photo_id":%q,"token":%q,"comment":"Sunset"},{"photo_id":%q,"token":%q}]`, a, tokens[a], b, tokens[b])}
+	c.call(t, "photosV2.commit", commit).decode(t, &struct{}{})
+	c.call(t, "photosV2.commit", commit).decode(t, &struct{}{})
+	if n := count(); n != seeded+2 {
+		t.Errorf("photos_count %d after committing 2 photos (twice), want %d", n, seeded+2)
+	}
+
+	texts := map[string]string{}
+	anchor := ""
+	for {
+		var page struct {
+			Photos []struct {
+				ID   string  `json:"id"`
+				Text *string `json:"text"`
+			} `json:"photos"`
+			Anchor  string `json:"anchor"`
+			HasMore bool   `json:"has_more"`
+		}
+		c.call(t, "photos.getPhotos", map[string]string{"gid": gid, "aid": aid, "count": "100", "anchor": anchor}).decode(t, &page)
+		for _, p := range page.Photos {
+			if p.Text != nil {
+				texts[p.ID] = *p.Text
+			}
+		}
+		if !page.HasMore {
+			break
+		}
+		anchor = page.Anchor
+	}
+	if len(texts) != 1 || texts[a] != "Sunset" {
+		t.Errorf("photos.getPhotos gives the texts %v, want only %s: Sunset", texts, a)
+	}
 }

@@ -50,6 +50,8 @@ type video struct {
 	tags        string
 	privacy     string
 	updates     int
+	posted      int64 // bytes read from parts, kept or not
+	queries     int   // "bytes */SIZE" questions
 }
 
 type videoStore struct {
@@ -69,6 +71,15 @@ func init() {
 	registerMethod("video.getUploadUrl", methodSpec{handle: videoGetUploadURL})
 	registerMethod("video.update", methodSpec{handle: videoUpdate})
 	registerRoute("POST "+videoPath, func(s *Server) http.Handler { return http.HandlerFunc(s.serveVideoUpload) })
+	registerRoute("GET /__sandbox/videos", func(s *Server) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			vids := s.UploadedVideos()
+			if vids == nil {
+				vids = []UploadedVideo{}
+			}
+			writeJSON(w, http.StatusOK, vids)
+		})
+	})
 	registerMedia("movie", validateMovieMedia)
 }
 
@@ -135,6 +146,9 @@ func (s *Server) serveVideoUpload(w http.ResponseWriter, r *http.Request) {
 		uploadError(w, http.StatusBadRequest, errorf(okru.CodeParam, "Content-Range says %d bytes, video.getUploadUrl said %d", total, v.size))
 		return
 	case query:
+		vs.mu.Lock()
+		v.queries++
+		vs.mu.Unlock()
 		s.videoAnswer(w, v, http.StatusOK)
 		return
 	case last-first+1 > maxVideoPart:
@@ -154,7 +168,9 @@ func (s *Server) serveVideoUpload(w http.ResponseWriter, r *http.Request) {
 	var head []byte
 	if first == 0 {
 		head = make([]byte, min(512, want))
-		if _, err := io.ReadFull(r.Body, head); err != nil {
+		k, err := io.ReadFull(r.Body, head)
+		s.videoPosted(v, int64(k))
+		if err != nil {
 			uploadError(w, http.StatusBadRequest, errorf(okru.CodeParam, "The part is shorter than its Content-Range"))
 			return
 		}
@@ -174,6 +190,7 @@ func (s *Server) serveVideoUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Write(head)
 	n, err := io.Copy(h, io.LimitReader(r.Body, want-int64(len(head))+1))
+	s.videoPosted(v, n)
 	if err != nil || n+int64(len(head)) != want {
 		uploadError(w, http.StatusBadRequest, errorf(okru.CodeParam, "The part does not hold the %d bytes of its Content-Range", want))
 		return
@@ -187,6 +204,14 @@ func (s *Server) serveVideoUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	vs.mu.Unlock()
 	s.videoAnswer(w, v, http.StatusOK)
+}
+
+// videoPosted counts bytes read from a part, so that tests see what a
+// client sent again.
+func (s *Server) videoPosted(v *video, n int64) {
+	s.videos.mu.Lock()
+	v.posted += n
+	s.videos.mu.Unlock()
 }
 
 func (s *Server) videoAnswer(w http.ResponseWriter, v *video, status int) {
@@ -306,15 +331,25 @@ func validateMovieMedia(inv *invocation, item map[string]any) error {
 	return nil
 }
 
-// UploadedVideo is a video uploaded to the sandbox, as tests inspect it.
+// UploadedVideo is a video uploaded to the sandbox, as tests inspect it
+// (GET /__sandbox/videos lists them as JSON).
 type UploadedVideo struct {
-	ID, UserID, GroupID string
-	Name                string
-	Size, Received      int64
-	SHA256              string // of the content, once complete
-	Title, Description  string
-	Tags, Privacy       string
-	Updates             int // video.update calls
+	ID          string `json:"id"`
+	UserID      string `json:"user_id"`
+	GroupID     string `json:"group_id,omitempty"`
+	Name        string `json:"name"`
+	Size        int64  `json:"size"`
+	Received    int64  `json:"received"`         // bytes kept: parts that arrived whole
+	SHA256      string `json:"sha256,omitempty"` // of the content, once complete
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	Tags        string `json:"tags,omitempty"`
+	Privacy     string `json:"privacy,omitempty"`
+	Updates     int    `json:"updates"` // video.update calls
+	// Posted counts every byte the upload URL read, with those of parts
+	// cut halfway or sent again: Posted - Size is what a client resent.
+	Posted  int64 `json:"posted"`
+	Queries int   `json:"queries"` // "how much arrived" questions
 }
 
 // UploadedVideos lists the videos, by id.
@@ -325,7 +360,8 @@ func (s *Server) UploadedVideos() []UploadedVideo {
 	var out []UploadedVideo
 	for _, v := range s.videos.byID {
 		u := UploadedVideo{ID: v.id, UserID: g.users[v.user].uid, Name: v.name, Size: v.size, Received: v.received,
-			SHA256: v.sum, Title: v.title, Description: v.description, Tags: v.tags, Privacy: v.privacy, Updates: v.updates}
+			SHA256: v.sum, Title: v.title, Description: v.description, Tags: v.tags, Privacy: v.privacy, Updates: v.updates,
+			Posted: v.posted, Queries: v.queries}
 		if v.group >= 0 {
 			u.GroupID = g.groups[v.group].gid
 		}
