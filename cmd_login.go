@@ -164,8 +164,14 @@ func (f *loginFlags) config(env *cliEnv) (okru.ImplicitConfig, error) {
 		APIURL:       pick(f.apiURL, "OKRU_API_URL"),
 		RedirectURI:  f.redirect,
 	}
-	for sc := range strings.FieldsFuncSeq(f.scope, func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
-		cfg.Permissions = append(cfg.Permissions, strings.ToUpper(sc))
+	// Checked here, before the password is asked for: ok.ru would
+	// refuse a bad list only after the login form was posted.
+	cfg.Permissions = okru.SplitScopes(strings.ToUpper(f.scope))
+	if len(cfg.Permissions) == 0 {
+		return cfg, errors.New("-scope is empty; ask for at least VALUABLE_ACCESS")
+	}
+	if err := okru.CheckScopes(cfg.Permissions); err != nil {
+		return cfg, fmt.Errorf("-scope: %w", err)
 	}
 	var missing []string
 	for _, m := range []struct{ value, what string }{
@@ -179,9 +185,6 @@ func (f *loginFlags) config(env *cliEnv) (okru.ImplicitConfig, error) {
 	}
 	if len(missing) > 0 {
 		return cfg, fmt.Errorf("%s must be set", strings.Join(missing, ", "))
-	}
-	if len(cfg.Permissions) == 0 {
-		return cfg, errors.New("-scope is empty; ask for at least VALUABLE_ACCESS")
 	}
 	if f.timeout <= 0 {
 		return cfg, errors.New("-timeout must be positive")

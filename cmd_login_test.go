@@ -3,10 +3,13 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/okru-run/okru-run/okru"
@@ -167,7 +170,7 @@ func TestLoginFailures(t *testing.T) {
 		{"password as a flag with =", good, []string{"--password=" + wrong}, exitInvalid, "never taken as a flag"},
 		{"no app id", without(good, "OKRU_APP_ID"), nil, exitInvalid, "the app id (-app-id or OKRU_APP_ID)"},
 		{"no login", without(good, "OKRU_LOGIN"), nil, exitInvalid, "the login (-login or OKRU_LOGIN)"},
-		{"empty scope", good, []string{"-scope", ";"}, exitInvalid, "-scope is empty"},
+		{"empty scope", good, []string{"-scope", " "}, exitInvalid, "-scope is empty"},
 		{"argument", good, []string{"extra"}, exitInvalid, `unexpected argument "extra"`},
 		{"unknown flag", good, []string{"-nope"}, exitInvalid, "not a flag this command knows"},
 		{"nobody listening", append(slices.Clone(good), "OKRU_CONNECT_URL=http://127.0.0.1:1"), nil, exitFailed, "authorize page"},
@@ -189,6 +192,48 @@ func TestLoginFailures(t *testing.T) {
 			checkNoSecrets(t, r, map[string]string{"wrong password": wrong, "password": srv.DemoUser().Password})
 		})
 	}
+}
+
+// TestLoginBadScopeFlag: a bad -scope is a diagnostic naming the flag and
+// the scope, before the password is read or anything is sent.
+func TestLoginBadScopeFlag(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "no request was expected", http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	const password = "Password-0123456789"
+	env := []string{"OKRU_APP_ID=512000000001", "OKRU_APP_KEY=CBAKEY", "OKRU_LOGIN=demo",
+		"OKRU_PASSWORD=" + password, "OKRU_CONNECT_URL=" + srv.URL, "OKRU_API_URL=" + srv.URL}
+	tests := []struct{ scope, msg string }{
+		{"FOO", `-scope: unknown scope "FOO"; known scopes: VALUABLE_ACCESS;`},
+		{"VALUABLE_ACESS", `-scope: unknown scope "VALUABLE_ACESS"; did you mean VALUABLE_ACCESS?`},
+		{"VALUABLE_ACCESS;;GET_EMAIL", "-scope: name 2 of the scope list is empty"},
+		{"VALUABLE_ACCESS;", "-scope: name 2 of the scope list is empty"},
+		{"GET_EMAIL,VALUABLE_ACCESS,get_email", "-scope: the scope list names GET_EMAIL twice"},
+		{"VALUABLE_ACCESS;-s-abc123secret", "-scope: name 2 of the scope list is not a scope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scope, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "creds.json")
+			r := runCLI(t, env, "", "login", "-out", out, "-scope", tt.scope)
+			if r.code != exitInvalid || r.stdout != "" || !strings.Contains(r.stderr, "okru-run login: "+tt.msg) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and %q", r.code, r.stdout, r.stderr, exitInvalid, tt.msg)
+			}
+			checkNoSecrets(t, r, map[string]string{"password": password, "token-like value": "ABC123SECRET"})
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("a credentials file was written: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := hits.Load(); n != 0 {
+			t.Errorf("the server got %d requests; a bad -scope must send none", n)
+		}
+	})
 }
 
 // TestLoginAgainstSandboxProcess: the login and password of okru-run
