@@ -177,6 +177,28 @@ var conformanceCases = []conformanceCase{
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		checkErrorAnswer(t, do(t, req), okru.CodeParam, "once")
 	}},
+	{"a raw ; inside a parameter is part of its value (unknown)", func(t *testing.T, e *conformanceEnv) {
+		const fields = "first_name;last_name"
+		for _, form := range []string{postFBDo, getFBDo, postPath, getPath} {
+			c := demoCaller(e.s, circuitServer)
+			c.form = form
+			// Encoded as the official JS SDK and PHP clients do: ";" raw.
+			encoded := strings.ReplaceAll(encodeForm(c.prepare("users.getCurrentUser", map[string]string{"fields": fields})), "%3B", ";")
+			if !strings.Contains(encoded, "fields=first_name;last_name") {
+				t.Fatalf("the test sends %q, without a raw ;", encoded)
+			}
+			wantResult(t, c.sendEncoded(t, "users.getCurrentUser", encoded))
+		}
+		n := 0
+		for _, call := range e.s.Calls() {
+			if call.Method == "users.getCurrentUser" && call.Params["fields"] == fields {
+				n++
+			}
+		}
+		if n != 4 {
+			t.Errorf("%d calls logged with fields=%s, want 4 (fb.do and /api/, GET and POST)", n, fields)
+		}
+	}},
 
 	// Sessions.
 	{"session required: 453 without a session", func(t *testing.T, e *conformanceEnv) {
