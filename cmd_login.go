@@ -25,6 +25,9 @@ func init() {
 // needs to call the API as the user, and no more (not the password, not
 // the app secret key). The file is created with mode 0600.
 type credentialsFile struct {
+	// Magic is credentialsMagic, on the first line of the file: with
+	// the format, what proves a file at -out is one login may replace.
+	Magic            string    `json:"okru-run"`
 	AppID            string    `json:"app_id"`
 	AppKey           string    `json:"app_key"`
 	UID              string    `json:"uid,omitempty"`
@@ -105,6 +108,14 @@ func runLogin(ctx context.Context, env *cliEnv, args []string) int {
 			return exitInvalid
 		}
 	}
+	// Refused before the password is read and the login made: a token
+	// that could not be saved would be wasted.
+	if out != "" {
+		if err := checkCredentialsTarget(out); err != nil {
+			fmt.Fprintf(env.stderr, "okru-run login: -out: %v\n", err)
+			return exitInvalid
+		}
+	}
 	if cfg.Password, err = readPassword(env, cfg.Login); err != nil {
 		fmt.Fprintf(env.stderr, "okru-run login: %v\n", err)
 		return exitInvalid
@@ -120,7 +131,7 @@ func runLogin(ctx context.Context, env *cliEnv, args []string) int {
 	secrets = append(secrets, tok.AccessToken, tok.SessionSecretKey)
 	uid := whoAmI(ctx, env, cfg, tok, secrets)
 	creds := credentialsFile{
-		AppID: cfg.AppID, AppKey: cfg.AppKey, UID: uid, AccessToken: tok.AccessToken,
+		Magic: credentialsMagic, AppID: cfg.AppID, AppKey: cfg.AppKey, UID: uid, AccessToken: tok.AccessToken,
 		SessionSecretKey: tok.SessionSecretKey, ExpiresAt: tok.ExpiresAt, Permissions: tok.Permissions,
 		APIURL: cfg.APIURL, LoggedInAt: time.Now().UTC().Truncate(time.Second),
 	}
@@ -271,15 +282,16 @@ func shellQuote(s string) string {
 // with mode 0600 in the same folder, written, synced, then renamed over
 // path, so that a crash leaves either the old file or the new one and the
 // token is never readable by others, not even for a moment. It refuses a
-// folder others can change (they could swap the file for theirs) and a
-// path that is a link or not a regular file of this user's, and then
-// leaves what is there alone.
+// folder others can change (they could swap the file for theirs), a path
+// that is a link or not a regular file of this user's, and a file that is
+// neither empty nor credentials okru-run wrote, and then leaves what is
+// there alone.
 func writeCredentials(path string, c credentialsFile) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create the folder for the credentials: %w", err)
 	}
-	if err := checkPrivatePath(path); err != nil {
+	if err := checkCredentialsTarget(path); err != nil {
 		return fmt.Errorf("write the credentials: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".credentials-*.tmp") // mode 0600

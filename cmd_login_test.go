@@ -58,11 +58,13 @@ func TestLoginWritesCredentials(t *testing.T) {
 	demo := srv.DemoUser()
 	dir := filepath.Join(t.TempDir(), "conf")
 	out := filepath.Join(dir, "creds.json")
-	// An older, world-readable file is replaced by a private one.
+	// An older, world-readable credentials file, as login wrote them
+	// before the "okru-run" key, is replaced by a private one.
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(out, []byte("{}"), 0o644); err != nil {
+	old := `{"app_id": "1", "app_key": "K", "access_token": "old-token", "permissions": null, "logged_in_at": "2024-01-01T00:00:00Z"}`
+	if err := os.WriteFile(out, []byte(old), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := runCLI(t, loginEnv(srv, demo.Password), "", "login", "-out", out, "-scope", "valuable_access;PHOTO_CONTENT")
@@ -77,6 +79,9 @@ func TestLoginWritesCredentials(t *testing.T) {
 	b, _ := os.ReadFile(out)
 	if err := json.Unmarshal(b, &creds); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), "{\n  \"okru-run\": \"credentials\",\n") {
+		t.Errorf("the file does not open with the okru-run key:\n%s", b)
 	}
 	if creds.AppID != srv.App().ID || creds.UID != demo.UID || creds.APIURL != srv.URL || creds.ExpiresAt.IsZero() ||
 		!slices.Equal(creds.Permissions, []string{"VALUABLE_ACCESS", "PHOTO_CONTENT"}) {
@@ -232,6 +237,61 @@ func TestLoginBadScopeFlag(t *testing.T) {
 	t.Cleanup(func() {
 		if n := hits.Load(); n != 0 {
 			t.Errorf("the server got %d requests; a bad -scope must send none", n)
+		}
+	})
+}
+
+// TestLoginKeepsOtherFiles: login -out refuses a file that is neither
+// empty nor credentials it wrote, before the password is read or
+// anything sent, and the file keeps its bytes and its mode.
+func TestLoginKeepsOtherFiles(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "no request was expected", http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	env := []string{"OKRU_APP_ID=512000000001", "OKRU_APP_KEY=CBAKEY", "OKRU_LOGIN=demo",
+		"OKRU_PASSWORD=Password-0123456789", "OKRU_CONNECT_URL=" + srv.URL, "OKRU_API_URL=" + srv.URL}
+	tests := []struct {
+		name, content string
+		mode          os.FileMode
+	}{
+		{"a text file", "precious\n", 0o644},
+		{"a private text file", "precious\n", 0o600},
+		{"JSON of another tool", `{"access_token": "mine", "note": "precious"}`, 0o600},
+		{"credentials followed by more", `{"okru-run": "credentials", "access_token": "t"}` + "\nprecious\n", 0o600},
+		{"a journal", `{"okru-run":"journal","version":2}` + "\n", 0o600},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "notes.json")
+			if err := os.WriteFile(out, []byte(tt.content), tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			r := runCLI(t, env, "", "login", "-out", out)
+			want := "okru-run login: -out: " + out + " is neither empty nor a credentials file okru-run login wrote; it was left as it is"
+			if r.code != exitInvalid || r.stdout != "" || !strings.Contains(r.stderr, want) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and %q", r.code, r.stdout, r.stderr, exitInvalid, want)
+			}
+			if strings.Contains(r.stderr, "precious") {
+				t.Errorf("the message quotes the file: %s", r.stderr)
+			}
+			fi, err := os.Stat(out)
+			data, _ := os.ReadFile(out)
+			if err != nil || fi.Mode().Perm() != tt.mode || string(data) != tt.content {
+				t.Errorf("the file changed: mode %v, %q; was %v, %q", fi.Mode(), data, tt.mode, tt.content)
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 1 {
+				t.Errorf("the folder holds %d files, want the user's only", len(entries))
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := hits.Load(); n != 0 {
+			t.Errorf("the server got %d requests; a refused -out must send none", n)
 		}
 	})
 }
