@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -93,7 +95,7 @@ func runLogin(ctx context.Context, env *cliEnv, args []string) int {
 		return exitInvalid
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "okru-run login: unexpected argument %q; login takes flags only (see okru-run login -h)\n", fs.Arg(0))
+		fmt.Fprintln(env.stderr, "okru-run login: an argument is not a flag (not shown: it may be a value); login takes flags only (see okru-run login -h)")
 		return exitInvalid
 	}
 	cfg, err := f.config(env)
@@ -197,10 +199,34 @@ func (f *loginFlags) config(env *cliEnv) (okru.ImplicitConfig, error) {
 	if len(missing) > 0 {
 		return cfg, fmt.Errorf("%s must be set", strings.Join(missing, ", "))
 	}
+	// Checked here so that no error quotes a value typed in the wrong
+	// place: the URLs would be repeated by transport errors, the app id
+	// in the authorize URL they quote.
+	if !appIDRE.MatchString(cfg.AppID) {
+		return cfg, errors.New("-app-id (or OKRU_APP_ID): want the app's number, as in the app's settings on ok.ru")
+	}
+	for _, u := range []struct{ value, what string }{
+		{cfg.ConnectURL, "-connect-url (or OKRU_CONNECT_URL)"},
+		{cfg.APIURL, "-api-url (or OKRU_API_URL)"},
+		{cfg.RedirectURI, "-redirect-uri"},
+	} {
+		if u.value != "" && !absoluteHTTPURL(u.value) {
+			return cfg, fmt.Errorf("%s: want an absolute http:// or https:// URL", u.what)
+		}
+	}
 	if f.timeout <= 0 {
 		return cfg, errors.New("-timeout must be positive")
 	}
 	return cfg, nil
+}
+
+// appIDRE is what ok.ru's application ids look like: numbers.
+var appIDRE = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// absoluteHTTPURL reports whether s is an absolute http or https URL.
+func absoluteHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // readPassword takes the password from OKRU_PASSWORD, or asks for it on

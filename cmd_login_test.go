@@ -176,7 +176,7 @@ func TestLoginFailures(t *testing.T) {
 		{"no app id", without(good, "OKRU_APP_ID"), nil, exitInvalid, "the app id (-app-id or OKRU_APP_ID)"},
 		{"no login", without(good, "OKRU_LOGIN"), nil, exitInvalid, "the login (-login or OKRU_LOGIN)"},
 		{"empty scope", good, []string{"-scope", " "}, exitInvalid, "-scope is empty"},
-		{"argument", good, []string{"extra"}, exitInvalid, `unexpected argument "extra"`},
+		{"argument", good, []string{"extra"}, exitInvalid, "an argument is not a flag (not shown: it may be a value); login takes flags only"},
 		{"unknown flag", good, []string{"-nope"}, exitInvalid, "not a flag this command knows"},
 		{"nobody listening", append(slices.Clone(good), "OKRU_CONNECT_URL=http://127.0.0.1:1"), nil, exitFailed, "authorize page"},
 	}
