@@ -543,8 +543,8 @@ func TestBatchFlagsRejected(t *testing.T) {
 		{[]string{"-resume", "-fresh"}, "-resume and -fresh contradict each other"},
 		{[]string{"-retry-unknown"}, "-retry-unknown applies to a resumed run: add -resume"},
 		{[]string{"-no-state", "-resume"}, "-no-state contradicts"},
-		{[]string{"-shard", "4/3"}, "-shard: shard \"4/3\" is out of range"},
-		{[]string{"-shard", "two"}, "is not I/N"},
+		{[]string{"-shard", "4/3"}, "-shard: shard 4/3 is out of range"},
+		{[]string{"-shard", "two"}, "-shard: want I/N"},
 		{[]string{"-grace", "-1s"}, "-grace must not be negative"},
 		{[]string{"-sandbox", "-resume"}, "-sandbox runs keep no state to resume unless -state FILE is given"},
 	}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 )
@@ -13,6 +16,60 @@ import (
 // maxCredentialsSize bounds what -credentials reads: the file login
 // writes is well under a kilobyte.
 const maxCredentialsSize = 64 << 10
+
+// credentialsMagic is the value of the "okru-run" key that opens every
+// credentials file login writes, as "journal" opens every journal.
+const credentialsMagic = "credentials"
+
+// checkCredentialsTarget refuses a path login may not write credentials
+// to: a link, anything but a regular file of the user's, a folder others
+// can change (checkPrivatePath), or a file that is neither empty nor
+// credentials okru-run wrote, so that a user's file given to -out by
+// mistake keeps its bytes and its mode. A folder that does not exist yet
+// is fine: writeCredentials creates it.
+func checkCredentialsTarget(path string) error {
+	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := checkPrivatePath(path); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look at %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxCredentialsSize+1))
+	if err != nil {
+		return fmt.Errorf("look at %s: %w", path, err)
+	}
+	if len(data) == 0 || writtenByLogin(data) {
+		return nil
+	}
+	// Never a word of the content: it may be anything of the user's.
+	return fmt.Errorf("%s is neither empty nor a credentials file okru-run login wrote; it was left as it is: "+
+		"give -out another path, or move the file away", path)
+}
+
+// writtenByLogin proves data to be a credentials file okru-run login
+// wrote: one JSON object of credentialsFile's keys and no other, opened
+// by the magic key, or, as login wrote it before the key existed, holding
+// an access token and the login's time.
+func writtenByLogin(data []byte) bool {
+	if len(data) > maxCredentialsSize {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var c credentialsFile
+	if dec.Decode(&c) != nil || dec.Decode(&struct{}{}) != io.EOF {
+		return false
+	}
+	return c.Magic == credentialsMagic || (c.Magic == "" && c.AccessToken != "" && !c.LoggedInAt.IsZero())
+}
 
 // exportVars are the environment variables that carry c, in the order
 // login -env prints them. Empty values are left out.
@@ -65,6 +122,9 @@ func readCredentials(path string) (credentialsFile, error) {
 			where = fmt.Sprintf(" (invalid JSON at byte %d)", se.Offset)
 		}
 		return credentialsFile{}, fmt.Errorf("the credentials file %s is not a file okru-run login wrote%s", path, where)
+	}
+	if c.Magic != "" && c.Magic != credentialsMagic {
+		return credentialsFile{}, fmt.Errorf("the credentials file %s is another okru-run file, not one okru-run login wrote", path)
 	}
 	if c.AccessToken == "" || c.AppKey == "" {
 		return credentialsFile{}, fmt.Errorf("the credentials file %s lacks the app key or the access token; run okru-run login again", path)

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,6 +27,9 @@ func init() {
 // needs to call the API as the user, and no more (not the password, not
 // the app secret key). The file is created with mode 0600.
 type credentialsFile struct {
+	// Magic is credentialsMagic, on the first line of the file: with
+	// the format, what proves a file at -out is one login may replace.
+	Magic            string    `json:"okru-run"`
 	AppID            string    `json:"app_id"`
 	AppKey           string    `json:"app_key"`
 	UID              string    `json:"uid,omitempty"`
@@ -90,7 +95,7 @@ func runLogin(ctx context.Context, env *cliEnv, args []string) int {
 		return exitInvalid
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "okru-run login: unexpected argument %q; login takes flags only (see okru-run login -h)\n", fs.Arg(0))
+		fmt.Fprintln(env.stderr, "okru-run login: an argument is not a flag (not shown: it may be a value); login takes flags only (see okru-run login -h)")
 		return exitInvalid
 	}
 	cfg, err := f.config(env)
@@ -102,6 +107,14 @@ func runLogin(ctx context.Context, env *cliEnv, args []string) int {
 	if !f.env && out == "" {
 		if out, err = defaultCredentialsPath(env.getenv); err != nil {
 			fmt.Fprintf(env.stderr, "okru-run login: %v\n", err)
+			return exitInvalid
+		}
+	}
+	// Refused before the password is read and the login made: a token
+	// that could not be saved would be wasted.
+	if out != "" {
+		if err := checkCredentialsTarget(out); err != nil {
+			fmt.Fprintf(env.stderr, "okru-run login: -out: %v\n", err)
 			return exitInvalid
 		}
 	}
@@ -120,7 +133,7 @@ func runLogin(ctx context.Context, env *cliEnv, args []string) int {
 	secrets = append(secrets, tok.AccessToken, tok.SessionSecretKey)
 	uid := whoAmI(ctx, env, cfg, tok, secrets)
 	creds := credentialsFile{
-		AppID: cfg.AppID, AppKey: cfg.AppKey, UID: uid, AccessToken: tok.AccessToken,
+		Magic: credentialsMagic, AppID: cfg.AppID, AppKey: cfg.AppKey, UID: uid, AccessToken: tok.AccessToken,
 		SessionSecretKey: tok.SessionSecretKey, ExpiresAt: tok.ExpiresAt, Permissions: tok.Permissions,
 		APIURL: cfg.APIURL, LoggedInAt: time.Now().UTC().Truncate(time.Second),
 	}
@@ -164,8 +177,14 @@ func (f *loginFlags) config(env *cliEnv) (okru.ImplicitConfig, error) {
 		APIURL:       pick(f.apiURL, "OKRU_API_URL"),
 		RedirectURI:  f.redirect,
 	}
-	for sc := range strings.FieldsFuncSeq(f.scope, func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
-		cfg.Permissions = append(cfg.Permissions, strings.ToUpper(sc))
+	// Checked here, before the password is asked for: ok.ru would
+	// refuse a bad list only after the login form was posted.
+	cfg.Permissions = okru.SplitScopes(strings.ToUpper(f.scope))
+	if len(cfg.Permissions) == 0 {
+		return cfg, errors.New("-scope is empty; ask for at least VALUABLE_ACCESS")
+	}
+	if err := okru.CheckScopes(cfg.Permissions); err != nil {
+		return cfg, fmt.Errorf("-scope: %w", err)
 	}
 	var missing []string
 	for _, m := range []struct{ value, what string }{
@@ -180,13 +199,34 @@ func (f *loginFlags) config(env *cliEnv) (okru.ImplicitConfig, error) {
 	if len(missing) > 0 {
 		return cfg, fmt.Errorf("%s must be set", strings.Join(missing, ", "))
 	}
-	if len(cfg.Permissions) == 0 {
-		return cfg, errors.New("-scope is empty; ask for at least VALUABLE_ACCESS")
+	// Checked here so that no error quotes a value typed in the wrong
+	// place: the URLs would be repeated by transport errors, the app id
+	// in the authorize URL they quote.
+	if !appIDRE.MatchString(cfg.AppID) {
+		return cfg, errors.New("-app-id (or OKRU_APP_ID): want the app's number, as in the app's settings on ok.ru")
+	}
+	for _, u := range []struct{ value, what string }{
+		{cfg.ConnectURL, "-connect-url (or OKRU_CONNECT_URL)"},
+		{cfg.APIURL, "-api-url (or OKRU_API_URL)"},
+		{cfg.RedirectURI, "-redirect-uri"},
+	} {
+		if u.value != "" && !absoluteHTTPURL(u.value) {
+			return cfg, fmt.Errorf("%s: want an absolute http:// or https:// URL", u.what)
+		}
 	}
 	if f.timeout <= 0 {
 		return cfg, errors.New("-timeout must be positive")
 	}
 	return cfg, nil
+}
+
+// appIDRE is what ok.ru's application ids look like: numbers.
+var appIDRE = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// absoluteHTTPURL reports whether s is an absolute http or https URL.
+func absoluteHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // readPassword takes the password from OKRU_PASSWORD, or asks for it on
@@ -268,15 +308,16 @@ func shellQuote(s string) string {
 // with mode 0600 in the same folder, written, synced, then renamed over
 // path, so that a crash leaves either the old file or the new one and the
 // token is never readable by others, not even for a moment. It refuses a
-// folder others can change (they could swap the file for theirs) and a
-// path that is a link or not a regular file of this user's, and then
-// leaves what is there alone.
+// folder others can change (they could swap the file for theirs), a path
+// that is a link or not a regular file of this user's, and a file that is
+// neither empty nor credentials okru-run wrote, and then leaves what is
+// there alone.
 func writeCredentials(path string, c credentialsFile) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create the folder for the credentials: %w", err)
 	}
-	if err := checkPrivatePath(path); err != nil {
+	if err := checkCredentialsTarget(path); err != nil {
 		return fmt.Errorf("write the credentials: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".credentials-*.tmp") // mode 0600

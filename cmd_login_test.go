@@ -3,10 +3,13 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/okru-run/okru-run/okru"
@@ -55,11 +58,13 @@ func TestLoginWritesCredentials(t *testing.T) {
 	demo := srv.DemoUser()
 	dir := filepath.Join(t.TempDir(), "conf")
 	out := filepath.Join(dir, "creds.json")
-	// An older, world-readable file is replaced by a private one.
+	// An older, world-readable credentials file, as login wrote them
+	// before the "okru-run" key, is replaced by a private one.
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(out, []byte("{}"), 0o644); err != nil {
+	old := `{"app_id": "1", "app_key": "K", "access_token": "old-token", "permissions": null, "logged_in_at": "2024-01-01T00:00:00Z"}`
+	if err := os.WriteFile(out, []byte(old), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := runCLI(t, loginEnv(srv, demo.Password), "", "login", "-out", out, "-scope", "valuable_access;PHOTO_CONTENT")
@@ -74,6 +79,9 @@ func TestLoginWritesCredentials(t *testing.T) {
 	b, _ := os.ReadFile(out)
 	if err := json.Unmarshal(b, &creds); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), "{\n  \"okru-run\": \"credentials\",\n") {
+		t.Errorf("the file does not open with the okru-run key:\n%s", b)
 	}
 	if creds.AppID != srv.App().ID || creds.UID != demo.UID || creds.APIURL != srv.URL || creds.ExpiresAt.IsZero() ||
 		!slices.Equal(creds.Permissions, []string{"VALUABLE_ACCESS", "PHOTO_CONTENT"}) {
@@ -167,8 +175,8 @@ func TestLoginFailures(t *testing.T) {
 		{"password as a flag with =", good, []string{"--password=" + wrong}, exitInvalid, "never taken as a flag"},
 		{"no app id", without(good, "OKRU_APP_ID"), nil, exitInvalid, "the app id (-app-id or OKRU_APP_ID)"},
 		{"no login", without(good, "OKRU_LOGIN"), nil, exitInvalid, "the login (-login or OKRU_LOGIN)"},
-		{"empty scope", good, []string{"-scope", ";"}, exitInvalid, "-scope is empty"},
-		{"argument", good, []string{"extra"}, exitInvalid, `unexpected argument "extra"`},
+		{"empty scope", good, []string{"-scope", " "}, exitInvalid, "-scope is empty"},
+		{"argument", good, []string{"extra"}, exitInvalid, "an argument is not a flag (not shown: it may be a value); login takes flags only"},
 		{"unknown flag", good, []string{"-nope"}, exitInvalid, "not a flag this command knows"},
 		{"nobody listening", append(slices.Clone(good), "OKRU_CONNECT_URL=http://127.0.0.1:1"), nil, exitFailed, "authorize page"},
 	}
@@ -189,6 +197,103 @@ func TestLoginFailures(t *testing.T) {
 			checkNoSecrets(t, r, map[string]string{"wrong password": wrong, "password": srv.DemoUser().Password})
 		})
 	}
+}
+
+// TestLoginBadScopeFlag: a bad -scope is a diagnostic naming the flag and
+// the scope, before the password is read or anything is sent.
+func TestLoginBadScopeFlag(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "no request was expected", http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	const password = "Password-0123456789"
+	env := []string{"OKRU_APP_ID=512000000001", "OKRU_APP_KEY=CBAKEY", "OKRU_LOGIN=demo",
+		"OKRU_PASSWORD=" + password, "OKRU_CONNECT_URL=" + srv.URL, "OKRU_API_URL=" + srv.URL}
+	tests := []struct{ scope, msg string }{
+		{"FOO", `-scope: unknown scope "FOO"; known scopes: VALUABLE_ACCESS;`},
+		{"VALUABLE_ACESS", `-scope: unknown scope "VALUABLE_ACESS"; did you mean VALUABLE_ACCESS?`},
+		{"VALUABLE_ACCESS;;GET_EMAIL", "-scope: name 2 of the scope list is empty"},
+		{"VALUABLE_ACCESS;", "-scope: name 2 of the scope list is empty"},
+		{"GET_EMAIL,VALUABLE_ACCESS,get_email", "-scope: the scope list names GET_EMAIL twice"},
+		{"VALUABLE_ACCESS;-s-abc123secret", "-scope: name 2 of the scope list is not a scope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scope, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "creds.json")
+			r := runCLI(t, env, "", "login", "-out", out, "-scope", tt.scope)
+			if r.code != exitInvalid || r.stdout != "" || !strings.Contains(r.stderr, "okru-run login: "+tt.msg) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and %q", r.code, r.stdout, r.stderr, exitInvalid, tt.msg)
+			}
+			checkNoSecrets(t, r, map[string]string{"password": password, "token-like value": "ABC123SECRET"})
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("a credentials file was written: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := hits.Load(); n != 0 {
+			t.Errorf("the server got %d requests; a bad -scope must send none", n)
+		}
+	})
+}
+
+// TestLoginKeepsOtherFiles: login -out refuses a file that is neither
+// empty nor credentials it wrote, before the password is read or
+// anything sent, and the file keeps its bytes and its mode.
+func TestLoginKeepsOtherFiles(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "no request was expected", http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	env := []string{"OKRU_APP_ID=512000000001", "OKRU_APP_KEY=CBAKEY", "OKRU_LOGIN=demo",
+		"OKRU_PASSWORD=Password-0123456789", "OKRU_CONNECT_URL=" + srv.URL, "OKRU_API_URL=" + srv.URL}
+	tests := []struct {
+		name, content string
+		mode          os.FileMode
+	}{
+		{"a text file", "precious\n", 0o644},
+		{"a private text file", "precious\n", 0o600},
+		{"JSON of another tool", `{"access_token": "mine", "note": "precious"}`, 0o600},
+		{"credentials followed by more", `{"okru-run": "credentials", "access_token": "t"}` + "\nprecious\n", 0o600},
+		{"a journal", `{"okru-run":"journal","version":2}` + "\n", 0o600},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "notes.json")
+			if err := os.WriteFile(out, []byte(tt.content), tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			r := runCLI(t, env, "", "login", "-out", out)
+			want := "okru-run login: -out: " + out + " is neither empty nor a credentials file okru-run login wrote; it was left as it is"
+			if r.code != exitInvalid || r.stdout != "" || !strings.Contains(r.stderr, want) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and %q", r.code, r.stdout, r.stderr, exitInvalid, want)
+			}
+			if strings.Contains(r.stderr, "precious") {
+				t.Errorf("the message quotes the file: %s", r.stderr)
+			}
+			fi, err := os.Stat(out)
+			data, _ := os.ReadFile(out)
+			if err != nil || fi.Mode().Perm() != tt.mode || string(data) != tt.content {
+				t.Errorf("the file changed: mode %v, %q; was %v, %q", fi.Mode(), data, tt.mode, tt.content)
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 1 {
+				t.Errorf("the folder holds %d files, want the user's only", len(entries))
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := hits.Load(); n != 0 {
+			t.Errorf("the server got %d requests; a refused -out must send none", n)
+		}
+	})
 }
 
 // TestLoginAgainstSandboxProcess: the login and password of okru-run

@@ -41,6 +41,8 @@ func cmdOutput(_ context.Context, env *cliEnv, args []string) int {
 	}
 	if statePath == "" {
 		statePath = defaultStatePath(workflow, engine.Shard{})
+	} else if !checkPathFlag(env, "output", "state", statePath, "state") {
+		return exitFailed
 	}
 	if _, err := os.Stat(statePath); err != nil {
 		fmt.Fprintf(env.stderr, "okru-run output: no state at %s: run the workflow first (okru-run run %s), or name the state with -state FILE\n", statePath, workflow)

@@ -56,7 +56,7 @@ func (o planOutcome) detailedExit() int {
 
 // cmdPlanRun plans the workflow at pos after the flags are parsed.
 func cmdPlanRun(ctx context.Context, env *cliEnv, f *workflowFlags, detail bool, pos []string) planOutcome {
-	if !checkColorFlag(env, f.color) {
+	if !f.check(env, "plan") {
 		return planOutcome{code: exitInvalid}
 	}
 	path, ok := workflowPath(env, "plan", pos)

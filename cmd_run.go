@@ -31,7 +31,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) int {
 	if err != nil {
 		return flagExit(err)
 	}
-	if !checkColorFlag(env, f.color) || !batch.check(env) || !reports.check(env, "run") {
+	if !f.check(env, "run") || !batch.check(env) || !reports.check(env, "run") {
 		return exitInvalid
 	}
 	if parallelism < 1 {

@@ -7,6 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/okru-run/okru-run/okru/okrutest"
@@ -78,7 +81,11 @@ func runSandbox(ctx context.Context, env *cliEnv, args []string) int {
 		return exitInvalid // flag has printed the error and the usage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(env.stderr, "okru-run sandbox: unexpected argument %q; the sandbox takes flags only (see okru-run sandbox -h)\n", fs.Arg(0))
+		fmt.Fprintln(env.stderr, "okru-run sandbox: an argument is not a flag (not shown: it may be a value); the sandbox takes flags only (see okru-run sandbox -h)")
+		return exitInvalid
+	}
+	if !listenAddress(*addr) {
+		fmt.Fprintln(env.stderr, "okru-run sandbox: -addr: want HOST:PORT, such as 127.0.0.1:8080, or :0 for a free port")
 		return exitInvalid
 	}
 
@@ -116,3 +123,20 @@ func runSandbox(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	return exitOK
 }
+
+// listenAddress reports whether addr has the form of an address to listen
+// on: HOST:PORT, a port number and a host name or IP address (or none).
+// Checked before listening, as net's errors repeat the address, which
+// might be something else typed in the wrong place.
+func listenAddress(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return false
+	}
+	return host == "" || net.ParseIP(host) != nil || hostNameRE.MatchString(host)
+}
+
+var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/okru-run/okru-run/engine"
 	"github.com/okru-run/okru-run/lang"
 )
@@ -89,7 +90,14 @@ func cmdScript(ctx context.Context, env *cliEnv, args []string) int {
 	if err != nil {
 		return flagExit(err)
 	}
-	if !checkColorFlag(env, f.color) || !f.batch.check(env) {
+	if !f.workflowFlags.check(env, "run") || !f.batch.check(env) {
+		return exitInvalid
+	}
+	if f.config != "" && !checkPathFlag(env, "run", "config", f.config, "file or folder") {
+		return exitInvalid
+	}
+	if f.session != "" && !hclsyntax.ValidIdentifier(f.session) {
+		fmt.Fprintln(env.stderr, "okru-run run: -session: want the name of a session block (a letter, then letters, digits, _ or -)")
 		return exitInvalid
 	}
 	if f.batch.shard.Sharded() {

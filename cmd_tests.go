@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -126,7 +125,8 @@ func testFiles(dir string, filters []string) ([]string, hcl.Diagnostics) {
 	}
 	detail := fmt.Sprintf("There are no test files (*%s) in %s or %s.", lang.TestFileSuffix, dir, filepath.Join(dir, "tests"))
 	if len(filters) > 0 {
-		detail = fmt.Sprintf("No test file of %s matches -filter %s.", dir, strings.Join(filters, ", "))
+		// Not the patterns: one may be a value typed in the wrong place.
+		detail = fmt.Sprintf("No test file of %s matches the -filter patterns given (%d, not shown).", dir, len(filters))
 	}
 	return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No test files", Detail: detail}}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -99,12 +101,62 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
+// The checks of flag values below say what is wrong without repeating
+// what was typed: a value given to the wrong flag, or an argument taken
+// for a flag's value, is often a secret (ok.ru tokens start with "-s-"),
+// and the message would print it into a terminal or a CI log. A path is
+// named only when something is there: then it is a file's name.
+
 func checkColorFlag(env *cliEnv, mode string) bool {
 	switch mode {
 	case "auto", "always", "never":
 		return true
 	}
-	fmt.Fprintf(env.stderr, "okru-run: -color is %q; use auto, always or never\n", mode)
+	fmt.Fprintln(env.stderr, "okru-run: -color: want auto, always or never")
+	return false
+}
+
+// check checks the values of the workflow flags that parsing accepts as
+// any text, for command cmd.
+func (f *workflowFlags) check(env *cliEnv, cmd string) bool {
+	if !checkColorFlag(env, f.color) {
+		return false
+	}
+	for _, kv := range f.vars {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			fmt.Fprintf(env.stderr, "okru-run %s: -var: want NAME=VALUE, as in -var group_id=123\n", cmd)
+			return false
+		}
+	}
+	for _, p := range f.varFiles {
+		if !checkPathFlag(env, cmd, "var-file", p, "file") {
+			return false
+		}
+	}
+	if f.credentials != "" && !checkPathFlag(env, cmd, "credentials", f.credentials, "file") {
+		return false
+	}
+	return checkLuaPath(env, cmd, f.luaPath)
+}
+
+// checkLuaPath checks that each -lua-path is a folder.
+func checkLuaPath(env *cliEnv, cmd string, dirs []string) bool {
+	for _, d := range dirs {
+		if !checkPathFlag(env, cmd, "lua-path", d, "folder") {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPathFlag reports whether something is at the path given to -name;
+// when nothing is, it says so without the path (see above). What is
+// there is checked by the code that reads it, whose errors may name it.
+func checkPathFlag(env *cliEnv, cmd, name, path, what string) bool {
+	if _, err := os.Lstat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	fmt.Fprintf(env.stderr, "okru-run %s: -%s: no %s at the path given (not shown: it may be a value typed in the wrong place)\n", cmd, name, what)
 	return false
 }
 
@@ -116,6 +168,6 @@ func workflowPath(env *cliEnv, cmd string, pos []string) (string, bool) {
 	case 1:
 		return pos[0], true
 	}
-	fmt.Fprintf(env.stderr, "okru-run %s: one workflow file or folder expected, got %d: %s\n", cmd, len(pos), strings.Join(pos, " "))
+	fmt.Fprintf(env.stderr, "okru-run %s: one workflow file or folder expected, got %d arguments (not shown: one may be a value typed in the wrong place); flags go before or after it\n", cmd, len(pos))
 	return "", false
 }

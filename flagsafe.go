@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // flagErrors stands between a FlagSet and stderr, and rewrites the
@@ -33,6 +34,12 @@ func (f *flagErrors) Write(p []byte) (int, error) {
 		_, err := fmt.Fprintln(f.w, unknownFlagMessage(f.cmd, f.fs, name))
 		return len(p), err
 	}
+	if name, ok := invalidValueFlag(line); ok && f.fs != nil {
+		if form := flagForm(f.fs, name); form != "" {
+			_, err := fmt.Fprintf(f.w, "okru-run %s: %s: want %s (the value given is not shown)\n", f.cmd, name, form)
+			return len(p), err
+		}
+	}
 	if msg, ok := safeFlagError(line); ok {
 		if f.cmd != "" {
 			msg = strings.Replace(msg, "okru-run:", "okru-run "+f.cmd+":", 1)
@@ -58,15 +65,56 @@ func safeFlagError(line string) (string, bool) {
 	case strings.HasPrefix(line, "bad flag syntax: "):
 		return "okru-run: an argument is not a well-formed flag (not shown: it may be a value)", true
 	case strings.HasPrefix(line, "invalid value "), strings.HasPrefix(line, "invalid boolean value "):
-		rest := strings.TrimPrefix(strings.TrimPrefix(line, "invalid boolean value "), "invalid value ")
-		name := "a flag"
-		if q, err := strconv.QuotedPrefix(rest); err == nil {
-			rest = strings.TrimPrefix(strings.TrimPrefix(rest[len(q):], " for flag "), " for ")
-			if n, _, ok := strings.Cut(rest, ": "); ok && strings.HasPrefix(n, "-") && !strings.ContainsAny(n, " \"") {
-				name = n
-			}
+		name, ok := invalidValueFlag(line)
+		if !ok {
+			name = "a flag"
 		}
 		return fmt.Sprintf("okru-run: the value given to %s is not valid (not shown)", name), true
 	}
 	return "", false
+}
+
+// invalidValueFlag returns the flag ("-timeout") of the flag package's
+// line about an invalid value, found after the quoted value.
+func invalidValueFlag(line string) (string, bool) {
+	rest, ok := strings.CutPrefix(line, "invalid value ")
+	if !ok {
+		if rest, ok = strings.CutPrefix(line, "invalid boolean value "); !ok {
+			return "", false
+		}
+	}
+	q, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return "", false
+	}
+	rest = strings.TrimPrefix(strings.TrimPrefix(rest[len(q):], " for flag "), " for ")
+	if n, _, ok := strings.Cut(rest, ": "); ok && strings.HasPrefix(n, "-") && !strings.ContainsAny(n, " \"") {
+		return n, true
+	}
+	return "", false
+}
+
+// flagForm describes the values a flag of the flag package's own kinds
+// takes, for a message that does not show the value given; "" for a
+// flag of another kind.
+func flagForm(fs *flag.FlagSet, name string) string {
+	fl := fs.Lookup(strings.TrimPrefix(name, "-"))
+	if fl == nil {
+		return ""
+	}
+	g, ok := fl.Value.(flag.Getter)
+	if !ok {
+		return ""
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "a duration, such as 30s or 1m30s"
+	case int, int64, uint, uint64:
+		return "a whole number"
+	case float64:
+		return "a number"
+	case bool:
+		return "true or false"
+	}
+	return ""
 }

@@ -39,7 +39,7 @@ func TestFlagSuggestions(t *testing.T) {
 		{"flag of another command", []string{"test", "-sandbox", "examples"}, "okru-run test: -sandbox is not a flag of test (it is a flag of plan, run)", ""},
 		{"token", []string{"run", "-s-0123456789abcdef", "examples/whoami.hcl"}, "not a flag this command knows (not shown: it may be a value)", "0123456789abcdef"},
 		{"token close to a flag", []string{"run", "-s-4f2a", "examples/whoami.hcl"}, "not a flag this command knows", "4f2a"},
-		{"token in a value", []string{"run", "-parallelism", "s-0123456789abcdef", "examples/whoami.hcl"}, "the value given to -parallelism is not valid (not shown)", "0123456789abcdef"},
+		{"token in a value", []string{"run", "-parallelism", "s-0123456789abcdef", "examples/whoami.hcl"}, "okru-run run: -parallelism: want a whole number (the value given is not shown)", "0123456789abcdef"},
 		{"word", []string{"run", "-frobnicate", "examples/whoami.hcl"}, "not a flag this command knows", "frobnicate"},
 		{"no value", []string{"plan", "examples/whoami.hcl", "-var"}, "okru-run plan: flag needs an argument: -var", ""},
 	}

@@ -165,7 +165,7 @@ func TestRunCredentialsFileChecks(t *testing.T) {
 		name, file, want string
 	}{
 		{"readable by others", write("open.json", good, 0o644), "may be read by others (mode 0644); make it private with chmod 600"},
-		{"missing", filepath.Join(dir, "none.json"), "no such file"},
+		{"missing", filepath.Join(dir, "none.json"), "-credentials: no file at the path given"},
 		{"not JSON", write("bad.json", token+" not json", 0o600), "not a file okru-run login wrote (invalid JSON at byte"},
 		{"no token", write("empty.json", `{"app_key":"KEY"}`, 0o600), "lacks the app key or the access token"},
 		{"a folder", dir, "not a regular file"},

@@ -14,7 +14,7 @@ import (
 // was there is left alone; otherwise it is written 0600 in a 0700 folder.
 func TestWriteCredentialsRefusesUnsafePaths(t *testing.T) {
 	t.Parallel()
-	creds := credentialsFile{AccessToken: "tok-secret-value", LoggedInAt: time.Unix(0, 0)}
+	creds := credentialsFile{Magic: credentialsMagic, AccessToken: "tok-secret-value", LoggedInAt: time.Unix(0, 0)}
 	tests := []struct {
 		name   string
 		setup  func(t *testing.T, dir string) (path, victim string)
@@ -45,6 +45,13 @@ func TestWriteCredentialsRefusesUnsafePaths(t *testing.T) {
 			}
 			return p, p
 		}, "other users can write (mode 0777)"},
+		{"a file of the user's", func(t *testing.T, dir string) (string, string) {
+			p := filepath.Join(dir, "credentials.json")
+			if err := os.WriteFile(p, []byte("precious\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return p, p
+		}, "neither empty nor a credentials file okru-run login wrote"},
 		{"a folder at the path", func(t *testing.T, dir string) (string, string) {
 			p := filepath.Join(dir, "credentials.json")
 			if err := os.Mkdir(p, 0o700); err != nil {
@@ -76,8 +83,15 @@ func TestWriteCredentialsRefusesUnsafePaths(t *testing.T) {
 			}
 		})
 	}
-	// The ordinary case, over an older file of the user's.
+	// The ordinary cases: over an empty file, then over credentials
+	// written before (made readable to others since).
 	path := filepath.Join(t.TempDir(), "new", "credentials.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := writeCredentials(path, creds); err != nil {
 		t.Fatal(err)
 	}

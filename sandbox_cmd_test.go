@@ -21,13 +21,14 @@ func TestSandboxCommandRejectsBadFlags(t *testing.T) {
 		msg  string
 	}{
 		{"too few users", []string{"-users", "3"}, exitInvalid, "users must be at least"},
-		{"bad duration", []string{"-latency", "soon"}, exitInvalid, "the value given to -latency is not valid"},
+		{"bad duration", []string{"-latency", "soon"}, exitInvalid, "-latency: want a duration, such as 30s or 1m30s"},
 		{"negative flood limit", []string{"-flood-limit", "-1"}, exitInvalid, "flood limit"},
 		{"negative token TTL", []string{"-token-ttl", "-1s"}, exitInvalid, "token TTL"},
 		{"unknown flag", []string{"-nope"}, exitInvalid, "not a flag this command knows"},
 		{"mistyped flag", []string{"-user", "3"}, exitInvalid, "-user is not a flag of sandbox; did you mean -users?"},
-		{"argument", []string{"file.hcl"}, exitInvalid, `unexpected argument "file.hcl"`},
-		{"unusable address", []string{"-addr", "127.0.0.1:notaport"}, exitFailed, "listen on 127.0.0.1:notaport"},
+		{"argument", []string{"file.hcl"}, exitInvalid, "an argument is not a flag (not shown: it may be a value); the sandbox takes flags only"},
+		{"malformed address", []string{"-addr", "127.0.0.1:notaport"}, exitInvalid, "-addr: want HOST:PORT"},
+		{"unusable address", []string{"-addr", "192.0.2.1:80"}, exitFailed, "listen on 192.0.2.1:80"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

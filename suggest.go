@@ -79,10 +79,18 @@ func commandNames() []string {
 	return slices.Sorted(maps.Keys(commands))
 }
 
+// commandWordRE is what a mistyped command looks like. Anything else
+// given where a command goes is not repeated: it may be a value typed in
+// the wrong place, such as a token.
+var commandWordRE = regexp.MustCompile(`^[A-Za-z][A-Za-z-]{0,23}$`)
+
 // unknownCommand says that word is not a command, with the one meant if
 // it looks like a typo or a word of another tool.
 func unknownCommand(env *cliEnv, word string) int {
-	msg := fmt.Sprintf("okru-run: %s is not a command (nor a file)", word)
+	msg := "okru-run: an argument is not a command, nor a file (not shown: it may be a value)"
+	if commandWordRE.MatchString(word) {
+		msg = fmt.Sprintf("okru-run: %s is not a command (nor a file)", word)
+	}
 	guess, ok := commandAliases[strings.ToLower(word)]
 	if !ok {
 		guess = suggest(word, commandNames())

@@ -602,8 +602,8 @@ func TestParseShard(t *testing.T) {
 		{"0/4", Shard{}, "out of range"},
 		{"5/4", Shard{}, "out of range"},
 		{"1/0", Shard{}, "out of range"},
-		{"2", Shard{}, "not I/N"},
-		{"a/b", Shard{}, "not I/N"},
+		{"2", Shard{}, "want I/N"},
+		{"a/b", Shard{}, "want I/N"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

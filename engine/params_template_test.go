@@ -227,7 +227,7 @@ func TestCheckPlainInstancesAsPlanned(t *testing.T) {
 		`for_each = toset(["a", "b"])
   params = { uids = each.value, fields = ["x", null] }`,
 		`for_each = toset(["a", "b"])
-  params = { uids = each.key, fields = null }`,
+  params = { uids = each.key, fields = each.key == "" ? "x" : null }`,
 		`for_each = ["a", "b"]
   params = { uids = each.key, fields = each.value }`,
 		`for_each = { a = "x", b = "y" }

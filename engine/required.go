@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,11 +12,14 @@ import (
 
 // Required parameters are checked in two places. checkRequiredStatic runs
 // when the workflow is built and reports, once per call block, a required
-// parameter that params leaves out; it sees params only when they are
-// written as an object with literal keys. checkRequiredValue runs on each
-// planned instance and reports what the static check cannot see: a
-// required parameter whose value is known to be null, or one missing from
-// params given as an expression. An unknown value is fine: it is known
+// parameter that params leaves out or sets to a constant null (uid =
+// null); it sees params only when they are written as an object with
+// literal keys. checkRequiredValue runs on each planned instance and
+// reports what the static check cannot see: a required parameter whose
+// value is known to be null only once evaluated, or one missing from
+// params given as an expression. A workflow that fails the static check
+// is never planned, so what that check can see must not be left to
+// checkRequiredValue: it would go unreported beside another call's error. An unknown value is fine: it is known
 // when the call runs. Calls marked unlisted skip both, as they skip the
 // catalog's other checks.
 
@@ -31,17 +33,18 @@ func requiredOf(call *lang.Call) (okru.Method, bool) {
 	return m, ok && len(m.Required) > 0
 }
 
-// staticParamKeys returns the keys of params written as an object with
-// literal keys; ok is false for any other expression.
-func staticParamKeys(params hcl.Expression) (keys []string, ok bool) {
+// staticParams returns the keys and value expressions of params written
+// as an object with literal keys; ok is false for any other expression.
+func staticParams(params hcl.Expression) (pairs map[string]hcl.Expression, ok bool) {
 	if params == nil {
 		return nil, true
 	}
-	pairs, d := hcl.ExprMap(params)
+	items, d := hcl.ExprMap(params)
 	if d.HasErrors() {
 		return nil, false
 	}
-	for _, p := range pairs {
+	pairs = make(map[string]hcl.Expression, len(items))
+	for _, p := range items {
 		key := hcl.ExprAsKeyword(p.Key)
 		if key == "" {
 			v, d := p.Key.Value(nil)
@@ -50,9 +53,19 @@ func staticParamKeys(params hcl.Expression) (keys []string, ok bool) {
 			}
 			key = v.AsString()
 		}
-		keys = append(keys, key)
+		pairs[key] = p.Value
 	}
-	return keys, true
+	return pairs, true
+}
+
+// constNull reports whether expr is null whatever the inputs: it refers to
+// nothing and evaluates to null (uid = null).
+func constNull(expr hcl.Expression) bool {
+	if len(expr.Variables()) > 0 {
+		return false
+	}
+	v, d := expr.Value(nil)
+	return !d.HasErrors() && v.IsKnown() && v.IsNull()
 }
 
 func checkRequiredStatic(call *lang.Call) hcl.Diagnostics {
@@ -60,13 +73,13 @@ func checkRequiredStatic(call *lang.Call) hcl.Diagnostics {
 	if !ok {
 		return nil
 	}
-	keys, ok := staticParamKeys(call.Params)
+	pairs, ok := staticParams(call.Params)
 	if !ok {
 		return nil
 	}
 	var missing []string
 	for _, r := range m.Required {
-		if !slices.Contains(keys, r) {
+		if expr, given := pairs[r]; !given || constNull(expr) {
 			missing = append(missing, r)
 		}
 	}
@@ -98,13 +111,13 @@ func checkRequiredValue(inst *instance, params cty.Value) hcl.Diagnostics {
 		default:
 			// Asked only for an absent parameter: this runs for every
 			// instance of a batch, and the keys are parsed anew.
-			if _, static := staticParamKeys(call.Params); !static {
+			if _, static := staticParams(call.Params); !static {
 				missing = append(missing, r)
 			}
 			// else absent: reported once by checkRequiredStatic
 			continue
 		}
-		if uv, _ := v.Unmark(); uv.IsKnown() && uv.IsNull() {
+		if uv, _ := v.Unmark(); uv.IsKnown() && uv.IsNull() && !staticNull(call.Params, r) {
 			missing = append(missing, r)
 		}
 	}
@@ -112,6 +125,13 @@ func checkRequiredValue(inst *instance, params cty.Value) hcl.Diagnostics {
 		return nil
 	}
 	return hcl.Diagnostics{missingRequired(m, missing, instanceSuffix(inst), call.Params.Range().Ptr())}
+}
+
+// staticNull reports whether checkRequiredStatic found the parameter
+// set to a constant null, and so reported it already.
+func staticNull(params hcl.Expression, name string) bool {
+	pairs, ok := staticParams(params)
+	return ok && pairs[name] != nil && constNull(pairs[name])
 }
 
 func missingRequired(m okru.Method, missing []string, suffix string, subject *hcl.Range) *hcl.Diagnostic {

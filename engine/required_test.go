@@ -116,6 +116,41 @@ call "m" {
 	}
 }
 
+// TestValidateEveryMissingRequired: every call missing a required
+// parameter is reported at once, a parameter set to null beside another
+// call's absent one included (a workflow failing the static check is
+// never planned, so the null must be found there).
+func TestValidateEveryMissingRequired(t *testing.T) {
+	t.Parallel()
+	_, diags := compileDiags(t, testSession+`call "m" { method = "group.getMembers" }
+call "p" {
+  method = "mediatopic.post"
+  params = { type = "USER_STATUS", attachment = null }
+}
+call "i" {
+  method = "users.getInfo"
+  params = { uids = "1", fields = (null) }
+}
+call "fine" {
+  method = "mediatopic.post"
+  params = { type = "USER_STATUS", attachment = call.m.result }
+}
+`)
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.Detail)
+	}
+	want := []string{"group.getMembers needs parameter uid", "mediatopic.post needs parameter attachment", "users.getInfo needs parameter fields"}
+	if len(diags) != len(want) {
+		t.Fatalf("%d diagnostics, want %d:\n%s", len(diags), len(want), strings.Join(got, "\n"))
+	}
+	for _, w := range want {
+		if !strings.Contains(strings.Join(got, "\n"), w) {
+			t.Errorf("no diagnostic says %q:\n%s", w, strings.Join(got, "\n"))
+		}
+	}
+}
+
 // TestRunCheckRequiredParams: the check Run makes before calling (one
 // instance at a time, for large batches) reports a required parameter
 // known to be null as Plan does.

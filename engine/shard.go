@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -37,16 +38,17 @@ type Shard struct {
 	Count int // 0 or 1: not sharded
 }
 
-// ParseShard reads a shard as "I/N", with 1 <= I <= N.
+// ParseShard reads a shard as "I/N", with 1 <= I <= N. Its errors do not
+// quote s, which may be a value typed in the wrong place.
 func ParseShard(s string) (Shard, error) {
 	is, ns, ok := strings.Cut(s, "/")
 	i, ierr := strconv.Atoi(strings.TrimSpace(is))
 	n, nerr := strconv.Atoi(strings.TrimSpace(ns))
 	if !ok || ierr != nil || nerr != nil {
-		return Shard{}, fmt.Errorf("shard %q is not I/N, such as 2/4 (the second of four jobs)", s)
+		return Shard{}, errors.New("want I/N, such as 2/4 (the second of four jobs)")
 	}
 	if n < 1 || i < 1 || i > n {
-		return Shard{}, fmt.Errorf("shard %q is out of range: I/N needs 1 <= I <= N", s)
+		return Shard{}, fmt.Errorf("shard %d/%d is out of range: I/N needs 1 <= I <= N", i, n)
 	}
 	return Shard{Index: i, Count: n}, nil
 }

@@ -11,11 +11,25 @@ import (
 // printed); other variables are not.
 func TestEnvCredentialIsSensitive(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"OKRU_SESSION_SECRET_KEY": "ssk", "OKRU_ACCESS_TOKEN": "-s-tok", "OKRU_APP_KEY": "public",
-		"GITHUB_TOKEN": "gh", "OKRU_API_URL": "http://x", "DB_PIN": "1234"}
-	fn := Scope{Getenv: func(n string) string { return env[n] }}.envFunc()
-	for name, want := range map[string]bool{"OKRU_SESSION_SECRET_KEY": true, "OKRU_ACCESS_TOKEN": true, "GITHUB_TOKEN": true,
-		"DB_PIN": true, "OKRU_APP_KEY": false, "OKRU_API_URL": false} {
+	cases := map[string]bool{
+		"OKRU_SESSION_SECRET_KEY": true, "OKRU_ACCESS_TOKEN": true, "OKRU_APP_SECRET_KEY": true, "OKRU_REFRESH_TOKEN": true,
+		"GITHUB_TOKEN": true, "DB_PIN": true, "PIN": true, "AWS_SECRET_ACCESS_KEY": true, "GPG_PRIVATE": true,
+		"GPG_PRIVATE_KEY": true, "STRIPE_API_KEY": true, "db_password": true,
+		// Credentials by their last word.
+		"DEPLOY_KEY": true, "KEY": true, "DB_PASS": true, "PASS": true, "SMTP_PWD": true, "NPM_AUTH_TOKEN": true,
+		// Public keys, and words that only end like one.
+		"OKRU_APP_KEY": false, "okru_app_key": false, "SSH_PUBLIC_KEY": false, "AWS_ACCESS_KEY_ID": false,
+		"MONKEY": false, "BYPASS": false, "PWD": false, "OLDPWD": false, "KEYBOARD": false,
+		"OKRU_API_URL": false, "OKRU_APP_ID": false, "HOME": false,
+	}
+	// Set: each of the cases; unset: the rest (OKRU_PASSWORD below).
+	fn := Scope{Getenv: func(n string) string {
+		if _, ok := cases[n]; ok && n != "OKRU_PASSWORD" {
+			return "value-of-" + n
+		}
+		return ""
+	}}.envFunc()
+	for name, want := range cases {
 		v, err := fn.Call([]cty.Value{cty.StringVal(name)})
 		if err != nil {
 			t.Fatal(err)

@@ -30,7 +30,7 @@ type ImplicitConfig struct {
 	AppSecretKey string // needed by ImplicitServerSession; optional for ImplicitSession
 	Login        string // the user's login: e-mail, phone or user name
 	Password     string
-	Permissions  []string // scopes, e.g. ScopeValuableAccess
+	Permissions  []string // scopes from Scopes, e.g. ScopeValuableAccess; checked before any request
 	RedirectURI  string   // "" means DefaultRedirectURI
 	ConnectURL   string   // "" means DefaultConnectURL
 	APIURL       string   // "" means DefaultAPIURL; used by the session
@@ -76,6 +76,11 @@ func (c ImplicitConfig) check(needKey bool) error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("okru login: %s must be set", strings.Join(missing, ", "))
+	}
+	// Before any request: ok.ru refuses a bad list only after the
+	// password was posted.
+	if err := CheckScopes(c.Permissions); err != nil {
+		return fmt.Errorf("okru login: %w", err)
 	}
 	return nil
 }
@@ -148,7 +153,8 @@ func ImplicitClientSession(ctx context.Context, cfg ImplicitConfig) (*Session, e
 // expires_in, state and permissions_granted from the fragment of the
 // redirect to the redirect URI, which it never requests.
 //
-// Failures are a *LoginError naming the step; errors.Is tells
+// A bad scope list is a *ScopeError, found before any request. Other
+// failures are a *LoginError naming the step; errors.Is tells
 // ErrWrongCredentials, ErrCaptcha, ErrUnexpectedPage, ErrMissingKey,
 // ErrAccessDenied, ErrAuthorization and ErrStateMismatch apart. No error or
 // log line holds the password, the token or the fragment.

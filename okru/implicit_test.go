@@ -134,8 +134,6 @@ func TestImplicitLoginFailures(t *testing.T) {
 		}, step: okru.StepLoginForm, reason: okru.ErrWrongCredentials},
 		{name: "captcha", cfg: okrutest.Config{Faults: okrutest.Faults{LoginCaptcha: true}},
 			step: okru.StepLoginForm, reason: okru.ErrCaptcha, inText: "captcha"},
-		{name: "unknown scope", change: func(c *okru.ImplicitConfig, _ *okrutest.Server) { c.Permissions = []string{"ALL_OF_IT"} },
-			step: okru.StepRedirect, reason: okru.ErrAuthorization, oauthErr: "invalid_scope"},
 		{name: "wrong app id", change: func(c *okru.ImplicitConfig, _ *okrutest.Server) { c.AppID = "999" },
 			step: okru.StepAuthorize, reason: okru.ErrUnexpectedPage, inText: "HTTP 400"},
 		{name: "unregistered redirect URI", change: func(c *okru.ImplicitConfig, _ *okrutest.Server) { c.RedirectURI = "https://example.com/cb" },
@@ -166,6 +164,27 @@ func TestImplicitLoginFailures(t *testing.T) {
 				t.Errorf("the error shows the password: %v", err)
 			}
 		})
+	}
+}
+
+// TestLoginScopeRefused: ok.ru may still refuse a list the client passed,
+// a known scope the app was not granted. The redirect's error is an
+// *OAuthError inside a LoginError at the redirect step.
+func TestLoginScopeRefused(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		frag := url.Values{"error": {"invalid_scope"}, "error_description": {"the app may not ask for GET_EMAIL"}, "state": {q.Get("state")}}
+		http.Redirect(w, r, q.Get("redirect_uri")+"#"+frag.Encode(), http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := okru.ImplicitConfig{AppID: "512000000001", Login: "demo", Password: "PASSWORD-0123456789",
+		Permissions: []string{okru.ScopeValuableAccess, okru.ScopeGetEmail}, ConnectURL: srv.URL, APIURL: srv.URL}
+	_, err := okru.ImplicitLogin(t.Context(), cfg)
+	var le *okru.LoginError
+	if !errors.As(err, &le) || le.Step != okru.StepRedirect || !errors.Is(err, okru.ErrAuthorization) ||
+		!errors.Is(err, &okru.OAuthError{Code: "invalid_scope"}) || !strings.Contains(err.Error(), "may not ask for GET_EMAIL") {
+		t.Fatalf("err = %v; want a LoginError at the redirect with the OAuth error invalid_scope", err)
 	}
 }
 

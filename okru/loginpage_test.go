@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/okru-run/okru-run/okru"
-	"github.com/okru-run/okru-run/okru/okrutest"
 )
 
 // okruPages serves the fixtures built to the structure of ok.ru's real
@@ -195,35 +194,5 @@ func TestLoginNoDowngrade(t *testing.T) {
 	defer mu.Unlock()
 	if len(plain) != 0 {
 		t.Errorf("plain http requests reached the server: %q", plain)
-	}
-}
-
-// TestLoginBadScopes: the sandbox refuses bad scope lists as ok.ru's
-// authorize page does, through the redirect, and the login says why.
-func TestLoginBadScopes(t *testing.T) {
-	t.Parallel()
-	srv := loginSandbox(t, okrutest.Config{Seed: 8})
-	tests := []struct {
-		name   string
-		scopes []string
-		want   string
-	}{
-		{"unknown", []string{okru.ScopeValuableAccess, "EVERYTHING"}, `unknown scope "EVERYTHING"`},
-		{"duplicate", []string{okru.ScopeValuableAccess, okru.ScopeValuableAccess}, "VALUABLE_ACCESS is listed twice"},
-		{"empty name", []string{okru.ScopeValuableAccess, ""}, "empty name"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cfg := demoLogin(srv, tt.scopes...)
-			_, err := okru.ImplicitLogin(t.Context(), cfg)
-			var oe *okru.OAuthError
-			if !errors.Is(err, okru.ErrAuthorization) || !errors.As(err, &oe) || oe.Code != "invalid_scope" || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want invalid_scope saying %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), cfg.Password) {
-				t.Errorf("the error shows the password: %v", err)
-			}
-		})
 	}
 }

@@ -22,8 +22,8 @@ import (
 const DefaultRedirectURI = "https://oauth.mycdn.me/blank.html"
 
 // Scopes (permissions) an app may ask for at login, joined with ";" in the
-// authorize URL. VALUABLE_ACCESS is needed by most methods;
-// LONG_ACCESS_TOKEN makes the token last 30 days, extended by use.
+// authorize URL; Scopes lists them all. VALUABLE_ACCESS is needed by most
+// methods; LONG_ACCESS_TOKEN makes the token last 30 days, extended by use.
 const (
 	ScopeValuableAccess  = "VALUABLE_ACCESS"
 	ScopeLongAccessToken = "LONG_ACCESS_TOKEN"
@@ -34,6 +34,7 @@ const (
 	ScopeGetEmail        = "GET_EMAIL"
 	ScopeSetStatus       = "SET_STATUS"
 	ScopePublishNote     = "PUBLISH_NOTE"
+	ScopeLike            = "LIKE"
 )
 
 // Response types of the authorize URL.
@@ -102,6 +103,8 @@ func (c OAuthConfig) api() *API {
 // response_type (ResponseTypeToken or ResponseTypeCode), redirect_uri,
 // layout=w and state. Send a user's browser there; state comes back
 // unchanged in the redirect and should be checked against forgery.
+// Check cfg.Scopes with CheckScopes first: ok.ru refuses a bad list only
+// after the user has logged in.
 func AuthorizeURL(cfg OAuthConfig, responseType, state string) string {
 	q := url.Values{
 		"client_id":     {cfg.AppID},

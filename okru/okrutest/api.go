@@ -74,15 +74,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, method string)
 	writeJSON(w, http.StatusOK, result)
 }
 
-// readParams returns the call's parameters, query and form body together,
-// with values exactly as decoded: they are what the client signed.
+// readParams returns the call's parameters, query and form body together
+// (split on "&" only: see parseParams), with values exactly as decoded:
+// they are what the client signed.
 func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, *apiError) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
-	if err := r.ParseForm(); err != nil {
+	form, err := requestParams(w, r, maxRequestBody)
+	if err != nil {
 		return map[string]string{}, errorf(okru.CodeRequest, "cannot read the request parameters: %v", err)
 	}
-	params := make(map[string]string, len(r.Form))
-	for k, vs := range r.Form {
+	params := make(map[string]string, len(form))
+	for k, vs := range form {
 		if len(vs) > 1 {
 			// Which value would the client have signed? Refuse to guess.
 			return params, errorf(okru.CodeParam, "Parameter %s is given %d times; send it once", k, len(vs))

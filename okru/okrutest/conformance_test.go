@@ -177,6 +177,28 @@ var conformanceCases = []conformanceCase{
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		checkErrorAnswer(t, do(t, req), okru.CodeParam, "once")
 	}},
+	{"a raw ; inside a parameter is part of its value (unknown)", func(t *testing.T, e *conformanceEnv) {
+		const fields = "first_name;last_name"
+		for _, form := range []string{postFBDo, getFBDo, postPath, getPath} {
+			c := demoCaller(e.s, circuitServer)
+			c.form = form
+			// Encoded as the official JS SDK and PHP clients do: ";" raw.
+			encoded := strings.ReplaceAll(encodeForm(c.prepare("users.getCurrentUser", map[string]string{"fields": fields})), "%3B", ";")
+			if !strings.Contains(encoded, "fields=first_name;last_name") {
+				t.Fatalf("the test sends %q, without a raw ;", encoded)
+			}
+			wantResult(t, c.sendEncoded(t, "users.getCurrentUser", encoded))
+		}
+		n := 0
+		for _, call := range e.s.Calls() {
+			if call.Method == "users.getCurrentUser" && call.Params["fields"] == fields {
+				n++
+			}
+		}
+		if n != 4 {
+			t.Errorf("%d calls logged with fields=%s, want 4 (fb.do and /api/, GET and POST)", n, fields)
+		}
+	}},
 
 	// Sessions.
 	{"session required: 453 without a session", func(t *testing.T, e *conformanceEnv) {
@@ -306,16 +328,19 @@ func TestConformance(t *testing.T) {
 }
 
 // TestConformanceTableNamesRealTests: every test CONFORMANCE.md names
-// exists (a Test function of this package or of okru, or a case of
-// TestConformance), and every case of TestConformance has a row.
+// exists in the package its prefix says (a Test function of this package,
+// one of okru written okru.X, or a case of TestConformance), and every
+// case of TestConformance has a row.
 func TestConformanceTableNamesRealTests(t *testing.T) {
 	t.Parallel()
 	doc, err := os.ReadFile("CONFORMANCE.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	funcs := map[string]bool{}
-	for _, pattern := range []string{"*_test.go", "../*_test.go"} {
+	// The tests of each package, by the prefix the table writes them with.
+	funcs := map[string]map[string]bool{}
+	for prefix, pattern := range map[string]string{"": "*_test.go", "okru.": "../*_test.go"} {
+		funcs[prefix] = map[string]bool{}
 		files, _ := filepath.Glob(pattern)
 		for _, f := range files {
 			src, err := os.ReadFile(f)
@@ -323,7 +348,7 @@ func TestConformanceTableNamesRealTests(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, m := range regexp.MustCompile(`(?m)^func (Test\w+)\(`).FindAllSubmatch(src, -1) {
-				funcs[string(m[1])] = true
+				funcs[prefix][string(m[1])] = true
 			}
 		}
 	}
@@ -345,9 +370,17 @@ func TestConformanceTableNamesRealTests(t *testing.T) {
 		rows++
 		for _, ref := range strings.Split(test, "`, `") {
 			fn, sub, _ := strings.Cut(strings.Trim(ref, "`"), "/")
-			fn = strings.TrimPrefix(strings.TrimPrefix(fn, "okrutest."), "okru.")
+			fn = strings.TrimPrefix(fn, "okrutest.")
+			prefix := ""
+			if name, ok := strings.CutPrefix(fn, "okru."); ok {
+				prefix, fn = "okru.", name
+			}
 			switch {
-			case !funcs[fn]:
+			case !funcs[prefix][fn] && prefix == "" && funcs["okru."][fn]:
+				t.Errorf("CONFORMANCE.md names %s, a test of package okru: write it okru.%s", ref, ref)
+			case !funcs[prefix][fn] && prefix == "okru." && funcs[""][fn]:
+				t.Errorf("CONFORMANCE.md names %s, a test of package okrutest: write it without okru.", ref)
+			case !funcs[prefix][fn]:
 				t.Errorf("CONFORMANCE.md names %s, which is not a test of okru or okrutest", ref)
 			case fn == "TestConformance" && !cases[sub]:
 				t.Errorf("CONFORMANCE.md names TestConformance/%s, which is not a case", sub)

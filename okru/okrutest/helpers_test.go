@@ -147,10 +147,12 @@ func (c caller) call(t testing.TB, method string, params map[string]string) answ
 // send sends params exactly as given.
 func (c caller) send(t testing.TB, method string, params map[string]string) answer {
 	t.Helper()
-	form := url.Values{}
-	for k, v := range params {
-		form.Set(k, v)
-	}
+	return c.sendEncoded(t, method, encodeForm(params))
+}
+
+// sendEncoded sends an encoded query or form body exactly as given.
+func (c caller) sendEncoded(t testing.TB, method, encoded string) answer {
+	t.Helper()
 	endpoint := c.url + "/fb.do"
 	if c.form == postPath || c.form == getPath {
 		endpoint = c.url + "/api/" + strings.Replace(method, ".", "/", 1)
@@ -159,9 +161,9 @@ func (c caller) send(t testing.TB, method string, params map[string]string) answ
 	var err error
 	switch c.form {
 	case getFBDo, getPath:
-		req, err = http.NewRequestWithContext(t.Context(), http.MethodGet, endpoint+"?"+form.Encode(), nil)
+		req, err = http.NewRequestWithContext(t.Context(), http.MethodGet, endpoint+"?"+encoded, nil)
 	default:
-		req, err = http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+		req, err = http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint, strings.NewReader(encoded))
 		if req != nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}

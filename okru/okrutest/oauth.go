@@ -118,11 +118,10 @@ func init() {
 
 // serveAuthorize checks client_id and redirect_uri (errors there are
 // pages: the sandbox cannot trust the redirect URI), then response_type
-// and scope (errors there go to the redirect URI, as OAuth says). It reads
-// the raw query: the official JS SDK sends scope=A;B with a plain ";",
-// which url.URL.Query drops.
+// and scope (errors there go to the redirect URI, as OAuth says). The
+// official JS SDK sends scope=A;B with a plain ";" (see parseParams).
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
-	q := rawQuery(r.URL.RawQuery)
+	q := queryParams(r)
 	if q.Get("client_id") != s.app.ID {
 		s.errorPage(w, http.StatusBadRequest, "Invalid client_id: this sandbox has one application; use its App().ID.")
 		return
@@ -179,27 +178,6 @@ func (s *Server) loginURL(req *authRequest) string {
 	return "/dk?st.cmd=" + loginCmd + "&st.layout=w" +
 		"&st.redirect=" + url.QueryEscape(url.QueryEscape(s.permissionsURL(req))) +
 		"&st.client_id=" + url.QueryEscape(s.app.ID)
-}
-
-// rawQuery parses a query string splitting pairs on "&" only, so that a
-// value holding a raw ";" (scope=A;B) is kept, unlike url.ParseQuery.
-// Pairs that cannot be unescaped are skipped; the first value of a key
-// wins in Get, as in url.Values.
-func rawQuery(raw string) url.Values {
-	v := url.Values{}
-	for pair := range strings.SplitSeq(raw, "&") {
-		if pair == "" {
-			continue
-		}
-		k, val, _ := strings.Cut(pair, "=")
-		key, err1 := url.QueryUnescape(k)
-		value, err2 := url.QueryUnescape(val)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		v.Add(key, value)
-	}
-	return v
 }
 
 // splitAny splits s at every one of the bytes in seps, keeping empty parts.
@@ -326,7 +304,7 @@ func (o *oauthState) grantedLocked(user int32, scopes []string) bool {
 // serveDK serves ok.ru's /dk pages, which st.cmd tells apart.
 func (s *Server) serveDK(w http.ResponseWriter, r *http.Request) {
 	post := r.Method == http.MethodPost
-	switch cmd := r.URL.Query().Get("st.cmd"); {
+	switch cmd := queryParams(r).Get("st.cmd"); {
 	case cmd == loginCmd && post:
 		s.postLogin(w, r)
 	case cmd == loginCmd:
@@ -405,16 +383,16 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 // readForm reads a posted form of the pages, which must say fr.posted=set
 // as the pages' forms do.
 func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	if err := r.ParseForm(); err != nil {
+	form, err := formParams(w, r, maxFormBody)
+	if err != nil {
 		s.errorPage(w, http.StatusBadRequest, "The form cannot be read: "+err.Error())
 		return nil, false
 	}
-	if r.PostForm.Get("fr.posted") != "set" {
+	if form.Get("fr.posted") != "set" {
 		s.errorPage(w, http.StatusBadRequest, "The form was not posted as the page sent it: fr.posted is missing.")
 		return nil, false
 	}
-	return r.PostForm, true
+	return form, true
 }
 
 func (s *Server) showPermissions(w http.ResponseWriter, r *http.Request) {
@@ -584,12 +562,11 @@ func (s *Server) passwordMatches(user int32, password string) bool {
 // serveTokenDo answers the code and refresh grants with a token, or with
 // {"error", "error_description"}: 401 for a wrong client, 400 otherwise.
 func (s *Server) serveTokenDo(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	if err := r.ParseForm(); err != nil {
+	f, err := requestParams(w, r, maxFormBody)
+	if err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "cannot read the form: "+err.Error())
 		return
 	}
-	f := r.Form
 	if f.Get("client_id") != s.app.ID || subtle.ConstantTimeCompare([]byte(f.Get("client_secret")), []byte(s.app.SecretKey)) != 1 {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "client_id or client_secret is wrong")
 		return

@@ -207,7 +207,7 @@ func uploadError(w http.ResponseWriter, status int, e *apiError) {
 // answers {"photos": {"<photo id>": {"token": "..."}}}. The body is read
 // as a stream, never held whole.
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
-	ticketID := r.URL.Query().Get("t")
+	ticketID := queryParams(r).Get("t")
 	ps := &s.photos
 	ps.mu.Lock()
 	t := ps.tickets[ticketID]

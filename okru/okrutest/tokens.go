@@ -7,15 +7,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/okru-run/okru-run/okru"
 )
 
-// Scopes ok.ru grants to access tokens: the OAuth scopes of DESIGN.md plus
-// LIKE, which the catalog's photo methods ask for. The demo user's token has
-// all of them; IssueToken grants exactly the ones asked for.
-var Scopes = []string{
-	"VALUABLE_ACCESS", "LONG_ACCESS_TOKEN", "PHOTO_CONTENT", "GROUP_CONTENT", "VIDEO_CONTENT",
-	"APP_INVITE", "GET_EMAIL", "SET_STATUS", "PUBLISH_NOTE", "LIKE",
-}
+// Scopes ok.ru grants to access tokens: okru.Scopes, the one list the
+// client checks logins against. The demo user's token has all of them;
+// IssueToken grants exactly the ones asked for.
+var Scopes = okru.Scopes()
 
 // longAccessScope makes a token's lifetime slide forward with each use, as
 // ok.ru's LONG_ACCESS_TOKEN does.

@@ -131,7 +131,7 @@ func videoGetUploadURL(_ context.Context, inv *invocation) (any, error) {
 func (s *Server) serveVideoUpload(w http.ResponseWriter, r *http.Request) {
 	vs := &s.videos
 	vs.mu.Lock()
-	v := vs.byTicket[r.URL.Query().Get("t")]
+	v := vs.byTicket[queryParams(r).Get("t")]
 	vs.mu.Unlock()
 	if v == nil {
 		uploadError(w, http.StatusBadRequest, errorf(okru.CodeParam, "The upload URL is unknown: call video.getUploadUrl again"))
