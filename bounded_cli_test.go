@@ -133,6 +133,8 @@ func TestScriptStringWorkCLI(t *testing.T) {
 			nil, "gsub.lua:1: string.gsub: the result would be longer than the 16 MiB limit"},
 		{"gsubloop", `local s = string.rep("x", 4 * 1024 * 1024) while true do s:gsub("x", "yy") end`,
 			[]string{"-timeout", "200ms"}, "script stopped: timeout after 200ms"},
+		{"doubling", `local s = "x" while true do s = s .. s end`,
+			nil, "doubling.lua:1: concatenation (..): the result would be longer than the 16 MiB limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
