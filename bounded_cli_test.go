@@ -60,6 +60,62 @@ func TestNestingTooDeepCLI(t *testing.T) {
 	}
 }
 
+// TestOperatorsTooManyCLI gives every command that parses HCL an
+// expression of 1,000,000 operators (a 4 MB file), which used to grow
+// validate to 1.6 GB in 14 s and end it with "fatal error: stack
+// overflow": each refuses it with a diagnostic at its line, before any
+// parser sees it.
+func TestOperatorsTooManyCLI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const n = 1000000
+	write := func(name, src string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	sum := "1" + strings.Repeat(" + 1", n)
+	long := write("long.hcl", "locals {\n  x = "+sum+"\n}\n")
+	cond := write("cond.hcl", "locals {\n  x = "+strings.Repeat("true ? ", n)+"1"+strings.Repeat(" : 0", n)+"\n}\n")
+	vars := write("vars.hcl", "x = "+sum+"\n")
+	okFile := write("ok.hcl", "variable \"x\" {\n  type    = number\n  default = 0\n}\n")
+	tests := []struct {
+		name string
+		args []string
+		at   string
+	}{
+		{"validate", []string{"validate", long}, long + " line 2"},
+		{"validate conditionals", []string{"validate", cond}, cond + " line 2"},
+		{"plan", []string{"plan", long}, long + " line 2"},
+		{"run", []string{"run", long}, long + " line 2"},
+		{"fmt", []string{"fmt", long}, long + " line 2"},
+		{"graph", []string{"graph", long}, long + " line 2"},
+		{"var-file", []string{"plan", "-var-file", vars, okFile}, vars + " line 1"},
+		{"config", []string{"run", "-config", long, "testdata/cli/script_echo.lua"}, long + " line 2"},
+		{"-var", []string{"plan", "-var", "x=" + sum, okFile}, "needs a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, nil, "", tt.args...)
+			if r.code != exitInvalid {
+				t.Errorf("exit %d, want %d", r.code, exitInvalid)
+			}
+			if strings.Contains(r.stderr, "fatal error") || strings.Contains(r.stderr, "goroutine ") {
+				t.Fatalf("crashed:\n%.2000s", r.stderr)
+			}
+			if tt.name != "-var" && !strings.Contains(r.stderr, "Too many operators in one expression") {
+				t.Errorf("stderr does not say \"Too many operators in one expression\":\n%.2000s", r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.at) {
+				t.Errorf("stderr does not contain %q:\n%.2000s", tt.at, r.stderr)
+			}
+		})
+	}
+}
+
 // TestScriptStringWorkCLI runs issue 11's Lua attacks through the binary:
 // each ends with a clear error instead of gigabytes or minutes of work in
 // one instruction, and a timeout stops string work in a loop.
@@ -77,6 +133,8 @@ func TestScriptStringWorkCLI(t *testing.T) {
 			nil, "gsub.lua:1: string.gsub: the result would be longer than the 16 MiB limit"},
 		{"gsubloop", `local s = string.rep("x", 4 * 1024 * 1024) while true do s:gsub("x", "yy") end`,
 			[]string{"-timeout", "200ms"}, "script stopped: timeout after 200ms"},
+		{"doubling", `local s = "x" while true do s = s .. s end`,
+			nil, "doubling.lua:1: concatenation (..): the result would be longer than the 16 MiB limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,8 +43,42 @@ func assertNotShown(t *testing.T, where, text string, secrets map[string]string)
 		for _, f := range secretForms(s) {
 			if strings.Contains(text, f) {
 				t.Errorf("%s shows the %s as %q:\n%s", where, kind, f, text)
+				break
 			}
 		}
+	}
+}
+
+// assertNoSecretInJSON decodes every NDJSON line of out and checks each
+// string in it, keys too, for every form of the secrets; a string that is
+// itself JSON (a server's answer quoted in a message) is decoded and
+// checked in turn. A secret escaped once inside a message is escaped twice
+// on the line, which no form of it matches: only the decoded strings show
+// what a consumer of -json reads.
+func assertNoSecretInJSON(t *testing.T, out string, secrets map[string]string) {
+	t.Helper()
+	var walk func(where string, v any)
+	walk = func(where string, v any) {
+		switch v := v.(type) {
+		case string:
+			assertNotShown(t, where, v, secrets)
+			var inner any
+			if json.Valid([]byte(v)) && json.Unmarshal([]byte(v), &inner) == nil {
+				walk(where+" (decoded)", inner)
+			}
+		case []any:
+			for i, e := range v {
+				walk(fmt.Sprintf("%s[%d]", where, i), e)
+			}
+		case map[string]any:
+			for k, e := range v {
+				walk(where+" key", k)
+				walk(where+"."+k, e)
+			}
+		}
+	}
+	for i, line := range jsonLines(t, out) {
+		walk(fmt.Sprintf("-json line %d", i+1), line)
 	}
 }
 
@@ -85,6 +121,32 @@ func TestRedactionCannotBeDodged(t *testing.T) {
 			assertNotShown(t, "stdout", r.stdout, secrets)
 			assertNotShown(t, "stderr", r.stderr, secrets)
 			assertNotShown(t, "the journal", string(journal), secrets)
+			if mode == "json" {
+				assertNoSecretInJSON(t, r.stdout, secrets)
+			}
+		})
+	}
+	// The server's error quotes the value it was sent, escaped: a
+	// backslash or a quote in it is escaped once in the message and twice
+	// on a -json line.
+	for _, echoed := range []string{`Tr0ub4dor\3`, `pa"ssword-long`, pass} {
+		t.Run("server echo "+echoed, func(t *testing.T) {
+			t.Parallel()
+			secrets := maps.Clone(secrets)
+			secrets["echoed"] = echoed
+			state := filepath.Join(t.TempDir(), "echo.journal")
+			r := runCLI(t, env, "", "run", "-json", "-state", state, "-var", "pass="+echoed, "testdata/secrets/echo.hcl")
+			if r.code != exitFailed || !strings.Contains(r.stdout, "is not a group id") {
+				t.Fatalf("exit %d, want 1 and the server's error; stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			journal, err := os.ReadFile(state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertNotShown(t, "stdout", r.stdout, secrets)
+			assertNotShown(t, "stderr", r.stderr, secrets)
+			assertNotShown(t, "the journal", string(journal), secrets)
+			assertNoSecretInJSON(t, r.stdout, secrets)
 		})
 	}
 }

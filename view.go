@@ -61,6 +61,9 @@ type viewOptions struct {
 func newView(env *cliEnv, opts viewOptions) view {
 	out := outputs{stdout: newRedactor(env.stdout, nil), errs: newRedactor(env.stderr, nil), color: opts.color}
 	if opts.json {
+		// A consumer reads the lines' strings decoded: they are
+		// redacted so, not only as they are written.
+		out.stdout = newJSONRedactor(env.stdout)
 		j := &jsonView{outputs: out, j: render.NewJSON(out.stdout)}
 		j.j.Version(version)
 		return j

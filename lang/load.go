@@ -150,13 +150,13 @@ func parseSource(p *hclparse.Parser, filename string, src []byte) (*hcl.File, hc
 }
 
 // exactLiterals gives the number literals of an HCL file every digit (see
-// ExactNumberLiterals).
+// ExactNumbers).
 func exactLiterals(f *hcl.File) {
 	if f == nil {
 		return
 	}
 	if body, ok := f.Body.(*hclsyntax.Body); ok {
-		ExactNumberLiterals(body, f.Bytes)
+		ExactNumbers(body, f.Bytes)
 	}
 }
 

@@ -215,11 +215,16 @@ func exactToNumber() function.Function {
 	})
 }
 
-// ExactNumberLiterals re-reads the number literals of an HCL syntax tree
-// from src with ParseNumber, so that a 200-digit id written in a workflow
-// is sent with every digit. hclsyntax parses them at cty's 512 bits.
-func ExactNumberLiterals(node hclsyntax.Node, src []byte) {
+// ExactNumbers re-reads the number literals of an HCL syntax tree from src
+// with ParseNumber, so that a 200-digit id written in a workflow is sent
+// with every digit (hclsyntax parses them at cty's 512 bits), and gives its
+// * operators exactMultiply.
+func ExactNumbers(node hclsyntax.Node, src []byte) {
 	_ = hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		if op, ok := n.(*hclsyntax.BinaryOpExpr); ok && op.Op == hclsyntax.OpMultiply {
+			op.Op = exactMultiply
+			return nil
+		}
 		lit, ok := n.(*hclsyntax.LiteralValueExpr)
 		if !ok || lit.Val.Type() != cty.Number || lit.Val.IsMarked() {
 			return nil
@@ -240,6 +245,35 @@ func ExactNumberLiterals(node hclsyntax.Node, src []byte) {
 		}
 		return nil
 	})
+}
+
+// exactMultiply is HCL's * with the whole product of two whole numbers:
+// cty multiplies at 512 bits, about 154 digits, so a 200-digit id times 1
+// lost its last digits. Whole numbers add, subtract and divide exactly in
+// cty already (it keeps the larger precision of the two). Other products,
+// and whole ones of more than maxNumberExp significant bits (about 1,000
+// digits), are cty's: a product's bits are the sum of its factors', and
+// repeated squaring would otherwise grow them without end.
+var exactMultiply = &hclsyntax.Operation{
+	Impl: function.New(&function.Spec{
+		Description: stdlib.MultiplyFunc.Description(),
+		Params: []function.Parameter{
+			{Name: "a", Type: cty.Number, AllowDynamicType: true},
+			{Name: "b", Type: cty.Number, AllowDynamicType: true},
+		},
+		Type:         function.StaticReturnType(cty.Number),
+		RefineResult: func(b *cty.RefinementBuilder) *cty.RefinementBuilder { return b.NotNull() },
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			a, b := args[0].AsBigFloat(), args[1].AsBigFloat()
+			if a.IsInt() && b.IsInt() {
+				if prec := a.MinPrec() + b.MinPrec(); prec > 512 && prec <= maxNumberExp {
+					return cty.NumberVal(new(big.Float).SetPrec(prec).Mul(a, b)), nil
+				}
+			}
+			return stdlib.MultiplyFunc.Call(args)
+		},
+	}),
+	Type: cty.Number,
 }
 
 // jsonMode says how appendJSON renders what JSON cannot hold.

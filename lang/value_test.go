@@ -148,7 +148,7 @@ func TestParseNumberExact(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	ExactNumberLiterals(expr, []byte("{ id = "+digits200+", neg = -"+digits200+", e = 1e400, f = 0.1 }"))
+	ExactNumbers(expr, []byte("{ id = "+digits200+", neg = -"+digits200+", e = 1e400, f = 0.1 }"))
 	v, diags := expr.Value(nil)
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -327,4 +327,77 @@ func TestToNumberExact(t *testing.T) {
 			t.Errorf("%s: tonumber = %s, want %s", tt.name, text, tt.want)
 		}
 	}
+}
+
+// TestExactArithmetic pins what docs/language.md says of numbers: whole
+// numbers add, subtract, multiply and divide (when the quotient is whole)
+// with every digit, up to about 1,000 significant digits; a product with a
+// fraction, a quotient that is not whole and a longer product are cty's:
+// rounded to the larger operand's precision, at least 512 bits (about 154
+// digits).
+// Before exactMultiply, B * 1 of a 200-digit B changed its last digits.
+func TestExactArithmetic(t *testing.T) {
+	t.Parallel()
+	b := mustInt(digits200)
+	mul := func(x, y *big.Int) string { return new(big.Int).Mul(x, y).String() }
+	num := func(s string) cty.Value {
+		v, err := ParseNumber(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	e600 := "1" + strings.Repeat("0", 600) // 1,394 significant bits
+	long := strings.Repeat(digits200, 3)   // 1,993: the square has more than 3,322
+	tests := []struct {
+		expr string
+		want string
+		cty  func() cty.Value // the rounded cases: what cty's own operator gives
+	}{
+		{expr: "B * 1", want: digits200},
+		{expr: "1 * B", want: digits200},
+		{expr: "B * B", want: mul(b, b)},
+		{expr: "B * 7 / 7", want: digits200},
+		{expr: "(B * 2 + 1 - 1) / 2", want: digits200},
+		{expr: "B + 1 - 1", want: digits200},
+		{expr: "-B * -1", want: digits200},
+		{expr: "B % 1000", want: "210"},
+		{expr: "12345678901234567890123456789 * 98765432109876543210987654321",
+			want: mul(mustInt("12345678901234567890123456789"), mustInt("98765432109876543210987654321"))},
+		{expr: "0.1 * 3", want: "0.3"},
+		{expr: "B / 3", cty: func() cty.Value { return num(digits200).Divide(num("3")) }},
+		{expr: "B * 0.5", cty: func() cty.Value { return num(digits200).Multiply(num("0.5")) }},
+		{expr: "E * E", want: "1" + strings.Repeat("0", 1200)},
+		{expr: "L * L", cty: func() cty.Value { return num(long).Multiply(num(long)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			t.Parallel()
+			src := strings.NewReplacer("B", digits200, "E", e600, "L", long).Replace(tt.expr)
+			expr, diags := hclsyntax.ParseExpression([]byte(src), "t.hcl", hcl.InitialPos)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			ExactNumbers(expr, []byte(src))
+			v, diags := expr.Value(nil)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			got, want := NumberText(v.AsBigFloat()), tt.want
+			if tt.cty != nil {
+				want = NumberText(tt.cty().AsBigFloat())
+			}
+			if got != want {
+				t.Errorf("%s = %.80s... (%d digits); want %.80s... (%d digits)", tt.expr, got, len(got), want, len(want))
+			}
+		})
+	}
+}
+
+func mustInt(s string) *big.Int {
+	n, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		panic(s)
+	}
+	return n
 }

@@ -182,7 +182,7 @@ func (c *Config) rawValue(v *Variable, raw, source string) (cty.Value, hcl.Range
 	if diags.HasErrors() {
 		return cty.NilVal, rng, c.badRawValue(v, raw, rng)
 	}
-	ExactNumberLiterals(expr, []byte(raw))
+	ExactNumbers(expr, []byte(raw))
 	val, diags := expr.Value(nil)
 	if diags.HasErrors() {
 		return cty.NilVal, rng, c.badRawValue(v, raw, rng)

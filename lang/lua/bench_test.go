@@ -1,11 +1,15 @@
 package lua
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+
+	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
 )
 
 // usersPage is a users.getInfo answer for 100 users, the usual page size.
@@ -108,4 +112,36 @@ func BenchmarkConvert(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkConcat builds 100,000 short strings with .., which Compile
+// turns into calls of the bounded concat, beside the same script compiled
+// as gopher-lua compiles it (one OP_CONCAT instruction a chain).
+func BenchmarkConcat(b *testing.B) {
+	src := []byte(`local n = 0 for i = 1, 100000 do local s = "item " .. i .. " of " .. n n = n + #s end return n`)
+	bounded, err := Compile("concat.lua", src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	chunk, err := parse.Parse(bytes.NewReader(src), "concat.lua")
+	if err != nil {
+		b.Fatal(err)
+	}
+	proto, err := glua.Compile(chunk, "concat.lua")
+	if err != nil {
+		b.Fatal(err)
+	}
+	opcode := &Script{name: "concat.lua", proto: proto, source: src}
+	for _, s := range []struct {
+		name   string
+		script *Script
+	}{{"bounded", bounded}, {"opcode-baseline", opcode}} {
+		b.Run(s.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.script.Run(b.Context(), Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -22,8 +22,8 @@ import (
 // context while it works, so that timeouts, Ctrl-C and the memory limit
 // hold inside a call too.
 
-// reserveMin is the smallest result worth asking the memory guard about:
-// below it, the guard's sampling between instructions is precise enough.
+// reserveMin is how many bytes of results are built between two looks at
+// the heap: a look costs about a microsecond, copying 64 KiB more.
 const reserveMin = 64 << 10
 
 // checkEvery is how many matches or elements a loop handles between two
@@ -32,7 +32,8 @@ const checkEvery = 1024
 
 // installBounded replaces the string functions that can build large
 // strings or work long in one call, in the string table (and so in the
-// methods of strings) and in table.concat.
+// methods of strings) and in table.concat, and sets the function the ..
+// operator calls (see concat.go).
 func (r *runtime) installBounded(str, tbl *glua.LTable) {
 	L := r.L
 	format, _ := str.RawGetString("format").(*glua.LFunction)
@@ -57,6 +58,7 @@ func (r *runtime) installBounded(str, tbl *glua.LTable) {
 	if tbl != nil {
 		tbl.RawSetString("concat", L.NewFunction(r.tableConcat))
 	}
+	L.SetGlobal(concatName, L.NewFunction(r.concat))
 }
 
 // checkStop raises the stop error once the run's context has ended, so
@@ -69,13 +71,22 @@ func (r *runtime) checkStop(L *glua.LState) {
 
 // reserve is called before a function builds a result of n bytes: it
 // raises an error if n is beyond the run's string limit, and stops the run
-// if the heap has no room for n more bytes.
+// if the heap has no room for n more bytes. The heap is read once per
+// reserveMin bytes of results, so that many small ones (s .. i in a loop)
+// are counted too.
 func (r *runtime) reserve(L *glua.LState, fname string, n int) {
 	r.checkStop(L)
 	if n > r.limit || n < 0 {
 		L.RaiseError("%s: the result would be longer than the %s limit", fname, formatBytes(r.limit))
 	}
-	if r.guard != nil && n >= reserveMin && !r.guard.reserve(int64(n)) {
+	if r.guard == nil {
+		return
+	}
+	if r.unchecked += n; r.unchecked < reserveMin {
+		return
+	}
+	r.unchecked = 0
+	if !r.guard.reserve(int64(n)) {
 		r.checkStop(L)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	goruntime "runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,13 +119,20 @@ func TestStringLimit(t *testing.T) {
 			"string.format: the result would be longer than the 16 MiB limit"},
 		{"format of a long string", `local s = ("x"):rep(9 * 1024 * 1024) return #string.format("%s%s", s, s)`,
 			"string.format: the result would be longer than the 16 MiB limit"},
-		{"upper", `local s = ("x"):rep(12 * 1024 * 1024) return #(s .. s):upper()`,
-			"string.upper: the result would be longer than the 16 MiB limit"},
+		{"upper", `return #input:upper()`, "string.upper: the result would be longer than the 16 MiB limit"},
+		{"doubling with ..", `local s = "x" while true do s = s .. s end`,
+			"test.lua:1: concatenation (..): the result would be longer than the 16 MiB limit"},
+		{"a chain of ..", `local s = ("x"):rep(6 * 1024 * 1024) return #(s .. "," .. s .. "," .. s)`,
+			"concatenation (..): the result would be longer than the 16 MiB limit"},
+		{".. in a function", `local function twice(s) return s .. s end local s = "x" for i = 1, 40 do s = twice(s) end`,
+			"test.lua:1: concatenation (..): the result would be longer than the 16 MiB limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := runScript(t, tt.src, Options{MaxMemory: -1})
+			// Only an input can be longer than the limit: nothing in a
+			// script builds one.
+			_, err := runScript(t, tt.src, Options{MaxMemory: -1, Input: strings.Repeat("x", 17<<20)})
 			wantError(t, err, tt.want)
 		})
 	}
@@ -140,7 +148,14 @@ func TestStringMemoryGuard(t *testing.T) {
 		{"concat", `local s = ("x"):rep(12 * 1024 * 1024) return #table.concat({s, s, s, s})`},
 		{"gsub", `return #("x"):rep(1024 * 1024):gsub("x", ("y"):rep(40))`},
 		{"format", `local s = ("x"):rep(12 * 1024 * 1024) return #string.format("%s%s%s", s, s, s)`},
+		{"..", `local s = ("x"):rep(12 * 1024 * 1024) return #(s .. s .. s)`},
+		{"short .. in a loop", `local s, t = ("x"):rep(1000), {} for i = 1, 200000 do t[i] = s .. i end`}, // 200 MB
 	}
+	// No samples between instructions: what stops each is the check
+	// before its result is built.
+	interval := memoryInterval
+	memoryInterval = time.Hour
+	defer func() { memoryInterval = interval }()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// The guard counts growth from the heap at the start: garbage of

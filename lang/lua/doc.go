@@ -93,15 +93,16 @@
 // strings or work long in one instruction (rep, find, match, gsub, gmatch,
 // format, upper, lower, reverse, table.concat) are replaced by versions
 // that work out their result's size first, refuse one beyond
-// Options.MaxResultBytes, and check the context as they go; a pattern
-// search runs on its own goroutine, so that one that backtracks for ever
-// is abandoned when the run stops. Memory is guarded: while a script
-// runs, the process's Go heap is sampled every 50ms, and before each string
-// result of 64 KiB or more, and the script stops with "script stopped:
+// Options.MaxResultBytes, and check the context as they go; Compile turns
+// the .. operator into a call of such a function too (see concat.go). A
+// pattern search runs on its own goroutine, so that one that backtracks
+// for ever is abandoned when the run stops. Memory is guarded: while a script
+// runs, the process's Go heap is sampled every 50ms, and before each 64
+// KiB of string results, and the script stops with "script stopped:
 // memory limit of 512 MiB exceeded" once the heap has grown more than
 // Options.MaxMemory beyond its size at the start. The heap is the whole
-// process's (other runs and garbage not yet collected count too) and the
-// .. operator can allocate a lot between two samples, so the bound is
+// process's (other runs and garbage not yet collected count too), and a
+// table grows its array in one step between two samples, so the bound is
 // approximate.
 //
 // # Functions for HCL

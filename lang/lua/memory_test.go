@@ -16,7 +16,8 @@ func TestMemoryGuard(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := runScript(t, tt.src, Options{MaxMemory: 64 << 20})
+			// A string limit above the guard's: the guard must stop it.
+			_, err := runScript(t, tt.src, Options{MaxMemory: 64 << 20, MaxResultBytes: 1 << 30})
 			wantError(t, err, "script stopped: memory limit of 64 MiB exceeded")
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("errors.Is(err, context.Canceled) is false for %v", err)

@@ -69,8 +69,8 @@ type Options struct {
 	Log func(msg string)
 	// MaxResultBytes bounds the JSON size of the result, of a json.encode
 	// and of one okru.call's params, and the length of a string built by
-	// string.rep, gsub, format, upper, lower, reverse or table.concat.
-	// 0 means DefaultMaxResultBytes.
+	// the .. operator, string.rep, gsub, format, upper, lower, reverse or
+	// table.concat. 0 means DefaultMaxResultBytes.
 	MaxResultBytes int
 	// Timeout stops the script after this long ("script stopped: timeout
 	// after 2s"). 0 leaves it to ctx.
@@ -83,7 +83,8 @@ type Options struct {
 	// MaxMemory stops the script ("script stopped: memory limit of 512 MiB
 	// exceeded") when the process's Go heap grows more than this many bytes
 	// beyond what it was when the run started. It is sampled every 50ms
-	// and counts the whole process, so it is approximate. 0 means
+	// and before every 64 KiB of strings built, and counts the whole
+	// process, so it is approximate (see guardMemory). 0 means
 	// DefaultMaxMemory; negative turns the guard off.
 	MaxMemory int64
 	// Libraries are what require(name) loads beyond the built-in modules;
@@ -107,7 +108,7 @@ func Compile(name string, source []byte) (*Script, error) {
 	if err != nil {
 		return nil, newSyntaxError(name, source, err)
 	}
-	proto, err := glua.Compile(chunk, name)
+	proto, err := glua.Compile(boundConcat(chunk), name)
 	if err != nil {
 		return nil, newSyntaxError(name, source, err)
 	}
@@ -216,8 +217,10 @@ type runtime struct {
 	// generator, which no seed can make repeatable.
 	rng *rand.Rand
 
-	// guard is the run's memory guard, nil when it is off.
-	guard *memoryGuard
+	// guard is the run's memory guard, nil when it is off; unchecked
+	// counts the bytes of results built since reserve last asked it.
+	guard     *memoryGuard
+	unchecked int
 }
 
 func newRuntime(name string, opts Options) (*runtime, error) {
