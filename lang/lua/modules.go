@@ -68,6 +68,8 @@ func (r *runtime) install() {
 	L.SetGlobal("log", L.NewFunction(r.logFn))
 	L.SetGlobal("require", L.NewFunction(r.require))
 	L.SetGlobal("error", L.NewFunction(luaError))
+	L.SetGlobal("pcall", L.NewFunction(luaPcall))
+	L.SetGlobal("xpcall", L.NewFunction(luaXpcall))
 	if str, ok := L.GetGlobal(glua.StringLibName).(*glua.LTable); ok {
 		tbl, _ := L.GetGlobal(glua.TabLibName).(*glua.LTable)
 		r.installBounded(str, tbl)
