@@ -19,6 +19,11 @@ func cmdPlan(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "plan", "plan [flags] [FILE|DIR]")
 	f.register(fs)
 	fs.Lookup("sandbox").Usage = "plan with the in-process sandbox's demo credentials in place of the workflow's (nothing is called)"
+	// plan takes a run's command line as it is, but the sandbox's graph
+	// and pace change nothing in a plan: its help must not promise them.
+	for _, name := range []string{"sandbox-seed", "sandbox-users", "sandbox-latency"} {
+		fs.Lookup(name).Usage = "checked as for run but without effect: plan calls nothing (accepted so that a run's command line plans as it is)"
+	}
 	fs.BoolVar(&detail, "detail", false, fmt.Sprintf("show every instance of a for_each step, not only its first %d", render.PlanSample))
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would be called, 2 when calls are planned, 1 on an error")
 	pos, err := parseFlags(fs, args)

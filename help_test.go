@@ -139,6 +139,16 @@ func TestPlanHelpSaysItPlans(t *testing.T) {
 	if !strings.Contains(line, "nothing is called") || strings.Contains(line, "run against") {
 		t.Errorf("plan -h says of -sandbox: %q", line)
 	}
+	for _, f := range []string{"-sandbox-seed uint", "-sandbox-users int", "-sandbox-latency duration"} {
+		_, after, _ := strings.Cut(r.stdout, "  "+f+"\n")
+		line, _, _ := strings.Cut(after, "\n")
+		if !strings.Contains(line, "without effect: plan calls nothing") {
+			t.Errorf("plan -h says of %s: %q", f, line)
+		}
+	}
+	if r := runEmpty(t, "plan", "-sandbox", "-sandbox-latency", "1h", "-sandbox-users", "20", "examples/whoami.hcl"); r.code != exitOK {
+		t.Errorf("plan with a run's sandbox flags: exit %d\n%s", r.code, r.stderr)
+	}
 }
 
 func TestVersionJSON(t *testing.T) {

@@ -38,6 +38,8 @@ func TestScriptCLIGolden(t *testing.T) {
 		{name: "example_post_with_tags", args: []string{"run", "--sandbox", "-parallelism", "1", "examples/post-with-tags.hcl"}},
 		{name: "plan_post_with_tags", args: []string{"plan", "examples/post-with-tags.hcl", "-var", "message=Hello, plugins!"}},
 		{name: "lua_library_error", args: []string{"--sandbox", "testdata/cli/luafunc/uses_library.lua"}},
+		{name: "lua_library_raises", args: []string{"-sandbox", "testdata/cli/luaerror/main.lua"}},
+		{name: "lua_library_typo", args: []string{"-sandbox", "testdata/cli/luaerror/typo.lua"}},
 		{name: "lua_function_raises", args: []string{"run", "--sandbox", "testdata/cli/luafunc/raise.hcl"}},
 		{name: "lua_function_returns_function", args: []string{"run", "--sandbox", "testdata/cli/luafunc/give_function.hcl"}},
 		{name: "lua_function_returns_cycle", args: []string{"plan", "testdata/cli/luafunc/cycle.hcl"}},

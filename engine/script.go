@@ -175,12 +175,19 @@ func (r *runner) runScript(ctx context.Context, inst *instance) result {
 }
 
 // scriptFailure is the diagnostic of a failed script instance, pointing at
-// the line of the script that failed when Lua knows it.
+// the line that failed when Lua knows it: in the script, or in a library
+// it required (whose source the workflow registered when it loaded).
 func scriptFailure(inst *instance, err error) *hcl.Diagnostic {
 	s := inst.node.step.Script
 	subject := inst.node.rng
 	if se, ok := errors.AsType[*lua.ScriptError](err); ok && se.Line > 0 {
-		subject = s.Range(se.Line, 0)
+		src, inLibrary := inst.node.scope.libs.Sources()[se.File]
+		switch {
+		case se.File == s.Name:
+			subject = s.Range(se.Line, 0)
+		case inLibrary:
+			subject = lineRange(se.File, src, se.Line)
+		}
 	}
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Script failed",
 		Detail: withName(InstanceName(inst.node.addr, inst.key), err.Error()), Subject: subject.Ptr()}

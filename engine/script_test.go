@@ -246,7 +246,7 @@ func TestScriptFailures(t *testing.T) {
 	}{
 		{name: "uncaught API error", source: "local x = 1\nreturn okru.call('group.getInfo', {uids = '1', fields = 'name'})",
 			line: 5, want: []string{"script.s:2: call group.getInfo: PARAM (100): TEST : injected"}, apiError: 100},
-		{name: "runtime error", source: "local t = nil\n\nreturn t.x", line: 6, want: []string{"script.s:3: attempt to index a non-table object(nil) with key 'x'"}},
+		{name: "runtime error", source: "local t = nil\n\nreturn t.x", line: 6, want: []string{"script.s:3: t is nil, not a table"}},
 		{name: "error raised", source: "error('no friends found')", line: 4, want: []string{"script.s:1: no friends found"}},
 		{name: "timeout stops an endless loop", source: "while true do end", extra: `timeout = "50ms"`, line: 4, want: []string{"script.s:1: script stopped: timeout after 50ms"}},
 		{name: "sandbox", source: "local f = io.open('/etc/passwd')", line: 4, want: []string{"script.s:1: io.open: the io library is not available in okru-run scripts"}},

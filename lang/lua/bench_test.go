@@ -131,7 +131,7 @@ func BenchmarkConcat(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	opcode := &Script{name: "concat.lua", proto: proto, source: src}
+	opcode := &Script{name: "concat.lua", proto: proto}
 	for _, s := range []struct {
 		name   string
 		script *Script

@@ -103,10 +103,10 @@ func rewriteExpr(e ast.Expr) ast.Expr {
 		for {
 			c, ok := cur.(*ast.StringConcatOpExpr)
 			if !ok {
-				args = append(args, operand(cur))
+				args = append(args, concatOperand(cur))
 				break
 			}
-			args = append(args, operand(c.Lhs))
+			args = append(args, concatOperand(c.Lhs))
 			cur = c.Rhs
 		}
 		fn := &ast.IdentExpr{Value: concatName}
@@ -145,10 +145,10 @@ func rewriteExpr(e ast.Expr) ast.Expr {
 	return e
 }
 
-// operand rewrites e, an operand of .., to give one value: a call or ...
+// concatOperand rewrites e, an operand of .., to give one value: a call or ...
 // as the last argument of a call would give all of theirs ("#" ..
 // s:gsub(...) would pass gsub's count too), as (f()) gives one.
-func operand(e ast.Expr) ast.Expr {
+func concatOperand(e ast.Expr) ast.Expr {
 	e = rewriteExpr(e)
 	switch e := e.(type) {
 	case *ast.FuncCallExpr:

@@ -118,7 +118,11 @@
 // # Errors
 //
 // Compile and Check return a *SyntaxError with line and column. Run
-// returns a *ScriptError whose text is "report.lua:12: message"; it wraps
-// the *okru.Error of an uncaught okru.call failure (errors.As works) and
-// the context's error of a stopped run (errors.Is(err, context.Canceled)).
+// returns a *ScriptError whose text is "report.lua:12: message", or, for
+// an error in a library, "lua/util.lua:3: message (called from
+// report.lua:4)". Calling or indexing what is not a function or table
+// names it as written ("o.cal is not a function of o; did you mean
+// o.call?"). The error wraps the *okru.Error of an uncaught okru.call
+// failure (errors.As works) and the context's error of a stopped run
+// (errors.Is(err, context.Canceled)).
 package lua

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,11 +20,20 @@ import (
 // cannot become JSON, or the run's context ending (timeout, interruption).
 //
 // Its text is "report.lua:12: message", or "report.lua: message" when no
-// line is known (a result conversion error happens after the last line ran).
+// line is known (a result conversion error happens after the last line
+// ran). A failure in a library the script required names the library's
+// line and the lines that called it: "lua/util.lua:3: boom (called from
+// report.lua:4)".
 type ScriptError struct {
-	File string // the script's name as given to Compile or Run
-	Line int    // 1-based; 0 when unknown
+	// File and Line are where it failed: the script's name as given to
+	// Compile or Run, or a library's file. Line is 1-based; 0 when unknown.
+	File string
+	Line int
 	Msg  string
+	// CalledFrom are the lines that led to File:Line when it is not in the
+	// script itself, innermost first, up to the script's line that called
+	// into the library.
+	CalledFrom []Position
 	// Traceback is Lua's stack traceback at the error, for a verbose view.
 	// It is not part of Error(): most users need only file:line.
 	Traceback string
@@ -38,10 +45,18 @@ type ScriptError struct {
 }
 
 func (e *ScriptError) Error() string {
+	s := e.File + ": " + e.Msg
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+		s = fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
-	return e.File + ": " + e.Msg
+	if len(e.CalledFrom) > 0 {
+		from := make([]string, len(e.CalledFrom))
+		for i, p := range e.CalledFrom {
+			from[i] = p.String()
+		}
+		s += " (called from " + strings.Join(from, ", ") + ")"
+	}
+	return s
 }
 
 func (e *ScriptError) Unwrap() error { return e.Err }
@@ -110,7 +125,9 @@ func endOf(source []byte) (line, col int) {
 type callError struct {
 	method string
 	err    error
-	line   int // the line of the okru.call, 0 if unknown
+	// stack is where the okru.call was made, innermost first: the error
+	// may be raised again elsewhere.
+	stack []Position
 }
 
 func (c *callError) apiError() *okru.Error {
@@ -170,22 +187,34 @@ func stopMessage(ctx context.Context) string {
 	return "script stopped: interrupted"
 }
 
-// scriptError turns what PCall returned into a *ScriptError.
+// scriptError turns what PCall returned into a *ScriptError, with what
+// the message handler of protectedCall saw.
 func (r *runtime) scriptError(ctx context.Context, err error) error {
 	aerr, ok := errors.AsType[*glua.ApiError](err)
 	if !ok {
 		return &ScriptError{File: r.name, Msg: err.Error(), Err: err}
 	}
+	f := r.failure
+	if f == nil {
+		f = &failure{}
+	}
 	se := &ScriptError{File: r.name, Traceback: aerr.StackTrace}
+	if len(f.frames) > 0 {
+		se.Traceback = traceback(f.frames)
+	}
+	stack := luaPositions(f.frames)
+	var at Position
 	switch obj := aerr.Object.(type) {
 	case glua.LString:
-		se.Line, se.Msg = r.splitPosition(string(obj))
-		se.Msg = r.nameFailure(se.Line, se.Msg)
+		at, se.Msg = cutPosition(string(obj), append(stack, Position{File: r.name}))
+		if f.named != "" {
+			se.Msg = f.named
+		}
 	case glua.LNumber:
 		se.Msg = obj.String()
 	case *glua.LUserData:
 		if ce, ok := obj.Value.(*callError); ok {
-			se.Line, se.Msg, se.Err = ce.line, ce.err.Error(), ce.err
+			se.Msg, se.Err, stack = ce.err.Error(), ce.err, ce.stack
 		}
 	}
 	if se.Msg == "" {
@@ -194,8 +223,11 @@ func (r *runtime) scriptError(ctx context.Context, err error) error {
 	if hint, ok := limitHints[se.Msg]; ok {
 		se.Msg += ": " + hint
 	}
-	if se.Line == 0 {
-		se.Line = r.tracebackLine(aerr.StackTrace)
+	if at.Line == 0 && len(stack) > 0 {
+		at = stack[0]
+	}
+	if at.Line > 0 {
+		se.File, se.Line, se.CalledFrom = at.File, at.Line, r.calledFrom(at, stack)
 	}
 	if ctx.Err() != nil {
 		se.Msg, se.Err = stopMessage(ctx), ctx.Err()
@@ -203,36 +235,32 @@ func (r *runtime) scriptError(ctx context.Context, err error) error {
 	return se
 }
 
+// calledFrom are the lines of stack above at up to the first in the
+// script itself; none when at is in the script.
+func (r *runtime) calledFrom(at Position, stack []Position) []Position {
+	i := slices.Index(stack, at)
+	if at.File == r.name || i < 0 {
+		return nil
+	}
+	var out []Position
+	for _, p := range stack[i+1:] {
+		out = append(out, p)
+		if p.File == r.name || len(out) == maxCalledFrom {
+			break
+		}
+	}
+	return out
+}
+
+// maxCalledFrom bounds ScriptError.CalledFrom: a library's own depth
+// matters little once its entry point is named.
+const maxCalledFrom = 5
+
 // limitHints explain gopher-lua's terse errors for the state's bounds.
 var limitHints = map[string]string{
 	"stack overflow":         fmt.Sprintf("calls nested more than %d deep (endless recursion?)", callStackSize),
 	"lua callstack overflow": fmt.Sprintf("calls nested more than %d deep (endless recursion?)", callStackSize),
 	"registry overflow":      fmt.Sprintf("more than %d values at once on the Lua stack (a huge unpack or argument list?)", registryMaxSize),
-}
-
-// splitPosition splits "report.lua:12: msg" as Lua writes runtime errors.
-func (r *runtime) splitPosition(s string) (int, string) {
-	rest, ok := strings.CutPrefix(s, r.name+":")
-	if !ok {
-		return 0, s
-	}
-	num, msg, ok := strings.Cut(rest, ": ")
-	line, err := strconv.Atoi(num)
-	if !ok || err != nil {
-		return 0, s
-	}
-	return line, msg
-}
-
-// tracebackLine finds the innermost line of the script in a traceback, for
-// errors raised with a value that carries no position.
-func (r *runtime) tracebackLine(tb string) int {
-	for l := range strings.Lines(tb) {
-		if line, _ := r.splitPosition(strings.TrimSpace(l)); line > 0 {
-			return line
-		}
-	}
-	return 0
 }
 
 // describeErrorValue writes an error value that is not a string: its
@@ -259,73 +287,6 @@ func (r *runtime) describeErrorValue(v glua.LValue) string {
 	return "error value of type " + v.Type().String()
 }
 
-// gopher-lua's errors for calling or indexing nil do not say what was nil
-// (Lua's own say "attempt to call field 'cal'"). When the failing line
-// reads MODULE.FIELD of a module table that has no FIELD, that is the
-// likely culprit: nameFailure names it and the closest field the module
-// has.
-var (
-	callFailure  = "attempt to call a non-function object"
-	indexFailure = regexp.MustCompile(`^attempt to index a non-table object\(nil\) with key '([^']*)'$`)
-	// MODULE.FIELD followed by what calls it: (, a string or a table.
-	calledField = regexp.MustCompile(`\b([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*(?:\(|"|'|\[\[|\{)`)
-	// MODULE.FIELD followed by what indexes it.
-	indexedField = regexp.MustCompile(`\b([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*(?:\.|\[|:)`)
-)
-
-func (r *runtime) nameFailure(line int, msg string) string {
-	re, what := calledField, "function"
-	if msg != callFailure {
-		if !indexFailure.MatchString(msg) {
-			return msg
-		}
-		re, what = indexedField, "field"
-	}
-	text := sourceLine(r.source, line)
-	for _, m := range re.FindAllStringSubmatch(stripStrings(text), -1) {
-		mod, field := m[1], m[2]
-		t, ok := r.modules[mod].(*glua.LTable)
-		if !ok || t.RawGetString(field) != glua.LNil || r.L.GetGlobal(mod) != t {
-			continue
-		}
-		out := fmt.Sprintf("%s.%s is not a %s of %s", mod, field, what, mod)
-		keys := tableKeys(t)
-		if guess := closest(field, keys); guess != "" {
-			return out + fmt.Sprintf("; did you mean %s.%s?", mod, guess)
-		}
-		if len(keys) <= 8 {
-			return out + fmt.Sprintf(" (it has %s)", strings.Join(keys, ", "))
-		}
-		return out
-	}
-	return msg
-}
-
-// sourceLine returns line n (1-based) of source, "" if there is none.
-func sourceLine(source []byte, n int) string {
-	if n < 1 {
-		return ""
-	}
-	for l := range strings.Lines(string(source)) {
-		if n--; n == 0 {
-			return l
-		}
-	}
-	return ""
-}
-
-// stripStrings blanks short string literals and comments, so that text in
-// them is not read as code.
-func stripStrings(line string) string {
-	line = quoted.ReplaceAllStringFunc(line, func(q string) string { return q[:1] + strings.Repeat(" ", len(q)-2) + q[len(q)-1:] })
-	if i := strings.Index(line, "--"); i >= 0 {
-		line = line[:i]
-	}
-	return line
-}
-
-var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'`)
-
 // tableKeys returns the string keys of t, sorted.
 func tableKeys(t *glua.LTable) []string {
 	var keys []string
@@ -339,8 +300,9 @@ func tableKeys(t *glua.LTable) []string {
 }
 
 // closest returns the candidate within a few edits of name, "" if none.
+// A name is never all edits: x is no typo of a.
 func closest(name string, candidates []string) string {
-	best, bestDist := "", max(1, (len(name)+1)/3)+1
+	best, bestDist := "", min(max(1, (len(name)+1)/3)+1, len(name))
 	for _, c := range candidates {
 		if d := levenshtein.Distance(strings.ToLower(name), strings.ToLower(c), nil); d < bestDist {
 			best, bestDist = c, d

@@ -107,8 +107,8 @@ func (r *runtime) functionsTable(lib *library) (*glua.LTable, error) {
 	L := r.L
 	L.Push(L.NewFunction(r.require))
 	L.Push(glua.LString(lib.name))
-	if err := L.PCall(1, 1, nil); err != nil {
-		return nil, r.scriptError(L.Context(), err)
+	if err := r.protectedCall(1, 1); err != nil {
+		return nil, err
 	}
 	mod := L.Get(-1)
 	L.Pop(1)
@@ -163,8 +163,8 @@ func (l *Libraries) Call(ctx context.Context, name string, args []json.RawMessag
 			}
 			L.Push(v)
 		}
-		if err := L.PCall(len(args), 1, nil); err != nil {
-			return r.scriptError(L.Context(), err)
+		if err := r.protectedCall(len(args), 1); err != nil {
+			return err
 		}
 		out, err = r.encodeJSON(L.Get(-1), "result")
 		if err != nil {

@@ -70,6 +70,8 @@ func (r *runtime) install() {
 	L.SetGlobal("log", L.NewFunction(r.logFn))
 	L.SetGlobal("require", L.NewFunction(r.require))
 	L.SetGlobal("error", L.NewFunction(luaError))
+	L.SetGlobal("pcall", L.NewFunction(luaPcall))
+	L.SetGlobal("xpcall", L.NewFunction(luaXpcall))
 	if str, ok := L.GetGlobal(glua.StringLibName).(*glua.LTable); ok {
 		tbl, _ := L.GetGlobal(glua.TabLibName).(*glua.LTable)
 		r.installBounded(str, tbl)
@@ -458,26 +460,13 @@ func (r *runtime) session(L *glua.LState) int {
 	return 1
 }
 
-// newError makes the Lua error value of a failed call, remembering the
-// script line that made the call.
+// newError makes the Lua error value of a failed call, remembering where
+// the script made the call.
 func (r *runtime) newError(L *glua.LState, method string, err error) *glua.LUserData {
 	ud := L.NewUserData()
-	ud.Value = &callError{method: method, err: wrapCallError(method, err), line: scriptLine(L)}
+	ud.Value = &callError{method: method, err: wrapCallError(method, err), stack: luaPositions(stack(L, 0))}
 	ud.Metatable = r.errorMT
 	return ud
-}
-
-// scriptLine is the line of the innermost Lua function on the stack.
-func scriptLine(L *glua.LState) int {
-	for level := 0; ; level++ {
-		dbg, ok := L.GetStack(level)
-		if !ok {
-			return 0
-		}
-		if _, err := L.GetInfo("l", dbg, glua.LNil); err == nil && dbg.CurrentLine > 0 {
-			return dbg.CurrentLine
-		}
-	}
 }
 
 // errorIndex gives an API error's fields: code, name and class (nil when

@@ -95,9 +95,8 @@ type Options struct {
 // Script is a compiled Lua script. It is immutable and may be run many
 // times, concurrently, each run in a fresh sandboxed state.
 type Script struct {
-	name   string
-	proto  *glua.FunctionProto
-	source []byte // to name what failed on a line (see nameFailure)
+	name  string
+	proto *glua.FunctionProto
 }
 
 // Compile parses and compiles source. name is the file name used in
@@ -112,7 +111,7 @@ func Compile(name string, source []byte) (*Script, error) {
 	if err != nil {
 		return nil, newSyntaxError(name, source, err)
 	}
-	return &Script{name: name, proto: proto, source: source}, nil
+	return &Script{name: name, proto: proto}, nil
 }
 
 // Check compiles source without running it, for `okru-run validate`. Its
@@ -164,7 +163,6 @@ func (s *Script) Run(ctx context.Context, opts Options) (json.RawMessage, error)
 	}
 	defer r.close()
 	r.guard = guard
-	r.source = s.source
 	if ctx.Err() != nil {
 		return nil, &ScriptError{File: s.name, Msg: stopMessage(ctx), Err: ctx.Err()}
 	}
@@ -175,8 +173,8 @@ func (s *Script) Run(ctx context.Context, opts Options) (json.RawMessage, error)
 		L.Push(glua.LString(a))
 	}
 	L.SetContext(ctx)
-	if err := L.PCall(len(opts.Args), 1, nil); err != nil {
-		return nil, r.scriptError(ctx, err)
+	if err := r.protectedCall(len(opts.Args), 1); err != nil {
+		return nil, err
 	}
 	L.RemoveContext()
 	out, err := r.encodeJSON(L.Get(-1), "result")
@@ -191,7 +189,6 @@ func (s *Script) Run(ctx context.Context, opts Options) (json.RawMessage, error)
 type runtime struct {
 	L        *glua.LState
 	name     string
-	source   []byte
 	caller   Caller
 	log      func(string)
 	limit    int
@@ -221,6 +218,9 @@ type runtime struct {
 	// counts the bytes of results built since reserve last asked it.
 	guard     *memoryGuard
 	unchecked int
+
+	// failure is what the message handler of the last protectedCall saw.
+	failure *failure
 }
 
 func newRuntime(name string, opts Options) (*runtime, error) {

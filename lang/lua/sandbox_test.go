@@ -226,3 +226,49 @@ func TestCanceledBeforeStart(t *testing.T) {
 		t.Errorf("line %d, calls %v", se.Line, fc.recorded())
 	}
 }
+
+// TestPcallAtStackEnd: a pcall from the call stack's last slot fails as a
+// call there does, instead of corrupting gopher-lua's stack (the script
+// went on in the wrong function: a null result, or an index out of range,
+// depending on where the recursion started). The counters are globals:
+// gopher-lua detaches a closure's upvalues from their locals at an error.
+func TestPcallAtStackEnd(t *testing.T) {
+	t.Parallel()
+	recursion := `depth, max = 0, 0
+local function f()
+  depth = depth + 1
+  if depth > max then max = depth end
+  local ok = pcall(f)
+  depth = depth - 1
+  return ok
+end
+`
+	xrecursion := `depth, max = 0, 0
+local function f()
+  depth = depth + 1
+  if depth > max then max = depth end
+  local ok = xpcall(f, function(e) return e end)
+  depth = depth - 1
+  return ok
+end
+`
+	// One frame more or less puts the last pcall in the last slot or the
+	// one before.
+	tests := []struct{ name, src string }{
+		{"pcall from the main chunk", recursion + "local ok = f()"},
+		{"pcall from a function", recursion + "local function g() local ok = f() return ok end\nlocal ok = g()"},
+		{"xpcall from the main chunk", xrecursion + "local ok = f()"},
+		{"xpcall from a function", xrecursion + "local function g() local ok = f() return ok end\nlocal ok = g()"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// The innermost f raises stack overflow before it can undo its
+			// depth + 1: depth ends at 1.
+			src := tt.src + "\nreturn {depth = depth, ok = ok, deep = max > 400}"
+			if out, want := mustRun(t, src, Options{}), `{"deep":true,"depth":1,"ok":true}`; out != want {
+				t.Errorf("got %s, want %s", out, want)
+			}
+		})
+	}
+}
