@@ -50,8 +50,11 @@ func guardMemory(ctx context.Context, limit int64) (context.Context, *memoryGuar
 	ctx, cancel := context.WithCancelCause(ctx)
 	g := &memoryGuard{base: heapBytes(), limit: limit, cancel: cancel}
 	done := make(chan struct{})
+	// Read here, not in the goroutine, which may outlive its run (and a
+	// test's change of the interval).
+	interval := memoryInterval
 	go func() {
-		t := time.NewTicker(memoryInterval)
+		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {
