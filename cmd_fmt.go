@@ -32,7 +32,7 @@ func cmdFmt(_ context.Context, env *cliEnv, args []string) int {
 	if err != nil {
 		return flagExit(err)
 	}
-	if !checkColorFlag(env, color) {
+	if !checkColorFlag(env, "fmt", color) {
 		return exitInvalid
 	}
 	useCol := useColor(env, color, env.stderr)

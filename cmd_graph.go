@@ -21,7 +21,7 @@ func cmdGraph(_ context.Context, env *cliEnv, args []string) int {
 	if err != nil {
 		return flagExit(err)
 	}
-	if !checkColorFlag(env, color) || !checkLuaPath(env, "graph", luaPath) {
+	if !checkColorFlag(env, "graph", color) || !checkLuaPath(env, "graph", luaPath) {
 		return exitInvalid
 	}
 	path, ok := workflowPath(env, "graph", pos)

@@ -39,7 +39,7 @@ func cmdTest(ctx context.Context, env *cliEnv, args []string) int {
 	if err != nil {
 		return flagExit(err)
 	}
-	if !checkColorFlag(env, color) || !reports.check(env, "test") {
+	if !checkColorFlag(env, "test", color) || !reports.check(env, "test") {
 		return exitInvalid
 	}
 	if opts.parallelism < 1 {

@@ -26,7 +26,7 @@ func cmdValidate(ctx context.Context, env *cliEnv, args []string) int {
 	if err != nil {
 		return flagExit(err)
 	}
-	if !checkColorFlag(env, color) || !checkLuaPath(env, "validate", luaPath) {
+	if !checkColorFlag(env, "validate", color) || !checkLuaPath(env, "validate", luaPath) {
 		return exitInvalid
 	}
 	path, ok := workflowPath(env, "validate", pos)

@@ -107,19 +107,19 @@ func isTerminal(w io.Writer) bool {
 // and the message would print it into a terminal or a CI log. A path is
 // named only when something is there: then it is a file's name.
 
-func checkColorFlag(env *cliEnv, mode string) bool {
+func checkColorFlag(env *cliEnv, cmd, mode string) bool {
 	switch mode {
 	case "auto", "always", "never":
 		return true
 	}
-	fmt.Fprintln(env.stderr, "okru-run: -color: want auto, always or never")
+	fmt.Fprintf(env.stderr, "okru-run %s: -color: want auto, always or never\n", cmd)
 	return false
 }
 
 // check checks the values of the workflow flags that parsing accepts as
 // any text, for command cmd.
 func (f *workflowFlags) check(env *cliEnv, cmd string) bool {
-	if !checkColorFlag(env, f.color) {
+	if !checkColorFlag(env, cmd, f.color) {
 		return false
 	}
 	for _, kv := range f.vars {
