@@ -131,7 +131,17 @@ var groupCounters = map[string]func(inv *invocation, gi int32) int{
 		return inv.graph().groupTopics[gi] + inv.srv.topics.groupCount(gi)
 	},
 	"PHOTO_ALBUMS": func(inv *invocation, gi int32) int { return inv.graph().groupAlbums[gi] },
-	"PHOTOS":       func(inv *invocation, gi int32) int { return inv.graph().groupPhotos[gi] },
+	"PHOTOS": func(inv *invocation, gi int32) int {
+		// Seeded photos and those committed since into the group's albums,
+		// as photos.getAlbums counts them.
+		g, n := inv.graph(), inv.graph().groupPhotos[gi]
+		for album, c := range inv.srv.photos.committedByAlbum() {
+			if g.albums[album].group == gi {
+				n += c
+			}
+		}
+		return n
+	},
 }
 
 // groupGetCounters answers {"counters": {"members": n, ...}} for the asked

@@ -182,7 +182,14 @@ func TestAlbumShowsCommits(t *testing.T) {
 		t.Fatalf("photos.getAlbums does not list %s: %+v", aid, got)
 		return 0
 	}
-	seeded := count()
+	groupPhotos := func() int {
+		var got struct {
+			Counters map[string]int `json:"counters"`
+		}
+		c.call(t, "group.getCounters", map[string]string{"group_id": gid, "counterTypes": "PHOTOS"}).decode(t, &got)
+		return got.Counters["photos"]
+	}
+	seeded, seededGroup := count(), groupPhotos()
 
 	target := result[uploadTarget](t, c, "photosV2.getUploadUrl", map[string]string{"count": "2", "gid": gid, "aid": aid})
 	tokens := uploadTokens(t, upload(t, target.UploadURL, part{"pic1", bytes.NewReader(fakePNG(10))}, part{"pic2", bytes.NewReader(fakePNG(11))}))
@@ -192,6 +199,9 @@ func TestAlbumShowsCommits(t *testing.T) {
 	c.call(t, "photosV2.commit", commit).decode(t, &struct{}{})
 	if n := count(); n != seeded+2 {
 		t.Errorf("photos_count %d after committing 2 photos (twice), want %d", n, seeded+2)
+	}
+	if n := groupPhotos(); n != seededGroup+2 {
+		t.Errorf("group.getCounters PHOTOS %d after committing 2 photos to its album, want %d", n, seededGroup+2)
 	}
 
 	texts := map[string]string{}
