@@ -81,6 +81,9 @@ func TestOperatorsTooManyCLI(t *testing.T) {
 	cond := write("cond.hcl", "locals {\n  x = "+strings.Repeat("true ? ", n)+"1"+strings.Repeat(" : 0", n)+"\n}\n")
 	vars := write("vars.hcl", "x = "+sum+"\n")
 	okFile := write("ok.hcl", "variable \"x\" {\n  type    = number\n  default = 0\n}\n")
+	// One term a line: the diagnostic shows the line (a refused file of
+	// one huge line shows none).
+	lines := write("lines.hcl", "output \"x\" {\n  value = (\n"+strings.Repeat("    1 +\n", 5000)+"    1\n  )\n}\n")
 	tests := []struct {
 		name string
 		args []string
@@ -88,6 +91,7 @@ func TestOperatorsTooManyCLI(t *testing.T) {
 	}{
 		{"validate", []string{"validate", long}, long + " line 2"},
 		{"validate conditionals", []string{"validate", cond}, cond + " line 2"},
+		{"validate one term a line", []string{"validate", lines}, lines + " line 4099:\n4099:     1 +\n"},
 		{"plan", []string{"plan", long}, long + " line 2"},
 		{"run", []string{"run", long}, long + " line 2"},
 		{"fmt", []string{"fmt", long}, long + " line 2"},
@@ -111,6 +115,9 @@ func TestOperatorsTooManyCLI(t *testing.T) {
 			}
 			if !strings.Contains(r.stderr, tt.at) {
 				t.Errorf("stderr does not contain %q:\n%.2000s", tt.at, r.stderr)
+			}
+			if len(r.stderr) > 4096 {
+				t.Errorf("stderr has %d bytes: a snippet of the huge line?\n%.2000s", len(r.stderr), r.stderr)
 			}
 		})
 	}

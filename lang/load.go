@@ -139,6 +139,7 @@ func newConfig(dir string) *Config {
 // through it, so that none reaches a parser nested deeper than MaxNesting.
 func parseSource(p *hclparse.Parser, filename string, src []byte) (*hcl.File, hcl.Diagnostics) {
 	if diags := CheckNesting(filename, src); diags.HasErrors() {
+		p.AddFile(filename, &hcl.File{Bytes: src}) // for the diagnostics' snippets only
 		return nil, diags
 	}
 	if strings.HasSuffix(filename, ".json") {

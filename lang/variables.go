@@ -194,6 +194,11 @@ func (c *Config) rawValue(v *Variable, raw, source string) (cty.Value, hcl.Range
 // HCL value, quoting it unless the variable is sensitive.
 func (c *Config) badRawValue(v *Variable, raw string, rng hcl.Range) hcl.Diagnostics {
 	detail := fmt.Sprintf("var.%s needs a %s; got %q.", v.Name, typeString(v.Type), raw)
+	const most = 200
+	if len(raw) > most {
+		// A value refused for its size is quoted in part, not in megabytes.
+		detail = fmt.Sprintf("var.%s needs a %s; got %q... (%d bytes in all).", v.Name, typeString(v.Type), strings.ToValidUTF8(raw[:most], ""), len(raw))
+	}
 	if v.Sensitive {
 		detail = fmt.Sprintf("var.%s needs a %s; the value given is not one (not shown: the variable is sensitive).", v.Name, typeString(v.Type))
 	}

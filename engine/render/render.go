@@ -6,6 +6,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -504,7 +505,7 @@ func diagJSON(d *hcl.Diagnostic, files map[string]*hcl.File) jsonDiag {
 			Start: jsonPos{s.Start.Line, s.Start.Column},
 			End:   jsonPos{s.End.Line, s.End.Column}}
 		jd.File, jd.Line, jd.Column = s.Filename, s.Start.Line, s.Start.Column
-		if f := files[s.Filename]; f != nil {
+		if f := files[s.Filename]; f != nil && linesFit(f.Bytes, d) {
 			jd.Snippet = sourceLines(f.Bytes, s.Start.Line, min(s.End.Line, s.Start.Line+snippetLines-1))
 		}
 	}
@@ -528,7 +529,43 @@ func Diagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics,
 	if len(diags) == 0 {
 		return
 	}
-	_ = hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+	for _, d := range diags {
+		// HCL's writer takes its snippets from the files it is given.
+		fs := files
+		if f := d.Subject; f != nil && files[f.Filename] != nil && !linesFit(files[f.Filename].Bytes, d) {
+			fs = nil
+		}
+		_ = hcl.NewDiagnosticTextWriter(w, fs, width, color).WriteDiagnostic(d)
+	}
+}
+
+// maxSnippetLine is the longest source line a diagnostic quotes. A snippet
+// quotes its lines whole, and the text refused for its size (a file nested
+// too deeply, a huge -var value) is often one line of megabytes.
+const maxSnippetLine = 1000
+
+// linesFit reports whether the lines d's subject and context cover are
+// short enough to quote.
+func linesFit(src []byte, d *hcl.Diagnostic) bool {
+	for _, r := range []*hcl.Range{d.Subject, d.Context} {
+		if r == nil {
+			continue
+		}
+		from, to := min(r.Start.Byte, len(src)), min(max(r.End.Byte, r.Start.Byte), len(src))
+		start := bytes.LastIndexByte(src[:from], '\n') + 1
+		end := bytes.IndexByte(src[to:], '\n')
+		if end < 0 {
+			end = len(src) - to
+		}
+		// Each line of the span must fit; a span of many short lines is
+		// quoted only in part by the JSON view, and whole by HCL's writer.
+		for line := range bytes.SplitSeq(src[start:to+end], []byte("\n")) {
+			if len(line) > maxSnippetLine {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Outputs prints outputs as name = value lines in HCL syntax.

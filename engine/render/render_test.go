@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/okru-run/okru-run/engine"
 	"github.com/okru-run/okru-run/lang"
 	"github.com/zclconf/go-cty/cty"
@@ -88,5 +89,36 @@ func TestJSONLines(t *testing.T) {
 	}
 	if !strings.Contains(lines[1], `"key":0`) || !strings.Contains(lines[5], `"key":"x"`) {
 		t.Errorf("keys not written as JSON values:\n%s", b.String())
+	}
+}
+
+// TestSnippetsOfLongLines: a diagnostic quotes its source lines in text
+// and in JSON, but not a line of megabytes (a value or file refused for
+// its size), which would flood a terminal or a CI log.
+func TestSnippetsOfLongLines(t *testing.T) {
+	short := []byte("locals {\n  x = 1 +\n    y\n}\n")
+	long := []byte("locals {\n  x = " + strings.Repeat("1 + ", 100_000) + "1\n}\n")
+	for _, tt := range []struct {
+		name   string
+		src    []byte
+		quoted bool
+	}{{"short lines", short, true}, {"one long line", long, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]*hcl.File{"w.hcl": {Bytes: tt.src}}
+			rng := hcl.Range{Filename: "w.hcl", Start: hcl.Pos{Line: 2, Column: 3, Byte: 11}, End: hcl.Pos{Line: 2, Column: 4, Byte: 12}}
+			diags := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Bad", Subject: &rng}}
+			var text, js bytes.Buffer
+			Diagnostics(&text, files, diags, false, 0)
+			NewJSON(&js).Diagnostics(files, diags)
+			if got := strings.Contains(text.String(), "2:   x = 1 +"); got != tt.quoted {
+				t.Errorf("text quotes line 2: %v, want %v\n%.300s", got, tt.quoted, text.String())
+			}
+			if got := strings.Contains(js.String(), `"snippet":"  x = 1 +`); got != tt.quoted {
+				t.Errorf("JSON quotes line 2: %v, want %v\n%.300s", got, tt.quoted, js.String())
+			}
+			if text.Len() > 2000 || js.Len() > 2000 {
+				t.Errorf("text %d bytes, JSON %d bytes: the long line was quoted", text.Len(), js.Len())
+			}
+		})
 	}
 }
