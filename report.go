@@ -60,6 +60,9 @@ func (f *reportFlags) check(env *cliEnv, cmd string) bool {
 		}
 		st, err := os.Stat(p.path)
 		switch {
+		case p.file != "" && strings.HasSuffix(p.path, string(filepath.Separator)):
+			// Names a folder, existing or not: the file could not be created.
+			refuse(p.flag, p.path, "names a folder; give the report's file, such as "+filepath.Join(p.path, p.file))
 		case err != nil: // to be created
 		case p.file != "" && st.IsDir():
 			refuse(p.flag, p.path, "is a folder; give the report's file, such as "+filepath.Join(p.path, p.file))

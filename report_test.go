@@ -252,6 +252,8 @@ func TestReportPathRefused(t *testing.T) {
 			"-report-junit " + dir + ": is a folder; give the report's file, such as " + filepath.Join(dir, "report.xml") + " (nothing was run)"},
 		{"json is a folder", []string{"test", "-report-json", dir, "testdata/tests/pass"},
 			"-report-json " + dir + ": is a folder; give the report's file, such as " + filepath.Join(dir, "report.json")},
+		{"json names a folder", []string{"run", "-sandbox", "-report-json", "nosuch/", "testdata/cli/assertions.hcl"},
+			"-report-json nosuch/: names a folder; give the report's file, such as " + filepath.Join("nosuch", "report.json") + " (nothing was run)"},
 		{"html is a file", []string{"run", "-sandbox", "-report-html", file, "testdata/cli/assertions.hcl"},
 			"-report-html " + file + ": is a file; give a folder, where the report is written as index.html (nothing was run)"},
 		{"html in a file", []string{"test", "-report-html", filepath.Join(file, "html"), "testdata/tests/pass"},
