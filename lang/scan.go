@@ -325,6 +325,10 @@ func (s *hclScanner) heredoc(m *scanMode) {
 		case c == '\n':
 			s.newline()
 			m.startOfLine = true
+		case c == '\r' && m.kind == inBare && !bytes.HasPrefix(src[s.i:], []byte("\r\n")):
+			// The lexer matches no token at a lone \r in a bare template
+			// and takes all the rest for one literal.
+			s.i = len(src)
 		case c == '$' || c == '%':
 			if s.sequence() {
 				return
