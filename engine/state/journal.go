@@ -195,38 +195,43 @@ func (j *Journal) read() (int64, error) {
 			continue
 		}
 		var w wireRecord
-		if uerr := json.Unmarshal(b, &w); uerr != nil || !j.accept(&w, methods, off, len(b), line) {
+		err = json.Unmarshal(b, &w)
+		if err == nil {
+			err = j.accept(&w, methods, off, len(b), line)
+		}
+		if err != nil {
 			// A whole line, newline included, was not torn by a crash
 			// (only a last line without its newline is): it is damaged.
-			if uerr == nil {
-				uerr = fmt.Errorf("unexpected record %q", w.Kind)
-			}
-			return 0, &CorruptError{Path: j.path, Line: line, Err: uerr}
+			return 0, &CorruptError{Path: j.path, Line: line, Err: err}
 		}
 		off += int64(len(b))
 	}
 }
 
-// accept adds one record to the index; it reports false for a record that
-// has no place there.
-func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, size, line int) bool {
+// accept adds one record to the index; it refuses a record that has no
+// place there.
+func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, size, line int) error {
+	unexpected := fmt.Errorf("unexpected record %q", w.Kind)
 	if w.Kind == kindHeader {
 		if line != 1 || w.Header == nil || w.Magic != magicValue {
-			return false
+			return unexpected
 		}
 		h := *w.Header
 		j.header = &h
-		return true
+		return nil
 	}
 	switch {
 	case j.header == nil:
-		return false
+		return unexpected
 	case w.Kind == KindEnd:
 	case w.Kind == KindOutputs:
 		j.outputs = w.Result
-		return true
+		return nil
 	case w.Kind != KindStart && w.Kind != KindDone && w.Kind != KindFailed, w.ID == "":
-		return false
+		return unexpected
+	case w.Kind == KindDone && w.Result == nil:
+		// Every done record okru-run writes holds the call's result.
+		return fmt.Errorf("the done record of %s holds no result", w.ID)
 	}
 	j.records++
 	j.ended = w.Kind == KindEnd
@@ -237,7 +242,7 @@ func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, siz
 	}
 	switch w.Kind {
 	case KindEnd:
-		return true
+		return nil
 	case KindStart:
 		j.index[w.ID] = Entry{Kind: KindStart, Method: m, Write: true, Hash: w.Hash}
 		j.writes++
@@ -249,7 +254,7 @@ func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, siz
 	case KindFailed:
 		j.index[w.ID] = Entry{Kind: KindFailed, Method: m, Write: w.Write, Hash: w.Hash}
 	}
-	return true
+	return nil
 }
 
 // Path returns the journal's file name.

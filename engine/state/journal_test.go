@@ -361,3 +361,27 @@ func TestJournalCorruptWholeLastLine(t *testing.T) {
 		t.Fatalf("Open = %v, want a CorruptError at line 3", err)
 	}
 }
+
+// A done record is read back for its result when a resumed run skips the
+// call: one without a result (a hand edit renamed its "r") is refused
+// when the journal is opened, not when the run needs it.
+func TestJournalDoneWithoutResult(t *testing.T) {
+	t.Parallel()
+	j, path := openNew(t)
+	if err := j.AppendDurable(&Record{Kind: KindDone, ID: "call.a", Result: json.RawMessage(`{"uid":"1"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), `"r":`, `"r...":`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path)
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Line != 2 || !strings.Contains(err.Error(), "the done record of call.a holds no result") {
+		t.Fatalf("Open = %v, want a CorruptError at line 2 naming the record", err)
+	}
+	if after, _ := os.ReadFile(path); !strings.Contains(string(after), `"r...":`) {
+		t.Fatal("Open changed the damaged file")
+	}
+}
