@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,18 +19,37 @@ import (
 )
 
 // BenchmarkRunProcess measures what batch users run: a whole `okru-run
-// run` process of 2,000 users.getInfo calls, one per line of a keys file,
-// at -parallelism 8 with pacing off and its journal on, against an
-// `okru-run sandbox` process without latency; beside it, in the same run,
-// a bare net/http loop in this process making the same 2,000 calls,
-// signed beforehand, at the same concurrency against the same sandbox:
+// run` process of N users.getInfo calls, one per line of a keys file, at
+// -parallelism 8 with pacing off and its journal on, against an `okru-run
+// sandbox` process without latency. Beside it, in the same run and in
+// turns, two baselines making the same calls at the same concurrency
+// against the same sandbox:
 //
-//	go test . -run '^$' -bench RunProcess -benchtime 5x
+//   - bare: a net/http loop in this process, the bodies signed
+//     beforehand, its connections and heap warm from the runs before;
 //
-// Reported: calls per second of each, and the process's as a share of the
-// bare loop's (goal: at least 80%).
+//   - bareprocess: testdata/bareprocess, the least a separate Go process
+//     does for them (read the keys, sign, post, check the JSON), which
+//     pays what every process pays: exec, the runtime's start, new
+//     connections, a cold heap.
+//
+//     go test . -run '^$' -bench RunProcess -benchtime 5x
+//
+// Reported per N: calls per second of each, and okru-run's as a share of
+// each baseline's (goal: at least 80% of bare).
 func BenchmarkRunProcess(b *testing.B) {
-	const calls, par = 2000, 8
+	bareProcess := filepath.Join(b.TempDir(), "bareprocess")
+	build := exec.Command("go", "build", "-o", bareProcess, "./testdata/bareprocess")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build testdata/bareprocess: %v\n%s", err, out)
+	}
+	for _, calls := range []int{2000, 10_000} {
+		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) { benchRunProcess(b, calls, bareProcess) })
+	}
+}
+
+func benchRunProcess(b *testing.B, calls int, bareProcess string) {
+	const par = 8
 	sb := startSandboxProc(b)
 	dir := b.TempDir()
 	wf, uids := writeKeysWorkflow(b, dir, calls)
@@ -37,27 +57,49 @@ func BenchmarkRunProcess(b *testing.B) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	client := &http.Client{Transport: tr}
-	var proc, bare, procCPU, bareCPU time.Duration
+	var proc, bareProc, bare, procCPU, bareCPU time.Duration
 	i := 0
 	for b.Loop() {
 		i++
 		state := filepath.Join(dir, fmt.Sprintf("run-%d.journal", i))
-		begin := time.Now()
-		cmd := okruRun(b, sb.env, "run", "-parallelism", fmt.Sprint(par), "-state", state, "-progress", "0", wf)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("okru-run run: %v\n%s", err, out)
+		runs := []func(){
+			func() {
+				begin := time.Now()
+				cmd := okruRun(b, sb.env, "run", "-parallelism", fmt.Sprint(par), "-state", state, "-progress", "0", wf)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("okru-run run: %v\n%s", err, out)
+				}
+				proc += time.Since(begin)
+				procCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			},
+			func() {
+				begin := time.Now()
+				cmd := exec.CommandContext(b.Context(), bareProcess, "-parallelism", fmt.Sprint(par), filepath.Join(dir, "keys.txt"))
+				cmd.Env = sb.env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("bareprocess: %v\n%s", err, out)
+				}
+				bareProc += time.Since(begin)
+			},
+			func() {
+				before := selfCPU()
+				bare += bareLoop(b, client, sb.banner.APIURL+"fb.do", bodies, par)
+				bareCPU += selfCPU() - before
+			},
 		}
-		proc += time.Since(begin)
-		procCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-		before := selfCPU()
-		bare += bareLoop(b, client, sb.banner.APIURL+"fb.do", bodies, par)
-		bareCPU += selfCPU() - before
+		// In turns, so that none always runs after the same one.
+		for k := range runs {
+			runs[(k+i)%len(runs)]()
+		}
 	}
 	rate := func(d time.Duration) float64 { return float64(calls*b.N) / d.Seconds() }
 	perCall := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(calls*b.N) }
 	b.ReportMetric(rate(proc), "process-calls/s")
+	b.ReportMetric(rate(bareProc), "bareprocess-calls/s")
 	b.ReportMetric(rate(bare), "bare-calls/s")
 	b.ReportMetric(100*rate(proc)/rate(bare), "process-%-of-bare")
+	b.ReportMetric(100*rate(bareProc)/rate(bare), "bareprocess-%-of-bare")
+	b.ReportMetric(100*rate(proc)/rate(bareProc), "process-%-of-bareprocess")
 	// The client's CPU per call: on 2 cores it is taken from the sandbox.
 	b.ReportMetric(perCall(procCPU), "process-cpu-µs/call")
 	b.ReportMetric(perCall(bareCPU), "bare-cpu-µs/call")
