@@ -57,7 +57,7 @@ func benchRunProcess(b *testing.B, calls int, bareProcess string) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	client := &http.Client{Transport: tr}
-	var proc, bareProc, bare, procCPU, bareCPU time.Duration
+	var proc, bareProc, bare, procCPU, bareProcCPU, bareCPU time.Duration
 	i := 0
 	for b.Loop() {
 		i++
@@ -80,6 +80,7 @@ func benchRunProcess(b *testing.B, calls int, bareProcess string) {
 					b.Fatalf("bareprocess: %v\n%s", err, out)
 				}
 				bareProc += time.Since(begin)
+				bareProcCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 			},
 			func() {
 				before := selfCPU()
@@ -102,6 +103,7 @@ func benchRunProcess(b *testing.B, calls int, bareProcess string) {
 	b.ReportMetric(100*rate(proc)/rate(bareProc), "process-%-of-bareprocess")
 	// The client's CPU per call: on 2 cores it is taken from the sandbox.
 	b.ReportMetric(perCall(procCPU), "process-cpu-µs/call")
+	b.ReportMetric(perCall(bareProcCPU), "bareprocess-cpu-µs/call")
 	b.ReportMetric(perCall(bareCPU), "bare-cpu-µs/call")
 }
 
