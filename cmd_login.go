@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -203,7 +202,7 @@ func (f *loginFlags) config(env *cliEnv) (okru.ImplicitConfig, error) {
 	// Checked here so that no error quotes a value typed in the wrong
 	// place: the URLs would be repeated by transport errors, the app id
 	// in the authorize URL they quote.
-	if !appIDRE().MatchString(cfg.AppID) {
+	if !appIDRE.MatchString(cfg.AppID) {
 		return cfg, errors.New("-app-id (or OKRU_APP_ID): want the app's number, as in the app's settings on ok.ru")
 	}
 	for _, u := range []struct{ value, what string }{
@@ -222,7 +221,7 @@ func (f *loginFlags) config(env *cliEnv) (okru.ImplicitConfig, error) {
 }
 
 // appIDRE is what ok.ru's application ids look like: numbers.
-var appIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,20}$`) })
+var appIDRE = regexp.MustCompile(`^[0-9]{1,20}$`)
 
 // absoluteHTTPURL reports whether s is an absolute http or https URL.
 func absoluteHTTPURL(s string) bool {

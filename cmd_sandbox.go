@@ -10,7 +10,6 @@ import (
 	"net"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/okru-run/okru-run/okru/okrutest"
@@ -137,11 +136,7 @@ func listenAddress(addr string) bool {
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return false
 	}
-	return host == "" || net.ParseIP(host) != nil || hostNameRE().MatchString(host)
+	return host == "" || net.ParseIP(host) != nil || hostNameRE.MatchString(host)
 }
 
-// Compiled when first used, as the other regular expressions of the CLI:
-// every run would pay for them at start.
-var hostNameRE = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
-})
+var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/agext/levenshtein"
 )
@@ -83,13 +82,13 @@ func commandNames() []string {
 // commandWordRE is what a mistyped command looks like. Anything else
 // given where a command goes is not repeated: it may be a value typed in
 // the wrong place, such as a token.
-var commandWordRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z-]{0,23}$`) })
+var commandWordRE = regexp.MustCompile(`^[A-Za-z][A-Za-z-]{0,23}$`)
 
 // unknownCommand says that word is not a command, with the one meant if
 // it looks like a typo or a word of another tool.
 func unknownCommand(env *cliEnv, word string) int {
 	msg := "okru-run: an argument is not a command, nor a file (not shown: it may be a value)"
-	if commandWordRE().MatchString(word) {
+	if commandWordRE.MatchString(word) {
 		msg = fmt.Sprintf("okru-run: %s is not a command (nor a file)", word)
 	}
 	guess, ok := commandAliases[strings.ToLower(word)]
@@ -107,14 +106,14 @@ func unknownCommand(env *cliEnv, word string) int {
 // flagNameRE is what a flag's name looks like. What the flag package calls
 // the name of an unknown flag is only shown when it looks like one (and a
 // defined flag is close to it): otherwise it is more likely a value.
-var flagNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,30}$`) })
+var flagNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,30}$`)
 
 // unknownFlagMessage explains an unknown flag -name given to command cmd
 // whose flags are fs. The name is shown only when it is close to a flag
 // the command has, so that a misplaced value (a token such as "-s-...")
 // is never echoed.
 func unknownFlagMessage(cmd string, fs *flag.FlagSet, name string) string {
-	if flagNameRE().MatchString(name) {
+	if flagNameRE.MatchString(name) {
 		if other, ok := otherModeFlag(cmd, fs, name); ok {
 			return fmt.Sprintf("okru-run %s: -%s is a flag of %s", cmd, name, other)
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"sync"
 	"time"
 )
 
@@ -15,7 +14,7 @@ import (
 
 // WriteHTML writes r as one HTML page.
 func WriteHTML(w io.Writer, r *Report) error {
-	return htmlPage().Execute(w, htmlData(r))
+	return htmlPage.Execute(w, htmlData(r))
 }
 
 type htmlReport struct {
@@ -74,13 +73,11 @@ func humanDuration(d time.Duration) string {
 	return d.Round(10 * time.Millisecond).String()
 }
 
-// htmlPage is parsed when a report is first written, not at every start.
-var htmlPage = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("report").Funcs(template.FuncMap{
-		"dur":  humanDuration,
-		"pct":  func(f float64) template.CSS { return template.CSS(fmt.Sprintf("%.2f%%", f)) },
-		"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	}).Parse(`<!DOCTYPE html>
+var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
+	"dur":  humanDuration,
+	"pct":  func(f float64) template.CSS { return template.CSS(fmt.Sprintf("%.2f%%", f)) },
+	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -144,4 +141,3 @@ pre { white-space: pre-wrap; background: #fff; border: 1px solid #ddd; padding: 
 </body>
 </html>
 `))
-})

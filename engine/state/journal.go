@@ -195,40 +195,38 @@ func (j *Journal) read() (int64, error) {
 			continue
 		}
 		var w wireRecord
-		err = json.Unmarshal(b, &w)
-		if err == nil {
-			err = j.accept(&w, methods, off, len(b), line)
-		}
-		if err != nil {
+		if uerr := json.Unmarshal(b, &w); uerr != nil || !j.accept(&w, methods, off, len(b), line) {
 			// A whole line, newline included, was not torn by a crash
 			// (only a last line without its newline is): it is damaged.
-			return 0, &CorruptError{Path: j.path, Line: line, Err: err}
+			if uerr == nil {
+				uerr = fmt.Errorf("unexpected record %q", w.Kind)
+			}
+			return 0, &CorruptError{Path: j.path, Line: line, Err: uerr}
 		}
 		off += int64(len(b))
 	}
 }
 
-// accept adds one record to the index; it refuses a record that has no
-// place there.
-func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, size, line int) error {
-	unexpected := fmt.Errorf("unexpected record %q", w.Kind)
+// accept adds one record to the index; it reports false for a record that
+// has no place there.
+func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, size, line int) bool {
 	if w.Kind == kindHeader {
 		if line != 1 || w.Header == nil || w.Magic != magicValue {
-			return unexpected
+			return false
 		}
 		h := *w.Header
 		j.header = &h
-		return nil
+		return true
 	}
 	switch {
 	case j.header == nil:
-		return unexpected
+		return false
 	case w.Kind == KindEnd:
 	case w.Kind == KindOutputs:
 		j.outputs = w.Result
-		return nil
+		return true
 	case w.Kind != KindStart && w.Kind != KindDone && w.Kind != KindFailed, w.ID == "":
-		return unexpected
+		return false
 	}
 	j.records++
 	j.ended = w.Kind == KindEnd
@@ -239,7 +237,7 @@ func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, siz
 	}
 	switch w.Kind {
 	case KindEnd:
-		return nil
+		return true
 	case KindStart:
 		j.index[w.ID] = Entry{Kind: KindStart, Method: m, Write: true, Hash: w.Hash}
 		j.writes++
@@ -255,7 +253,7 @@ func (j *Journal) accept(w *wireRecord, methods map[string]string, at int64, siz
 	case KindFailed:
 		j.index[w.ID] = Entry{Kind: KindFailed, Method: m, Write: w.Write, Hash: w.Hash}
 	}
-	return nil
+	return true
 }
 
 // Path returns the journal's file name.
