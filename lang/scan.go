@@ -314,7 +314,8 @@ func (s *hclScanner) heredoc(m *scanMode) {
 	for s.i < len(src) {
 		if m.kind == inHeredoc && m.startOfLine {
 			n := lineEnd(src[s.i:])
-			if s.i+n < len(src) && bytes.Equal(bytes.TrimSpace(src[s.i:s.i+n]), m.marker) {
+			line := src[s.i : s.i+n]
+			if s.i+n < len(src) && bytes.Equal(bytes.TrimSpace(line), m.marker) && !hasLoneCR(line) {
 				s.pop()
 				s.emit(hclsyntax.TokenCHeredoc, n)
 				return
@@ -325,9 +326,10 @@ func (s *hclScanner) heredoc(m *scanMode) {
 		case c == '\n':
 			s.newline()
 			m.startOfLine = true
-		case c == '\r' && m.kind == inBare && !bytes.HasPrefix(src[s.i:], []byte("\r\n")):
-			// The lexer matches no token at a lone \r in a bare template
-			// and takes all the rest for one literal.
+		case c == '\r' && !bytes.HasPrefix(src[s.i:], []byte("\r\n")):
+			// The lexer matches no token at a lone \r in a heredoc or a
+			// bare template: it takes all the rest for one token, invalid
+			// or (in a bare template) a literal.
 			s.i = len(src)
 		case c == '$' || c == '%':
 			if s.sequence() {
@@ -337,6 +339,12 @@ func (s *hclScanner) heredoc(m *scanMode) {
 			s.skip(1)
 		}
 	}
+}
+
+// hasLoneCR reports whether line, a line without its \n, holds a \r that
+// is not the \r of a \r\n line end.
+func hasLoneCR(line []byte) bool {
+	return bytes.IndexByte(bytes.TrimSuffix(line, []byte("\r")), '\r') >= 0
 }
 
 // lineEnd returns the offset of the first \n in b, or len(b).

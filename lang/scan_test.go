@@ -37,6 +37,7 @@ func FuzzScanHCL(f *testing.F) {
 		"x = \"\\\"${a}\\\\\" + \"unterminated\n y = [1]", "x = \"a$\" + \"b%\" + \"$$${c}\" + \"${~ d ~}\"",
 		"x = {a = 1}\n}\n}${a}\"${b}\"", "x = \"${ {a = {b = 1}}.a.b ~}\"", "ü = ä + ö\nx = \xff - \xe2\x86\x92-1",
 		"\xef\xbb\xbfx = 1 + 2", "x = 'a' ; `b` @ $ ^ ~ &", "x = <<é\n\"\né\ny = 1 + [2]\n", "x = <<→\n\"\n→\ny = 1 + [2]\n",
+		"x = <<EOT\n \rEOT\ny = [1]\nEOT\n", "x = <<EOT\n${a}\r${b + 1}\nEOT\n", "x = <<EOT\nEOT\r\r\n", "\"\r${a + 1}\"",
 	} {
 		f.Add(s)
 	}
