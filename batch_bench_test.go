@@ -21,19 +21,19 @@ import (
 // BenchmarkRunProcess measures what batch users run: a whole `okru-run
 // run` process of N users.getInfo calls, one per line of a keys file, at
 // -parallelism 8 with pacing off and its journal on, against an `okru-run
-// sandbox` process without latency. Beside it, in the same run and in
-// turns, two baselines making the same calls at the same concurrency
-// against the same sandbox:
+// sandbox` process without latency:
+//
+//	go test . -run '^$' -bench RunProcess -benchtime 5x
+//
+// Beside it, in the same run and in turns, two baselines make the same
+// calls at the same concurrency against the same sandbox:
 //
 //   - bare: a net/http loop in this process, the bodies signed
 //     beforehand, its connections and heap warm from the runs before;
-//
 //   - bareprocess: testdata/bareprocess, the least a separate Go process
 //     does for them (read the keys, sign, post, check the JSON), which
 //     pays what every process pays: exec, the runtime's start, new
 //     connections, a cold heap.
-//
-//     go test . -run '^$' -bench RunProcess -benchtime 5x
 //
 // Reported per N: calls per second of each, and okru-run's as a share of
 // each baseline's (goal: at least 80% of bare).
